@@ -1,0 +1,46 @@
+from modelregistry.v1 import metadata_pb2 as _metadata_pb2
+from modelregistry.v1 import resources_pb2 as _resources_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class GetServerInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetServerInfoResponse(_message.Message):
+    __slots__ = ("artifact_service_address", "max_message_bytes", "preferred_message_bytes", "max_chunk_bytes", "average_chunk_bytes", "server_version")
+    ARTIFACT_SERVICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    PREFERRED_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    AVERAGE_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    artifact_service_address: str
+    max_message_bytes: int
+    preferred_message_bytes: int
+    max_chunk_bytes: int
+    average_chunk_bytes: int
+    server_version: str
+    def __init__(self, artifact_service_address: _Optional[str] = ..., max_message_bytes: _Optional[int] = ..., preferred_message_bytes: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., average_chunk_bytes: _Optional[int] = ..., server_version: _Optional[str] = ...) -> None: ...
+
+class RegisterModelVersionRequest(_message.Message):
+    __slots__ = ("parent", "model_version", "bump", "request_id")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    BUMP_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    model_version: _resources_pb2.ModelVersion
+    bump: _metadata_pb2.VersionBump
+    request_id: str
+    def __init__(self, parent: _Optional[str] = ..., model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., bump: _Optional[_Union[_metadata_pb2.VersionBump, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RegisterModelVersionResponse(_message.Message):
+    __slots__ = ("model_version",)
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    model_version: _resources_pb2.ModelVersion
+    def __init__(self, model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""The registry's gRPC services: artifacts, metadata and the gateway, and their shared code."""

@@ -1,0 +1,1 @@
+"""Code shared by every service: server bootstrap, errors, settings, logging, validation."""

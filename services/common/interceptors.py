@@ -1,0 +1,75 @@
+"""Server interceptors shared by every service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+
+from services.common.errors import RegistryError
+
+logger = logging.getLogger(__name__)
+
+
+def _already_aborted(context: grpc.ServicerContext) -> bool:
+    code = context.code()
+    return code is not None and code != grpc.StatusCode.OK
+
+
+def _handle(error: BaseException, context: grpc.ServicerContext, method: str) -> None:
+    if isinstance(error, RegistryError):
+        context.abort_with_status(error.to_grpc_status())
+    if _already_aborted(context):
+        raise error
+    logger.exception("unexpected error in %s", method)
+    context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method}; see the server log")
+
+
+class ErrorMappingInterceptor(grpc.ServerInterceptor):
+    """Turns :class:`RegistryError` into its status; any other exception into INTERNAL.
+
+    Tracebacks are logged here and never sent: the client sees a message that names
+    the method and points at the server log.
+    """
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+
+        def wrap_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+            def call(request: Any, context: grpc.ServicerContext) -> Any:
+                try:
+                    return behavior(request, context)
+                except Exception as error:
+                    _handle(error, context, method)
+                    raise
+
+            return call
+
+        def wrap_stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+            def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                try:
+                    yield from behavior(request, context)
+                except Exception as error:
+                    _handle(error, context, method)
+                    raise
+
+            return call
+
+        if handler.unary_unary:
+            return handler._replace(unary_unary=wrap_unary(handler.unary_unary))
+        if handler.stream_unary:
+            return handler._replace(stream_unary=wrap_unary(handler.stream_unary))
+        if handler.unary_stream:
+            return handler._replace(unary_stream=wrap_stream(handler.unary_stream))
+        if handler.stream_stream:
+            return handler._replace(stream_stream=wrap_stream(handler.stream_stream))
+        return handler

@@ -1,0 +1,90 @@
+"""Typed settings, read from ``MREG_``-prefixed environment variables.
+
+Every process reads its configuration here and nowhere else. Each field's
+environment variable is its upper-cased name with the prefix, for example
+``database_url`` is ``MREG_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Largest gRPC message any service sends or accepts (DESIGN.md section 4).
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+#: Size of the data messages bulk transfers use.
+PREFERRED_MESSAGE_BYTES = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Configuration of the registry's processes."""
+
+    model_config = SettingsConfigDict(env_prefix="MREG_", extra="ignore", frozen=True)
+
+    log_level: str = Field("INFO", description="Root log level: DEBUG, INFO, WARNING, ERROR.")
+    log_format: Literal["text", "json"] = Field("text", description="Log line format.")
+
+    data_dir: Path = Field(
+        Path("mreg-data"), description="Directory for embedded defaults (SQLite file, local blobs)."
+    )
+
+    gateway_listen: str = Field("127.0.0.1:50051", description="Gateway listen address.")
+    artifacts_listen: str = Field("127.0.0.1:50052", description="Artifact service listen address.")
+    metadata_listen: str = Field("127.0.0.1:50053", description="Metadata service listen address.")
+
+    artifacts_address: str = Field(
+        "127.0.0.1:50052", description="Where the gateway reaches the artifact service."
+    )
+    artifacts_public_address: str = Field(
+        "",
+        description="Artifact service address the gateway gives clients; "
+        "defaults to artifacts_address.",
+    )
+    metadata_address: str = Field(
+        "127.0.0.1:50053", description="Where the gateway reaches the metadata service."
+    )
+
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the metadata database; "
+        "defaults to SQLite at {data_dir}/metadata.db.",
+    )
+
+    storage_backend: Literal["local", "s3"] = Field("local", description="Blob storage backend.")
+    storage_path: Path | None = Field(
+        None, description="Root of the local backend; defaults to {data_dir}/artifacts."
+    )
+    s3_bucket: str = Field("", description="S3 bucket of the s3 backend.")
+    s3_prefix: str = Field("", description="Key prefix inside the bucket.")
+    s3_endpoint_url: str = Field("", description="S3 endpoint URL (MinIO, moto); empty for AWS.")
+    s3_region: str = Field("us-east-1", description="S3 region.")
+
+    max_workers: int = Field(32, ge=1, description="Threads serving RPCs per service.")
+    shutdown_grace_seconds: float = Field(
+        10.0, ge=0, description="Seconds in-flight RPCs get to finish on SIGTERM."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The metadata database URL, with the embedded SQLite default filled in."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'metadata.db').resolve()}"
+
+    @property
+    def resolved_storage_path(self) -> Path:
+        """Root directory of the local storage backend."""
+        return self.storage_path or self.data_dir / "artifacts"
+
+    @property
+    def resolved_artifacts_public_address(self) -> str:
+        """The artifact service address clients are told to use."""
+        return self.artifacts_public_address or self.artifacts_address
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; keyword arguments override it."""
+    return Settings(**overrides)  # type: ignore[arg-type]
