@@ -134,7 +134,29 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     name = f"mreg-test-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
-        Bucket=name
-    )
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
     return name
+
+
+# --------------------------------------------------------------------------- gRPC servers
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[..., str]]:
+    """Starts servers on ``127.0.0.1:0`` from service bindings; returns ``host:port``.
+
+    Every server started through it is stopped when the test ends.
+    """
+    from services.common.server import build_server
+
+    running = []
+
+    def start(*bindings: object, max_workers: int = 16) -> str:
+        server = build_server("127.0.0.1:0", bindings, max_workers=max_workers)  # type: ignore[arg-type]
+        server.server.start()
+        running.append(server)
+        return f"127.0.0.1:{server.port}"
+
+    yield start
+    for server in running:
+        server.stop(grace=None)

@@ -1,0 +1,30 @@
+"""Entry-point helpers: run one service as its own process until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from services.common.logs import configure_logging
+from services.common.server import ServiceBinding, build_server, run_until_signal
+from services.common.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def run_service(
+    service: str,
+    settings: Settings,
+    listen: str,
+    make_bindings: Callable[[Settings], Sequence[ServiceBinding]],
+    on_stop: Callable[[], None] | None = None,
+) -> None:
+    """Configure logging, build ``service``'s server on ``listen`` and serve until a signal."""
+    configure_logging(settings.log_level, settings.log_format)
+    running = build_server(listen, make_bindings(settings), max_workers=settings.max_workers)
+    logger.info("%s listening on %s", service, listen.rsplit(":", 1)[0] + f":{running.port}")
+    try:
+        run_until_signal([running], grace=settings.shutdown_grace_seconds)
+    finally:
+        if on_stop is not None:
+            on_stop()
