@@ -82,7 +82,8 @@ def build_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         interceptors=[*interceptors, ErrorMappingInterceptor()],
-        options=GRPC_OPTIONS,
+        # No SO_REUSEPORT: a second server on a taken port must fail, not share it.
+        options=[*GRPC_OPTIONS, ("grpc.so_reuseport", 0)],
         maximum_concurrent_rpcs=None,
     )
     services = list(services)
@@ -96,7 +97,10 @@ def build_server(
     reflection.enable_server_reflection(
         (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(address)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:
+        port = 0
     if port == 0:
         raise OSError(f"cannot listen on {address}: address in use or not available")
     return RunningServer(server, port, health_servicer, names)

@@ -1,0 +1,1 @@
+"""The gateway: the registry's public front door (``RegistryService``)."""

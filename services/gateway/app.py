@@ -1,0 +1,26 @@
+"""Assembly of the gateway process from settings."""
+
+from __future__ import annotations
+
+from modelregistry.v1 import registry_pb2, registry_pb2_grpc
+
+from services.common.server import ServiceBinding
+from services.common.settings import Settings
+from services.gateway.peers import Peers
+from services.gateway.service import Gateway, ServerLimits
+from services.gateway.servicer import RegistryServicer
+
+SERVICE_NAME = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name
+
+
+def build_bindings(settings: Settings) -> list[ServiceBinding]:
+    """The gateway's servicer, connected to the peers named in ``settings``."""
+    peers = Peers(settings.artifacts_address, settings.metadata_address)
+    gateway = Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address))
+    return [
+        ServiceBinding(
+            SERVICE_NAME,
+            registry_pb2_grpc.add_RegistryServiceServicer_to_server,
+            RegistryServicer(gateway),
+        )
+    ]

@@ -1,0 +1,55 @@
+"""Clients of the two services behind the gateway, with errors translated once, here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import grpc
+from modelregistry.v1 import artifacts_pb2_grpc, metadata_pb2_grpc
+
+from services.common.errors import from_rpc_error
+from services.common.server import insecure_channel
+
+#: Header carrying the acting principal from the gateway to the metadata service.
+PRINCIPAL_HEADER = "x-mreg-principal"
+
+T = TypeVar("T")
+
+
+class Peer:
+    """One backend service: its stub, its name for error messages and a call deadline."""
+
+    def __init__(self, label: str, address: str, stub_type: Callable[[grpc.Channel], Any]) -> None:
+        self.label = f"{label} at {address}"
+        self.channel = insecure_channel(address)
+        self.stub = stub_type(self.channel)
+
+    def call(self, method: str, request: Any, *, principal: str = "", timeout: float = 30.0) -> Any:
+        """Call ``method`` on the stub; a failure becomes a :class:`RegistryError`."""
+        metadata = ((PRINCIPAL_HEADER, principal),) if principal else None
+        try:
+            return getattr(self.stub, method)(request, timeout=timeout, metadata=metadata)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, peer=self.label) from None
+
+    def close(self) -> None:
+        """Close the channel."""
+        self.channel.close()
+
+
+class Peers:
+    """The artifact and metadata services as the gateway sees them."""
+
+    def __init__(self, artifacts_address: str, metadata_address: str) -> None:
+        self.artifacts = Peer(
+            "artifact service", artifacts_address, artifacts_pb2_grpc.ArtifactServiceStub
+        )
+        self.metadata = Peer(
+            "metadata service", metadata_address, metadata_pb2_grpc.MetadataServiceStub
+        )
+
+    def close(self) -> None:
+        """Close both channels."""
+        self.artifacts.close()
+        self.metadata.close()

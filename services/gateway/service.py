@@ -1,0 +1,152 @@
+"""The gateway's use cases: registration across the two services, and reads."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+import grpc
+from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2, resources_pb2
+
+from services.common.errors import FailedPrecondition, PreconditionViolation, RegistryError
+from services.common.settings import MAX_MESSAGE_BYTES, PREFERRED_MESSAGE_BYTES
+from services.common.validation import (
+    parse_model_name,
+    validate_digest,
+    validate_request_id,
+)
+from services.gateway.peers import Peers
+
+logger = logging.getLogger(__name__)
+
+SERVER_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What ``GetServerInfo`` tells clients."""
+
+    artifacts_address: str
+    max_chunk_bytes: int = 4 * 1024 * 1024
+    average_chunk_bytes: int = 1024 * 1024
+
+
+class Gateway:
+    """Coordinates the artifact and metadata services behind the public API."""
+
+    def __init__(self, peers: Peers, limits: ServerLimits) -> None:
+        self.peers = peers
+        self.limits = limits
+
+    def server_info(self) -> registry_pb2.GetServerInfoResponse:
+        """Where clients send bytes and the limits they should use."""
+        return registry_pb2.GetServerInfoResponse(
+            artifact_service_address=self.limits.artifacts_address,
+            max_message_bytes=MAX_MESSAGE_BYTES,
+            preferred_message_bytes=PREFERRED_MESSAGE_BYTES,
+            max_chunk_bytes=self.limits.max_chunk_bytes,
+            average_chunk_bytes=self.limits.average_chunk_bytes,
+            server_version=SERVER_VERSION,
+        )
+
+    def register(
+        self, request: registry_pb2.RegisterModelVersionRequest, principal: str
+    ) -> resources_pb2.ModelVersion:
+        """Reserve the version as PENDING, check and pin its artifact, then mark it READY.
+
+        A failure after the reservation marks the version FAILED and removes the pin, so
+        no version points at bytes that are missing or unpinned.
+        """
+        parse_model_name(request.parent, "parent")
+        digest = validate_digest(
+            request.model_version.artifact_digest, "model_version.artifact_digest"
+        )
+        request_id = validate_request_id(request.request_id or str(uuid.uuid4()))
+        reserved = self.peers.metadata.call(
+            "CreateModelVersion",
+            metadata_pb2.CreateModelVersionRequest(
+                parent=request.parent,
+                model_version=request.model_version,
+                bump=request.bump,
+                request_id=request_id,
+            ),
+            principal=principal,
+        ).model_version
+        if reserved.state == resources_pb2.VERSION_STATE_READY:
+            return reserved
+        if reserved.state == resources_pb2.VERSION_STATE_FAILED:
+            raise FailedPrecondition(
+                f"{reserved.name} failed to register: {reserved.failure_reason}",
+                reason="REGISTRATION_FAILED",
+                metadata={"version": reserved.name},
+            )
+        try:
+            blob = self._check_artifact(digest)
+            self.peers.artifacts.call(
+                "PinBlob", artifacts_pb2.PinBlobRequest(digest=digest, holder=reserved.name)
+            )
+        except Exception as error:
+            self._fail(reserved.name, digest, str(error), principal)
+            raise
+        try:
+            return self.peers.metadata.call(
+                "SetModelVersionState",
+                metadata_pb2.SetModelVersionStateRequest(
+                    name=reserved.name,
+                    state=resources_pb2.VERSION_STATE_READY,
+                    format=blob.inspection.format,
+                    parameter_count=blob.inspection.parameter_count,
+                ),
+                principal=principal,
+            ).model_version
+        except Exception as error:
+            self._fail(reserved.name, digest, str(error), principal)
+            raise
+
+    def _check_artifact(self, digest: resources_pb2.Digest) -> artifacts_pb2.BlobInfo:
+        """The blob the version will point at; FAILED_PRECONDITION if absent or of another size."""
+        subject = f"sha256:{digest.hash}"
+        try:
+            blob = self.peers.artifacts.call(
+                "StatBlob", artifacts_pb2.StatBlobRequest(digest=digest)
+            ).blob
+        except RegistryError as error:
+            if error.code != grpc.StatusCode.NOT_FOUND:
+                raise
+            raise _artifact_precondition(subject, "ARTIFACT_MISSING", error.message) from None
+        if blob.digest.size_bytes != digest.size_bytes:
+            raise _artifact_precondition(
+                subject,
+                "ARTIFACT_SIZE_MISMATCH",
+                f"{subject} has {blob.digest.size_bytes} bytes, "
+                f"the request states {digest.size_bytes}",
+            )
+        return blob
+
+    def _fail(self, name: str, digest: resources_pb2.Digest, reason: str, principal: str) -> None:
+        """Best effort: unpin and mark FAILED. What cannot be done now the reconciler does."""
+        for action in (
+            lambda: self.peers.artifacts.call(
+                "UnpinBlob", artifacts_pb2.UnpinBlobRequest(digest=digest, holder=name)
+            ),
+            lambda: self.peers.metadata.call(
+                "SetModelVersionState",
+                metadata_pb2.SetModelVersionStateRequest(
+                    name=name, state=resources_pb2.VERSION_STATE_FAILED, failure_reason=reason
+                ),
+                principal=principal,
+            ),
+        ):
+            try:
+                action()
+            except Exception:
+                logger.warning("could not settle failed registration of %s", name, exc_info=True)
+
+
+def _artifact_precondition(subject: str, kind: str, description: str) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"cannot register {subject}: {description}; upload it to the artifact service first",
+        reason=kind,
+        precondition_violations=[PreconditionViolation(kind, subject, description)],
+    )

@@ -1,0 +1,166 @@
+"""The server factory: health, reflection, message limits and the error-mapping interceptor."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_status import rpc_status
+
+from services.common.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    PreconditionViolation,
+)
+from services.common.server import ServiceBinding, create_server, insecure_channel
+from services.common.settings import MAX_MESSAGE_BYTES
+
+SERVICE = "test.Echo"
+
+
+def _identity(data: bytes) -> bytes:
+    return data
+
+
+def _behaviours() -> dict[str, grpc.RpcMethodHandler]:
+    def echo(request: bytes, context: grpc.ServicerContext) -> bytes:
+        if request == b"invalid":
+            raise InvalidArgument.field("model_version.version", "not a semantic version")
+        if request == b"precondition":
+            raise FailedPrecondition(
+                "chunks missing",
+                precondition_violations=[PreconditionViolation("CHUNK_MISSING", "sha256:ab", "x")],
+            )
+        if request == b"crash":
+            raise ValueError("secret internal detail")
+        if request == b"abort":
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "aborted by the handler")
+        return request
+
+    def stream(request: bytes, context: grpc.ServicerContext):
+        yield b"first"
+        if request == b"crash":
+            raise RuntimeError("secret internal detail")
+        raise InvalidArgument.field("offset", "must not be negative")
+
+    return {
+        "Echo": grpc.unary_unary_rpc_method_handler(echo, _identity, _identity),
+        "Stream": grpc.unary_stream_rpc_method_handler(stream, _identity, _identity),
+    }
+
+
+def _add(handlers: dict[str, grpc.RpcMethodHandler], server: grpc.Server) -> None:
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+
+
+@pytest.fixture
+def channel():
+    server, port = create_server("127.0.0.1:0", [ServiceBinding(SERVICE, _add, _behaviours())])
+    server.start()
+    channel = insecure_channel(f"127.0.0.1:{port}")
+    yield channel
+    channel.close()
+    server.stop(None)
+
+
+def _call(channel: grpc.Channel, payload: bytes) -> bytes:
+    return channel.unary_unary(f"/{SERVICE}/Echo")(payload, timeout=10)
+
+
+def test_create_server_binds_a_free_port_and_serves(channel: grpc.Channel) -> None:
+    assert _call(channel, b"hello") == b"hello"
+
+
+def test_health_reports_each_service_and_the_server_serving(channel: grpc.Channel) -> None:
+    stub = health_pb2_grpc.HealthStub(channel)
+    for service in ("", SERVICE):
+        response = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        assert response.status == health_pb2.HealthCheckResponse.SERVING
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Check(health_pb2.HealthCheckRequest(service="nope.Service"), timeout=5)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_reflection_lists_the_services(channel: grpc.Channel) -> None:
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    request = reflection_pb2.ServerReflectionRequest(list_services="")
+    response = next(stub.ServerReflectionInfo(iter([request]), timeout=5))
+    names = {s.name for s in response.list_services_response.service}
+    assert {SERVICE, "grpc.health.v1.Health"} <= names
+
+
+def test_domain_error_maps_to_its_code_with_field_violation(channel: grpc.Channel) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        _call(channel, b"invalid")
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.details() == "model_version.version: not a semantic version"
+    status = rpc_status.from_call(info.value)
+    bad_request = error_details_pb2.BadRequest()
+    error_info = error_details_pb2.ErrorInfo()
+    assert status.details[0].Unpack(error_info)
+    assert (error_info.reason, error_info.domain) == ("INVALID_ARGUMENT", "modelregistry")
+    assert status.details[1].Unpack(bad_request)
+    assert bad_request.field_violations[0].field == "model_version.version"
+
+
+def test_precondition_failure_detail_lists_violations(channel: grpc.Channel) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        _call(channel, b"precondition")
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    failure = error_details_pb2.PreconditionFailure()
+    assert rpc_status.from_call(info.value).details[1].Unpack(failure)
+    assert failure.violations[0].subject == "sha256:ab"
+
+
+def test_unknown_exception_is_internal_without_leaking_details(
+    channel: grpc.Channel, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        _call(channel, b"crash")
+    assert info.value.code() == grpc.StatusCode.INTERNAL
+    assert "secret" not in info.value.details()
+    assert "Traceback" not in info.value.details()
+    assert "/test.Echo/Echo" in info.value.details()
+    assert "secret internal detail" in caplog.text
+
+
+def test_abort_inside_a_handler_keeps_its_own_code(channel: grpc.Channel) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        _call(channel, b"abort")
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert info.value.details() == "aborted by the handler"
+
+
+@pytest.mark.parametrize(
+    ("payload", "code", "needle"),
+    [(b"x", grpc.StatusCode.INVALID_ARGUMENT, "offset"), (b"crash", grpc.StatusCode.INTERNAL, "")],
+)
+def test_streaming_handler_errors_are_mapped_after_partial_output(
+    channel: grpc.Channel, payload: bytes, code: grpc.StatusCode, needle: str
+) -> None:
+    responses = channel.unary_stream(f"/{SERVICE}/Stream")(payload, timeout=10)
+    assert next(responses) == b"first"
+    with pytest.raises(grpc.RpcError) as info:
+        next(responses)
+    assert info.value.code() == code
+    assert needle in info.value.details()
+    assert "secret" not in info.value.details()
+
+
+def test_messages_up_to_16_mib_pass_and_larger_are_refused(channel: grpc.Channel) -> None:
+    assert len(_call(channel, b"x" * (MAX_MESSAGE_BYTES - 1024))) == MAX_MESSAGE_BYTES - 1024
+    with pytest.raises(grpc.RpcError) as info:
+        _call(channel, b"x" * (MAX_MESSAGE_BYTES + 1))
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_create_server_on_a_taken_port_says_so() -> None:
+    server, port = create_server("127.0.0.1:0")
+    server.start()
+    try:
+        with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port}"):
+            create_server(f"127.0.0.1:{port}")
+    finally:
+        server.stop(None)
