@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 from modelregistry.v1 import resources_pb2
-
 from services.common.errors import InvalidArgument
 
 MODEL_ID_PATTERN = r"[a-z0-9][a-z0-9._-]{0,127}"

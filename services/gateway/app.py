@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from modelregistry.v1 import registry_pb2, registry_pb2_grpc
-
 from services.common.server import ServiceBinding
 from services.common.settings import Settings
 from services.gateway.peers import Peers

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
-from modelregistry.v1 import artifacts_pb2_grpc, metadata_pb2_grpc
 
+from modelregistry.v1 import artifacts_pb2_grpc, metadata_pb2_grpc
 from services.common.errors import from_rpc_error
 from services.common.server import insecure_channel
 

@@ -7,8 +7,8 @@ import uuid
 from dataclasses import dataclass
 
 import grpc
-from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2, resources_pb2
 
+from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2, resources_pb2
 from services.common.errors import FailedPrecondition, PreconditionViolation, RegistryError
 from services.common.settings import MAX_MESSAGE_BYTES, PREFERRED_MESSAGE_BYTES
 from services.common.validation import (

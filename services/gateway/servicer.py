@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import grpc
-from modelregistry.v1 import registry_pb2, registry_pb2_grpc
 
+from modelregistry.v1 import registry_pb2, registry_pb2_grpc
 from services.gateway.service import Gateway
 
 #: Principal recorded for calls until authentication is configured.

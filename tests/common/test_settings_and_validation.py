@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from modelregistry.v1 import resources_pb2
 from pydantic import ValidationError
 
+from modelregistry.v1 import resources_pb2
 from services.common.errors import InvalidArgument
 from services.common.settings import Settings, load_settings
 from services.common.validation import (
