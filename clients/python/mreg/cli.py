@@ -3,9 +3,87 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+
+from mreg.errors import MregError
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    """A proto as a JSON-ready dict with the proto's own field names."""
+    return MessageToDict(message, preserving_proto_field_name=True)
+
+
+def _client(args: argparse.Namespace):
+    from mreg.client import Client
+
+    return Client(args.gateway, timeout=args.timeout)
+
+
+def _emit(args: argparse.Namespace, document: Any, human: Callable[[], str]) -> int:
+    print(json.dumps(document, indent=2, sort_keys=True) if args.json else human())
+    return 0
+
+
+def _version_line(v: Message) -> str:
+    stage = resources_stage_name(v.stage)
+    state = v.state and resources_state_name(v.state)
+    size = v.artifact_digest.size_bytes
+    return f"{v.name}  {stage}  {state}  {size} bytes  sha256:{v.artifact_digest.hash[:12]}"
+
+
+def resources_stage_name(stage: int) -> str:
+    """``STAGE_PRODUCTION`` -> ``production``."""
+    from modelregistry.v1 import resources_pb2
+
+    return resources_pb2.Stage.Name(stage).removeprefix("STAGE_").lower()
+
+
+def resources_state_name(state: int) -> str:
+    """``VERSION_STATE_READY`` -> ``ready``."""
+    from modelregistry.v1 import resources_pb2
+
+    return resources_pb2.VersionState.Name(state).removeprefix("VERSION_STATE_").lower()
+
+
+def _show(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        version = client.resolve(args.reference)
+    return _emit(args, to_dict(version), lambda: _describe(version))
+
+
+def _describe(v: Message) -> str:
+    lines = [
+        f"{v.name}",
+        f"  state      {resources_state_name(v.state)}",
+        f"  stage      {resources_stage_name(v.stage)}",
+        f"  artifact   sha256:{v.artifact_digest.hash} ({v.artifact_digest.size_bytes} bytes)",
+        f"  format     {v.format or '-'}  parameters {v.parameter_count or '-'}",
+        f"  created    {v.create_time.ToJsonString()} by {v.created_by or '-'}",
+    ]
+    if v.aliases:
+        lines.append(f"  aliases    {', '.join(v.aliases)}")
+    for key in sorted(v.metrics):
+        lines.append(f"  metric     {key} = {v.metrics[key]:g}")
+    for key in sorted(v.tags):
+        lines.append(f"  tag        {key} = {v.tags[key]}")
+    return "\n".join(lines)
+
+
+def _ls(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        versions = client.list_versions(args.model)
+    return _emit(
+        args,
+        {"model_versions": [to_dict(v) for v in versions]},
+        lambda: "\n".join(_version_line(v) for v in versions) or "no versions",
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -48,13 +126,39 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--metadata-port", type=int, default=50053, help="metadata port (50053)")
     serve.add_argument("--log-level", default="INFO", help="log level (INFO)")
     serve.set_defaults(run=_serve)
+
+    def client_command(name: str, help: str, run: Callable[[argparse.Namespace], int]):
+        command = commands.add_parser(name, help=help)
+        command.add_argument(
+            "--gateway",
+            default=None,
+            help="gateway address (default: $MREG_GATEWAY or 127.0.0.1:50051)",
+        )
+        command.add_argument("--json", action="store_true", help="print one JSON document")
+        command.add_argument("--timeout", type=float, default=30.0, help="seconds per call")
+        command.set_defaults(run=run)
+        return command
+
+    show = client_command("show", "show a version: name, name:version, name@alias", _show)
+    show.add_argument("reference", help="name, name:1.2.0, name@alias or name@stage")
+    ls = client_command("ls", "list a model's versions, newest first", _ls)
+    ls.add_argument("model", help="model id")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mreg``; returns the exit status."""
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except MregError as error:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": {"code": error.code.name, "message": error.message}}))
+        print(f"mreg {args.command}: {error.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"mreg {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

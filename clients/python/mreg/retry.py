@@ -26,11 +26,13 @@ def call_with_retry(
     deadline: float,
     initial_backoff: float = 0.1,
     max_backoff: float = 2.0,
+    max_attempts: int = 6,
     retry_on: frozenset[grpc.StatusCode] = TRANSIENT,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
-    """Run ``call(timeout)`` until it succeeds, fails for good, or ``deadline`` seconds pass.
+    """Run ``call(timeout)`` until it succeeds, fails for good, ``deadline`` seconds pass,
+    or ``max_attempts`` calls were made.
 
     ``call`` gets the time left as its timeout. Transient failures are retried with
     exponential backoff and full jitter; the last error is raised as a typed
@@ -47,7 +49,7 @@ def call_with_retry(
         except grpc.RpcError as error:
             typed: MregError = from_rpc_error(error)
         left = end - clock()
-        if typed.code not in retry_on or left <= 0:
+        if typed.code not in retry_on or left <= 0 or attempt >= max_attempts:
             raise typed from None
         pause = min(random.uniform(0, backoff), left)
         logger.debug("attempt %d failed with %s; retrying in %.2fs", attempt, typed.code, pause)
