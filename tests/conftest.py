@@ -160,3 +160,22 @@ def start_server() -> Iterator[Callable[..., str]]:
     yield start
     for server in running:
         server.stop(grace=None)
+
+
+@pytest.fixture
+def embedded_registry(tmp_path: Path) -> Iterator[object]:
+    """The three services in this process on embedded defaults, on free loopback ports.
+
+    Yields the :class:`services.embedded.EmbeddedRegistry`; ``.address(reg.gateway)`` is
+    the gateway's ``host:port``.
+    """
+    from services.embedded import build_embedded
+
+    registry = build_embedded(
+        tmp_path / "mreg-data", gateway_port=0, artifacts_port=0, metadata_port=0
+    )
+    for server in registry.servers:
+        server.server.start()
+    yield registry
+    for server in reversed(registry.servers):
+        server.stop(grace=None)
