@@ -64,12 +64,21 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
 
             return call
 
-        if handler.unary_unary:
-            return handler._replace(unary_unary=wrap_unary(handler.unary_unary))
-        if handler.stream_unary:
-            return handler._replace(stream_unary=wrap_unary(handler.stream_unary))
-        if handler.unary_stream:
-            return handler._replace(unary_stream=wrap_stream(handler.unary_stream))
-        if handler.stream_stream:
-            return handler._replace(stream_stream=wrap_stream(handler.stream_stream))
-        return handler
+        return wrap_handler(handler, wrap_unary, wrap_stream)
+
+
+Wrapper = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def wrap_handler(
+    handler: grpc.RpcMethodHandler, wrap_unary: Wrapper, wrap_stream: Wrapper
+) -> grpc.RpcMethodHandler:
+    """``handler`` with its behaviour wrapped: ``wrap_unary`` for unary responses,
+    ``wrap_stream`` (which must return a generator function) for streamed responses."""
+    if handler.unary_unary:
+        return handler._replace(unary_unary=wrap_unary(handler.unary_unary))
+    if handler.stream_unary:
+        return handler._replace(stream_unary=wrap_unary(handler.stream_unary))
+    if handler.unary_stream:
+        return handler._replace(unary_stream=wrap_stream(handler.unary_stream))
+    return handler._replace(stream_stream=wrap_stream(handler.stream_stream))

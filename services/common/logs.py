@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from services.common.observability import ContextFilter
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, with any ``extra`` fields the record carries."""
@@ -33,6 +35,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

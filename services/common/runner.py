@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from services.common.logs import configure_logging
+from services.common.observability import start_metrics_server
 from services.common.server import ServiceBinding, build_server, run_until_signal
 from services.common.settings import Settings
 
@@ -21,6 +22,8 @@ def run_service(
 ) -> None:
     """Configure logging, build ``service``'s server on ``listen`` and serve until a signal."""
     configure_logging(settings.log_level, settings.log_format)
+    if settings.metrics_port:
+        start_metrics_server(settings.metrics_port, settings.metrics_host)
     running = build_server(listen, make_bindings(settings), max_workers=settings.max_workers)
     logger.info("%s listening on %s", service, listen.rsplit(":", 1)[0] + f":{running.port}")
     try:

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     s3_endpoint_url: str = Field("", description="S3 endpoint URL (MinIO, moto); empty for AWS.")
     s3_region: str = Field("us-east-1", description="S3 region.")
 
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint; 0 disables it."
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address the metrics endpoint binds.")
+
     max_workers: int = Field(32, ge=1, description="Threads serving RPCs per service.")
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="Seconds in-flight RPCs get to finish on SIGTERM."

@@ -9,68 +9,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
-from services.common.errors import (
-    FailedPrecondition,
-    InvalidArgument,
-    PreconditionViolation,
-)
-from services.common.server import ServiceBinding, create_server, insecure_channel
+from services.common.server import create_server
 from services.common.settings import MAX_MESSAGE_BYTES
-
-SERVICE = "test.Echo"
-
-
-def _identity(data: bytes) -> bytes:
-    return data
-
-
-def _behaviours() -> dict[str, grpc.RpcMethodHandler]:
-    def echo(request: bytes, context: grpc.ServicerContext) -> bytes:
-        if request == b"invalid":
-            raise InvalidArgument.field("model_version.version", "not a semantic version")
-        if request == b"precondition":
-            raise FailedPrecondition(
-                "chunks missing",
-                precondition_violations=[PreconditionViolation("CHUNK_MISSING", "sha256:ab", "x")],
-            )
-        if request == b"crash":
-            raise ValueError("secret internal detail")
-        if request == b"abort":
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "aborted by the handler")
-        return request
-
-    def stream(request: bytes, context: grpc.ServicerContext):
-        yield b"first"
-        if request == b"crash":
-            raise RuntimeError("secret internal detail")
-        raise InvalidArgument.field("offset", "must not be negative")
-
-    return {
-        "Echo": grpc.unary_unary_rpc_method_handler(echo, _identity, _identity),
-        "Stream": grpc.unary_stream_rpc_method_handler(stream, _identity, _identity),
-    }
-
-
-def _add(handlers: dict[str, grpc.RpcMethodHandler], server: grpc.Server) -> None:
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-
-
-@pytest.fixture
-def channel():
-    server, port = create_server("127.0.0.1:0", [ServiceBinding(SERVICE, _add, _behaviours())])
-    server.start()
-    channel = insecure_channel(f"127.0.0.1:{port}")
-    yield channel
-    channel.close()
-    server.stop(None)
-
-
-def _call(channel: grpc.Channel, payload: bytes) -> bytes:
-    return channel.unary_unary(f"/{SERVICE}/Echo")(payload, timeout=10)
+from tests.common.echo import SERVICE, call
 
 
 def test_create_server_binds_a_free_port_and_serves(channel: grpc.Channel) -> None:
-    assert _call(channel, b"hello") == b"hello"
+    assert call(channel, b"hello") == b"hello"
 
 
 def test_health_reports_each_service_and_the_server_serving(channel: grpc.Channel) -> None:
@@ -93,7 +38,7 @@ def test_reflection_lists_the_services(channel: grpc.Channel) -> None:
 
 def test_domain_error_maps_to_its_code_with_field_violation(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as info:
-        _call(channel, b"invalid")
+        call(channel, b"invalid")
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert info.value.details() == "model_version.version: not a semantic version"
     status = rpc_status.from_call(info.value)
@@ -107,7 +52,7 @@ def test_domain_error_maps_to_its_code_with_field_violation(channel: grpc.Channe
 
 def test_precondition_failure_detail_lists_violations(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as info:
-        _call(channel, b"precondition")
+        call(channel, b"precondition")
     assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     failure = error_details_pb2.PreconditionFailure()
     assert rpc_status.from_call(info.value).details[1].Unpack(failure)
@@ -118,7 +63,7 @@ def test_unknown_exception_is_internal_without_leaking_details(
     channel: grpc.Channel, caplog: pytest.LogCaptureFixture
 ) -> None:
     with pytest.raises(grpc.RpcError) as info:
-        _call(channel, b"crash")
+        call(channel, b"crash")
     assert info.value.code() == grpc.StatusCode.INTERNAL
     assert "secret" not in info.value.details()
     assert "Traceback" not in info.value.details()
@@ -128,7 +73,7 @@ def test_unknown_exception_is_internal_without_leaking_details(
 
 def test_abort_inside_a_handler_keeps_its_own_code(channel: grpc.Channel) -> None:
     with pytest.raises(grpc.RpcError) as info:
-        _call(channel, b"abort")
+        call(channel, b"abort")
     assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert info.value.details() == "aborted by the handler"
 
@@ -150,9 +95,9 @@ def test_streaming_handler_errors_are_mapped_after_partial_output(
 
 
 def test_messages_up_to_16_mib_pass_and_larger_are_refused(channel: grpc.Channel) -> None:
-    assert len(_call(channel, b"x" * (MAX_MESSAGE_BYTES - 1024))) == MAX_MESSAGE_BYTES - 1024
+    assert len(call(channel, b"x" * (MAX_MESSAGE_BYTES - 1024))) == MAX_MESSAGE_BYTES - 1024
     with pytest.raises(grpc.RpcError) as info:
-        _call(channel, b"x" * (MAX_MESSAGE_BYTES + 1))
+        call(channel, b"x" * (MAX_MESSAGE_BYTES + 1))
     assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
