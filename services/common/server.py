@@ -62,6 +62,7 @@ def create_server(
     *,
     max_workers: int = 32,
     interceptors: Sequence[grpc.ServerInterceptor] = (),
+    credentials: grpc.ServerCredentials | None = None,
 ) -> tuple[grpc.Server, int]:
     """Build a server bound to ``address`` (``host:0`` picks a free port); not started.
 
@@ -69,7 +70,13 @@ def create_server(
     interceptor; ``interceptors`` run between those two (so their domain errors are mapped).
     Returns the server and the bound port.
     """
-    running = build_server(address, services, max_workers=max_workers, interceptors=interceptors)
+    running = build_server(
+        address,
+        services,
+        max_workers=max_workers,
+        interceptors=interceptors,
+        credentials=credentials,
+    )
     return running.server, running.port
 
 
@@ -79,6 +86,7 @@ def build_server(
     *,
     max_workers: int = 32,
     interceptors: Sequence[grpc.ServerInterceptor] = (),
+    credentials: grpc.ServerCredentials | None = None,
 ) -> RunningServer:
     """Like :func:`create_server`, also returning the health servicer for shutdown."""
     server = grpc.server(
@@ -100,7 +108,10 @@ def build_server(
         (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     try:
-        port = server.add_insecure_port(address)
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
     except RuntimeError:
         port = 0
     if port == 0:
@@ -130,5 +141,12 @@ def run_until_signal(servers: Sequence[RunningServer], grace: float = 10.0) -> N
 
 
 def insecure_channel(address: str) -> grpc.Channel:
-    """A client channel with the same message limits and keepalives as the servers."""
+    """A plaintext client channel with the same message limits and keepalives as the servers."""
     return grpc.insecure_channel(address, options=GRPC_OPTIONS)
+
+
+def open_channel(address: str, credentials: grpc.ChannelCredentials | None) -> grpc.Channel:
+    """A client channel: TLS when ``credentials`` are given, plaintext otherwise."""
+    if credentials is None:
+        return insecure_channel(address)
+    return grpc.secure_channel(address, credentials, options=GRPC_OPTIONS)

@@ -67,6 +67,21 @@ class Settings(BaseSettings):
     )
     metrics_host: str = Field("127.0.0.1", description="Address the metrics endpoint binds.")
 
+    tls_cert_file: Path | None = Field(None, description="PEM certificate; enables TLS on ports.")
+    tls_key_file: Path | None = Field(None, description="PEM private key of tls_cert_file.")
+    tls_client_ca_file: Path | None = Field(
+        None, description="PEM CA of client certificates; when set, servers require mutual TLS."
+    )
+    tls_ca_file: Path | None = Field(
+        None, description="PEM CA bundle used to verify the services this one calls (TLS on)."
+    )
+    tls_client_cert_file: Path | None = Field(
+        None, description="PEM client certificate presented to peers that require mutual TLS."
+    )
+    tls_client_key_file: Path | None = Field(
+        None, description="PEM private key of tls_client_cert_file."
+    )
+
     max_workers: int = Field(32, ge=1, description="Threads serving RPCs per service.")
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="Seconds in-flight RPCs get to finish on SIGTERM."

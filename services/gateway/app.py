@@ -5,6 +5,7 @@ from __future__ import annotations
 from modelregistry.v1 import registry_pb2, registry_pb2_grpc
 from services.common.server import ServiceBinding
 from services.common.settings import Settings
+from services.common.tls import channel_credentials
 from services.gateway.peers import Peers
 from services.gateway.service import Gateway, ServerLimits
 from services.gateway.servicer import RegistryServicer
@@ -14,7 +15,9 @@ SERVICE_NAME = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_
 
 def build_bindings(settings: Settings) -> list[ServiceBinding]:
     """The gateway's servicer, connected to the peers named in ``settings``."""
-    peers = Peers(settings.artifacts_address, settings.metadata_address)
+    peers = Peers(
+        settings.artifacts_address, settings.metadata_address, channel_credentials(settings)
+    )
     gateway = Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address))
     return [
         ServiceBinding(

@@ -9,7 +9,7 @@ import grpc
 
 from modelregistry.v1 import artifacts_pb2_grpc, metadata_pb2_grpc
 from services.common.errors import from_rpc_error
-from services.common.server import insecure_channel
+from services.common.server import open_channel
 
 #: Header carrying the acting principal from the gateway to the metadata service.
 PRINCIPAL_HEADER = "x-mreg-principal"
@@ -20,9 +20,15 @@ T = TypeVar("T")
 class Peer:
     """One backend service: its stub, its name for error messages and a call deadline."""
 
-    def __init__(self, label: str, address: str, stub_type: Callable[[grpc.Channel], Any]) -> None:
+    def __init__(
+        self,
+        label: str,
+        address: str,
+        stub_type: Callable[[grpc.Channel], Any],
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
         self.label = f"{label} at {address}"
-        self.channel = insecure_channel(address)
+        self.channel = open_channel(address, credentials)
         self.stub = stub_type(self.channel)
 
     def call(self, method: str, request: Any, *, principal: str = "", timeout: float = 30.0) -> Any:
@@ -41,12 +47,20 @@ class Peer:
 class Peers:
     """The artifact and metadata services as the gateway sees them."""
 
-    def __init__(self, artifacts_address: str, metadata_address: str) -> None:
+    def __init__(
+        self,
+        artifacts_address: str,
+        metadata_address: str,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
         self.artifacts = Peer(
-            "artifact service", artifacts_address, artifacts_pb2_grpc.ArtifactServiceStub
+            "artifact service",
+            artifacts_address,
+            artifacts_pb2_grpc.ArtifactServiceStub,
+            credentials,
         )
         self.metadata = Peer(
-            "metadata service", metadata_address, metadata_pb2_grpc.MetadataServiceStub
+            "metadata service", metadata_address, metadata_pb2_grpc.MetadataServiceStub, credentials
         )
 
     def close(self) -> None:
