@@ -1,0 +1,1 @@
+"""The metadata service: models, versions, stages, aliases, evaluations, lineage, audit, events."""

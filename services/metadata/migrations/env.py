@@ -1,0 +1,44 @@
+"""Alembic environment: runs migrations online against ``sqlalchemy.url``.
+
+Migrations never import the ORM models; autogenerate is not used, so no metadata is set.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+logger = logging.getLogger(__name__)
+
+config = context.config
+
+
+def run_migrations_offline() -> None:
+    """Emit the SQL to stdout instead of running it (``alembic upgrade --sql``)."""
+    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Run the migrations over a connection of their own."""
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        context.configure(connection=connection)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

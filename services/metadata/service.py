@@ -1,0 +1,32 @@
+"""The metadata service's use cases, one managed transaction each.
+
+:class:`MetadataService` combines the use-case modules under ``usecases/``; the servicer
+calls it with domain objects and the acting principal.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from services.metadata.pagetoken import PageTokens
+from services.metadata.store.db import Database
+from services.metadata.store.schema import SecretRow
+from services.metadata.usecases.versions import VersionUseCases
+
+logger = logging.getLogger(__name__)
+
+
+class MetadataService(VersionUseCases):
+    """Every use case of the metadata service."""
+
+    @classmethod
+    def open(cls, database_url: str, *, pool_size: int = 16) -> MetadataService:
+        """Connect to a migrated database and load the page-token signing key."""
+        db = Database(database_url, pool_size=pool_size)
+        with db.read() as session:
+            key = session.execute(
+                select(SecretRow.value).where(SecretRow.name == "page_token_key")
+            ).scalar_one()
+        return cls(db, PageTokens(bytes.fromhex(key)))

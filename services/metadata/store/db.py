@@ -1,0 +1,112 @@
+"""Engines, managed transactions and the few places where PostgreSQL and SQLite differ.
+
+One managed transaction per use case: :meth:`Database.write` commits on success and rolls
+back on any exception. On SQLite, write transactions start with ``BEGIN IMMEDIATE`` so two
+writers never both read and then fail to upgrade their lock; reads use a plain ``BEGIN``.
+Foreign keys are switched on and the journal is WAL, with a busy timeout, so threads of
+one process and several processes can share the file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.metadata.store.schema import CounterRow
+
+logger = logging.getLogger(__name__)
+
+_SQLITE_BUSY_MS = 30_000
+
+
+def make_engine(url: str, *, pool_size: int = 16) -> Engine:
+    """An engine for ``url`` with the per-backend settings this service relies on."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, future=True
+    )
+
+
+class Database:
+    """An engine and managed transactions over it."""
+
+    def __init__(self, url: str, *, pool_size: int = 16) -> None:
+        self.url = url
+        self.engine = make_engine(url, pool_size=pool_size)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._write_engine = (
+            self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            if self.is_sqlite
+            else self.engine
+        )
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in a write transaction: committed on success, rolled back on error."""
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads; the transaction ends (rolls back) when the block ends."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+
+
+def insert_ignore(session: Session, table: Any, values: dict[str, Any], keys: list[str]) -> None:
+    """``INSERT ... ON CONFLICT (keys) DO NOTHING`` on either backend."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    session.execute(stmt)
+
+
+def bump_counter(session: Session, name: str, by: int = 1) -> int:
+    """Add ``by`` to a counter and return its new value, holding its row lock until commit.
+
+    The row lock is the serialization point: the ``events`` counter hands out outbox
+    sequences in commit order, because a second transaction cannot take the next value
+    before the first one, which holds the lock, has committed or rolled back.
+    """
+    stmt = (
+        update(CounterRow)
+        .where(CounterRow.name == name)
+        .values(value=CounterRow.value + by)
+        .returning(CounterRow.value)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def string_agg(session: Session, column: Any) -> Any:
+    """Comma-joined values of ``column`` in a group (``string_agg`` / ``group_concat``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.string_agg(column, ",")
+    return func.group_concat(column, ",")

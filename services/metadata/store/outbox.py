@@ -1,0 +1,133 @@
+"""The audit log and the event outbox, written in the use case's own transaction.
+
+Sequence allocation: events take their sequences from the ``events`` row of ``counters``
+with ``UPDATE ... RETURNING``, as the last statements of the transaction. The row lock
+that update takes is held until commit, so a transaction that gets sequence ``n`` has
+committed (or rolled back, leaving a gap) before another gets ``n + 1``: a reader that asks
+for ``sequence > after`` never misses a row that commits later with a smaller sequence.
+The price is that writers serialize for the few statements between allocation and commit.
+SQLite serializes writers anyway (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from services.metadata.domain import AuditEntry, Event
+from services.metadata.store.db import bump_counter
+from services.metadata.store.mapping import utc
+from services.metadata.store.schema import AuditRow, EventRow
+
+
+@dataclass
+class Change:
+    """What a use case changed: audit rows and events to write at the end of its transaction."""
+
+    actor: str
+    now: datetime
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def audit(self, action: str, resource: str, before: dict | None, after: dict | None) -> None:
+        """Record one change of ``resource`` with its state before and after."""
+        self.audits.append(
+            {
+                "time": self.now,
+                "actor": self.actor,
+                "action": action,
+                "resource": resource,
+                "before": before,
+                "after": after,
+            }
+        )
+
+    def event(self, type_: str, model: str, resource: str, **attributes: str) -> None:
+        """Queue one outbox event."""
+        self.events.append(
+            {
+                "type": type_,
+                "model": model,
+                "resource": resource,
+                "actor": self.actor,
+                "time": self.now,
+                "attributes": {k: str(v) for k, v in attributes.items()},
+            }
+        )
+
+
+def flush_change(session: Session, change: Change) -> None:
+    """Write the audit rows, then allocate sequences and write the events (last, see above)."""
+    if change.audits:
+        session.execute(insert(AuditRow), change.audits)
+    if not change.events:
+        return
+    last = bump_counter(session, "events", len(change.events))
+    first = last - len(change.events) + 1
+    rows = [{"sequence": first + i, **e} for i, e in enumerate(change.events)]
+    session.execute(insert(EventRow), rows)
+
+
+def list_events(
+    session: Session, after: int, limit: int, types: list[str], model: str
+) -> list[Event]:
+    """Events with ``sequence > after`` in order, optionally of some types or one model."""
+    stmt = select(EventRow).where(EventRow.sequence > after)
+    if types:
+        stmt = stmt.where(EventRow.type.in_(types))
+    if model:
+        stmt = stmt.where(EventRow.model == model)
+    stmt = stmt.order_by(EventRow.sequence).limit(limit)
+    return [
+        Event(
+            sequence=r.sequence,
+            type=r.type,
+            model=r.model,
+            resource=r.resource,
+            actor=r.actor,
+            time=utc(r.time),  # type: ignore[arg-type]
+            attributes=dict(r.attributes or {}),
+        )
+        for r in session.execute(stmt).scalars()
+    ]
+
+
+def last_sequence(session: Session) -> int:
+    """The highest committed sequence (0 when there are no events)."""
+    stmt = select(EventRow.sequence).order_by(EventRow.sequence.desc()).limit(1)
+    return int(session.execute(stmt).scalar_one_or_none() or 0)
+
+
+def list_audit(
+    session: Session, resource: str, after_id: int | None, limit: int, prefix: bool
+) -> list[AuditEntry]:
+    """Audit entries newest first for ``resource`` (or every resource under it)."""
+    stmt = select(AuditRow)
+    if resource:
+        if prefix:
+            escaped = resource.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            stmt = stmt.where(
+                (AuditRow.resource == resource)
+                | AuditRow.resource.like(escaped + "/%", escape="\\")
+            )
+        else:
+            stmt = stmt.where(AuditRow.resource == resource)
+    if after_id is not None:
+        stmt = stmt.where(AuditRow.id < after_id)
+    stmt = stmt.order_by(AuditRow.id.desc()).limit(limit)
+    return [
+        AuditEntry(
+            id=r.id,
+            time=utc(r.time),  # type: ignore[arg-type]
+            actor=r.actor,
+            action=r.action,
+            resource=r.resource,
+            before=r.before,
+            after=r.after,
+        )
+        for r in session.execute(stmt).scalars()
+    ]

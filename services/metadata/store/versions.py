@@ -1,0 +1,229 @@
+"""Queries on models and versions; every function returns domain objects or plain values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, desc, func, insert, select
+from sqlalchemy.orm import Session, aliased
+
+from services.metadata.domain import Model, ModelVersion, Stage, State
+from services.metadata.store.db import insert_ignore, string_agg
+from services.metadata.store.mapping import model_from_row, version_from_row
+from services.metadata.store.schema import AliasRow, ModelRow, PropertyRow, VersionRow
+
+_VERSION_COLUMNS = [c for c in VersionRow.__table__.c]
+
+
+def version_select(session: Session) -> Any:
+    """``SELECT`` of version columns, the model name and the version's aliases (one query)."""
+    other = aliased(AliasRow)
+    aliases = (
+        select(string_agg(session, other.alias))
+        .where(other.version_id == VersionRow.id)
+        .correlate(VersionRow)
+        .scalar_subquery()
+    )
+    return select(
+        *_VERSION_COLUMNS, ModelRow.name.label("model_name"), aliases.label("alias_list")
+    ).join(ModelRow, ModelRow.id == VersionRow.model_id)
+
+
+def to_versions(rows: Any) -> list[ModelVersion]:
+    """Domain versions from rows of :func:`version_select`."""
+    return [version_from_row(r, r.model_name, r.alias_list) for r in rows]
+
+
+def get_model(session: Session, name: str) -> Model | None:
+    """The model called ``name``, or None."""
+    row = session.execute(select(ModelRow).where(ModelRow.name == name)).scalar_one_or_none()
+    return model_from_row(row) if row else None
+
+
+def model_row(session: Session, name: str, *, lock: bool = False) -> ModelRow | None:
+    """The ORM row of a model, locked ``FOR UPDATE`` when ``lock`` (for writes)."""
+    stmt = select(ModelRow).where(ModelRow.name == name)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def lock_or_create_model(session: Session, name: str, actor: str, now: datetime) -> ModelRow:
+    """The model's row, created on first use, locked until commit.
+
+    The lock serializes version creation per model, so version numbers decided under it
+    never collide; the unique constraint on ``(model_id, version)`` is the backstop.
+    """
+    insert_ignore(
+        session,
+        ModelRow,
+        {
+            "name": name,
+            "description": "",
+            "owner": "",
+            "team": "",
+            "tags": {},
+            "archived": False,
+            "latest_version": "",
+            "created_by": actor,
+            "create_time": now,
+            "updated_by": actor,
+            "update_time": now,
+            "revision": 1,
+        },
+        ["name"],
+    )
+    row = model_row(session, name, lock=True)
+    assert row is not None
+    return row
+
+
+def highest_version(session: Session, model_id: int) -> str | None:
+    """The model's highest version by semver precedence, in any state, or None."""
+    stmt = (
+        select(VersionRow.version)
+        .where(VersionRow.model_id == model_id)
+        .order_by(desc(VersionRow.sort_key), desc(VersionRow.id))
+        .limit(1)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def version_exists(session: Session, model_id: int, version: str) -> bool:
+    """Whether the model has this exact version string."""
+    stmt = select(VersionRow.id).where(
+        VersionRow.model_id == model_id, VersionRow.version == version
+    )
+    return session.execute(stmt).first() is not None
+
+
+def by_request_id(session: Session, request_id: str) -> tuple[ModelVersion, str] | None:
+    """The version a request id created and the hash of that request's content."""
+    stmt = version_select(session).where(VersionRow.request_id == request_id)
+    row = session.execute(stmt).first()
+    if row is None:
+        return None
+    return version_from_row(row, row.model_name, row.alias_list), row.request_hash
+
+
+def insert_version(session: Session, values: dict[str, Any]) -> VersionRow:
+    """Insert a version row and its searchable properties; flushes to raise IntegrityError."""
+    row = VersionRow(**values)
+    session.add(row)
+    session.flush()
+    write_properties(session, row)
+    return row
+
+
+def write_properties(session: Session, row: VersionRow) -> None:
+    """Replace the version's rows in ``version_properties`` from its maps."""
+    session.execute(delete(PropertyRow).where(PropertyRow.version_id == row.id))
+    entries: list[dict[str, Any]] = []
+    for key, value in (row.metrics or {}).items():
+        entries.append({"kind": "m", "key": key, "num_value": value, "text_value": None})
+    for kind, mapping in (("p", row.params), ("t", row.tags)):
+        for key, value in (mapping or {}).items():
+            entries.append({"kind": kind, "key": key, "num_value": None, "text_value": value})
+    if entries:
+        session.execute(insert(PropertyRow), [{"version_id": row.id, **e} for e in entries])
+
+
+def version_row(
+    session: Session, model: str, version: str, *, lock: bool = False
+) -> VersionRow | None:
+    """The ORM row of one version, locked ``FOR UPDATE`` when ``lock``."""
+    stmt = (
+        select(VersionRow)
+        .join(ModelRow, ModelRow.id == VersionRow.model_id)
+        .where(ModelRow.name == model, VersionRow.version == version)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=VersionRow)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def aliases_of(session: Session, version_id: int) -> list[str]:
+    """Aliases pointing at a version."""
+    stmt = select(AliasRow.alias).where(AliasRow.version_id == version_id)
+    return sorted(session.execute(stmt).scalars())
+
+
+def to_domain(session: Session, row: VersionRow, model: str) -> ModelVersion:
+    """The domain version of an ORM row, with its aliases."""
+    return version_from_row(row, model, aliases_of(session, row.id))
+
+
+def get_version(session: Session, model: str, version: str) -> ModelVersion | None:
+    """One version by model and version string."""
+    stmt = version_select(session).where(ModelRow.name == model, VersionRow.version == version)
+    found = to_versions(session.execute(stmt))
+    return found[0] if found else None
+
+
+def latest_ready(session: Session, model: str) -> ModelVersion | None:
+    """The model's highest READY version by semver precedence."""
+    stmt = (
+        version_select(session)
+        .where(ModelRow.name == model, VersionRow.state == State.READY.value)
+        .order_by(desc(VersionRow.sort_key), desc(VersionRow.id))
+        .limit(1)
+    )
+    found = to_versions(session.execute(stmt))
+    return found[0] if found else None
+
+
+def in_stage(session: Session, model: str, stage: Stage) -> ModelVersion | None:
+    """The model's highest READY version in ``stage`` (production holds at most one)."""
+    stmt = (
+        version_select(session)
+        .where(
+            ModelRow.name == model,
+            VersionRow.stage == stage.value,
+            VersionRow.state == State.READY.value,
+        )
+        .order_by(desc(VersionRow.sort_key), desc(VersionRow.id))
+        .limit(1)
+    )
+    found = to_versions(session.execute(stmt))
+    return found[0] if found else None
+
+
+def by_alias(session: Session, model: str, alias: str) -> ModelVersion | None:
+    """The version an alias points at: one indexed join."""
+    stmt = (
+        version_select(session)
+        .join(AliasRow, AliasRow.version_id == VersionRow.id)
+        .where(ModelRow.name == model, AliasRow.alias == alias)
+    )
+    found = to_versions(session.execute(stmt))
+    return found[0] if found else None
+
+
+def list_versions(
+    session: Session, model_id: int, *, after_id: int | None, limit: int, show_archived: bool
+) -> list[ModelVersion]:
+    """A model's versions newest first, after the keyset ``after_id``."""
+    stmt = version_select(session).where(VersionRow.model_id == model_id)
+    if after_id is not None:
+        stmt = stmt.where(VersionRow.id < after_id)
+    if not show_archived:
+        stmt = stmt.where(VersionRow.stage != Stage.ARCHIVED.value)
+    stmt = stmt.order_by(desc(VersionRow.id)).limit(limit)
+    return to_versions(session.execute(stmt))
+
+
+def version_ids(session: Session, model: str, versions: list[str]) -> dict[str, int]:
+    """Ids of the named versions of one model."""
+    stmt = (
+        select(VersionRow.version, VersionRow.id)
+        .join(ModelRow, ModelRow.id == VersionRow.model_id)
+        .where(ModelRow.name == model, VersionRow.version.in_(versions))
+    )
+    return {v: i for v, i in session.execute(stmt)}
+
+
+def count_versions(session: Session, model_id: int) -> int:
+    """How many versions a model has."""
+    stmt = select(func.count()).select_from(VersionRow).where(VersionRow.model_id == model_id)
+    return int(session.execute(stmt).scalar_one())

@@ -1,0 +1,70 @@
+"""What every use case shares: the database, page tokens, the clock, common lookups."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from services.common.errors import Aborted, NotFound
+from services.common.validation import model_name, version_name
+from services.metadata.pagetoken import PageTokens
+from services.metadata.store import versions as store
+from services.metadata.store.db import Database
+from services.metadata.store.schema import ModelRow, VersionRow
+
+
+def etag(revision: int) -> str:
+    """The etag of a resource at ``revision``."""
+    return f"r{revision}"
+
+
+class UseCaseBase:
+    """State shared by the use-case mixins."""
+
+    def __init__(self, db: Database, tokens: PageTokens) -> None:
+        self.db = db
+        self.tokens = tokens
+
+    @staticmethod
+    def now() -> datetime:
+        """The current time in UTC."""
+        return datetime.now(UTC)
+
+    @staticmethod
+    def check_etag(given: str, revision: int, resource: str) -> None:
+        """ABORTED when ``given`` is set and is not the current etag."""
+        if given and given != etag(revision):
+            raise Aborted(
+                f"etag {given!r} of {resource} is stale (current is {etag(revision)!r}): "
+                "read it again and retry the change",
+                reason="ETAG_MISMATCH",
+                metadata={"resource": resource, "etag": etag(revision)},
+            )
+
+    @staticmethod
+    def locked_model(session: Session, model: str) -> ModelRow:
+        """The model's row locked for update; NOT_FOUND if absent."""
+        row = store.model_row(session, model, lock=True)
+        if row is None:
+            raise model_not_found(model)
+        return row
+
+    @staticmethod
+    def locked_version(session: Session, model: str, version: str) -> VersionRow:
+        """The version's row locked for update; NOT_FOUND if absent."""
+        row = store.version_row(session, model, version, lock=True)
+        if row is None:
+            raise version_not_found(model, version)
+        return row
+
+
+def model_not_found(model: str) -> NotFound:
+    """NOT_FOUND for a model."""
+    return NotFound(f"model {model_name(model)!r} does not exist", metadata={"model": model})
+
+
+def version_not_found(model: str, version: str) -> NotFound:
+    """NOT_FOUND for a version."""
+    name = version_name(model, version)
+    return NotFound(f"version {name!r} does not exist", metadata={"version": name})

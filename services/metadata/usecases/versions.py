@@ -1,0 +1,401 @@
+"""Use cases on models and versions: create (numbered in the transaction), read, resolve,
+registration state, updates with ``update_mask`` and etag, listing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.common.validation import (
+    model_name,
+    parse_model_name,
+    parse_version_name,
+    validate_model_id,
+    validate_request_id,
+    version_name,
+)
+from services.metadata import checks, semver
+from services.metadata.domain import Model, ModelVersion, Page, Stage, State
+from services.metadata.pagetoken import page_size as effective_size
+from services.metadata.store import versions as store
+from services.metadata.store.mapping import snapshot
+from services.metadata.store.outbox import Change, flush_change
+from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
+
+logger = logging.getLogger(__name__)
+
+#: Fields of a version that UpdateModelVersion may change.
+UPDATABLE = (
+    "description",
+    "tags",
+    "metrics",
+    "params",
+    "hyperparameters",
+    "input_schema",
+    "output_schema",
+)
+_MAX_ATTEMPTS = 8
+_SHORT_FIELDS = {
+    "format": 64,
+    "framework": 128,
+    "framework_version": 128,
+    "training_dataset": 512,
+    "experiment_id": 256,
+    "run_id": 256,
+    "git_commit": 256,
+}
+
+
+def validate_fields(spec: ModelVersion, prefix: str = "model_version") -> ModelVersion:
+    """Check the user-settable fields of a version; returns it with maps normalized."""
+    for name, limit in _SHORT_FIELDS.items():
+        checks.text(getattr(spec, name), f"{prefix}.{name}", limit)
+    checks.text(spec.description, f"{prefix}.description", checks.MAX_DESCRIPTION_BYTES)
+    checks.text(spec.input_schema, f"{prefix}.input_schema", checks.MAX_SCHEMA_BYTES)
+    checks.text(spec.output_schema, f"{prefix}.output_schema", checks.MAX_SCHEMA_BYTES)
+    if spec.parameter_count < 0:
+        raise InvalidArgument.field(
+            f"{prefix}.parameter_count", f"must not be negative, got {spec.parameter_count}"
+        )
+    return replace(
+        spec,
+        metrics=checks.metric_map(spec.metrics, f"{prefix}.metrics"),
+        params=checks.string_map(spec.params, f"{prefix}.params"),
+        hyperparameters=checks.string_map(spec.hyperparameters, f"{prefix}.hyperparameters"),
+        tags=checks.string_map(spec.tags, f"{prefix}.tags"),
+    )
+
+
+def parse_reference(reference: str) -> tuple[str, str, str]:
+    """``name``, ``name:version``, ``name@alias|stage`` -> (model, kind, value).
+
+    ``kind`` is ``latest``, ``version``, ``stage`` or ``alias``. A ``models/`` prefix is
+    accepted.
+    """
+    ref = reference.removeprefix("models/")
+    if "@" in ref:
+        model, tag = ref.split("@", 1)
+        validate_model_id(model, "reference")
+        if tag in {s.value for s in Stage}:
+            return model, "stage", tag
+        checks.alias(tag, "reference")
+        return model, "alias", tag
+    if ":" in ref:
+        model, version = ref.split(":", 1)
+        validate_model_id(model, "reference")
+        semver.parse(version, "reference")
+        return model, "version", version
+    if not ref:
+        raise InvalidArgument.field(
+            "reference",
+            "a reference is required: 'name', 'name:1.2.0', 'name@alias' or 'name@production'",
+        )
+    validate_model_id(ref, "reference")
+    return ref, "latest", ""
+
+
+class VersionUseCases(UseCaseBase):
+    """Create, read, resolve and update versions."""
+
+    def create_version(
+        self,
+        model: str,
+        spec: ModelVersion,
+        *,
+        bump: semver.Bump | None,
+        request_id: str,
+        ready: bool,
+        actor: str,
+    ) -> ModelVersion:
+        """Create a version, numbered inside the transaction; idempotent by ``request_id``."""
+        validate_model_id(model, "parent")
+        if request_id:
+            validate_request_id(request_id)
+        explicit = semver.parse(spec.version, "model_version.version") if spec.version else None
+        spec = validate_fields(spec)
+        request_hash = _request_hash(model, spec, bump, ready)
+        for attempt in range(_MAX_ATTEMPTS):
+            try:
+                return self._create_once(
+                    model, spec, explicit, bump, request_id, request_hash, ready, actor
+                )
+            except IntegrityError as error:
+                # The model lock makes collisions rare: a concurrent first create of the
+                # model, or the same request id racing on another model. Retry decides.
+                logger.info("create on %s collided (attempt %d): %s", model, attempt + 1, error)
+        raise AlreadyExists(
+            f"could not allocate a version of {model_name(model)!r} after {_MAX_ATTEMPTS} "
+            "attempts; retry the request",
+            reason="VERSION_CONFLICT",
+        )
+
+    def _create_once(
+        self,
+        model: str,
+        spec: ModelVersion,
+        explicit: semver.SemVer | None,
+        bump: semver.Bump | None,
+        request_id: str,
+        request_hash: str,
+        ready: bool,
+        actor: str,
+    ) -> ModelVersion:
+        now = self.now()
+        with self.db.write() as session:
+            model_row = store.lock_or_create_model(session, model, actor, now)
+            if request_id:
+                earlier = store.by_request_id(session, request_id)
+                if earlier is not None:
+                    return _same_request(earlier, request_id, request_hash)
+            if explicit is not None:
+                number = explicit
+                if store.version_exists(session, model_row.id, str(number)):
+                    name = version_name(model, str(number))
+                    raise AlreadyExists(
+                        f"version {name!r} already exists; omit the version to have the next "
+                        "one chosen",
+                        metadata={"version": name},
+                    )
+            else:
+                highest = store.highest_version(session, model_row.id)
+                number = semver.next_version(semver.parse(highest) if highest else None, bump)
+            values = _row_values(spec, str(number), model_row.id, ready, actor, now)
+            values.update(request_id=request_id or None, request_hash=request_hash)
+            row = store.insert_version(session, values)
+            model_row.latest_version = str(number)
+            model_row.update_time = now
+            created = store.to_domain(session, row, model)
+            change = Change(actor, now)
+            self.link_new_version(session, row, created, change)
+            change.audit("version.create", created.name, None, snapshot(created))
+            change.event(
+                "version.created",
+                model,
+                created.name,
+                version=created.version,
+                state=created.state.value,
+                stage=created.stage.value,
+            )
+            if ready:
+                change.event("version.ready", model, created.name, version=created.version)
+            flush_change(session, change)
+            return created
+
+    def link_new_version(
+        self, session: Any, row: Any, created: ModelVersion, change: Change
+    ) -> None:
+        """Hook for lineage edges at registration; the lineage use cases override it."""
+
+    def get_version(self, name: str) -> ModelVersion:
+        """One version by resource name."""
+        model, version = parse_version_name(name)
+        semver.parse(version, "name")
+        with self.db.read() as session:
+            found = store.get_version(session, model, version)
+        if found is None:
+            raise version_not_found(model, version)
+        return found
+
+    def resolve(self, reference: str) -> ModelVersion:
+        """``name`` / ``name:version`` / ``name@alias`` / ``name@stage`` -> the version."""
+        model, kind, value = parse_reference(reference)
+        with self.db.read() as session:
+            if kind == "version":
+                found = store.get_version(session, model, value)
+            elif kind == "alias":
+                found = store.by_alias(session, model, value)
+            elif kind == "stage":
+                found = store.in_stage(session, model, Stage(value))
+            else:
+                found = store.latest_ready(session, model)
+            if found is None and store.get_model(session, model) is None:
+                raise model_not_found(model)
+        if found is not None:
+            return found
+        if kind == "version":
+            raise version_not_found(model, value)
+        if kind == "alias":
+            raise NotFound(
+                f"model {model_name(model)!r} has no alias {value!r}",
+                metadata={"model": model, "alias": value},
+            )
+        if kind == "stage":
+            raise NotFound(
+                f"model {model_name(model)!r} has no READY version in stage {value!r}",
+                metadata={"model": model, "stage": value},
+            )
+        raise NotFound(
+            f"model {model_name(model)!r} has no READY version", metadata={"model": model}
+        )
+
+    def set_state(
+        self,
+        name: str,
+        state: State,
+        *,
+        failure_reason: str,
+        fmt: str,
+        parameter_count: int,
+        actor: str,
+    ) -> ModelVersion:
+        """Finish a registration: PENDING -> READY or FAILED (repeating it changes nothing)."""
+        model, version = parse_version_name(name)
+        if state not in (State.READY, State.FAILED):
+            raise InvalidArgument.field(
+                "state", "the target state must be VERSION_STATE_READY or VERSION_STATE_FAILED"
+            )
+        checks.text(failure_reason, "failure_reason", checks.MAX_DESCRIPTION_BYTES)
+        checks.text(fmt, "format", 64)
+        now = self.now()
+        with self.db.write() as session:
+            row = self.locked_version(session, model, version)
+            if row.state == state.value:
+                return store.to_domain(session, row, model)
+            if row.state != State.PENDING.value:
+                raise FailedPrecondition(
+                    f"version {name!r} is {row.state.upper()}; only a PENDING version can "
+                    f"become {state.value.upper()}",
+                    reason="NOT_PENDING",
+                    metadata={"version": name, "state": row.state},
+                )
+            before = snapshot(store.to_domain(session, row, model))
+            row.state = state.value
+            if state is State.READY:
+                row.format = fmt or row.format
+                row.parameter_count = parameter_count or row.parameter_count
+            else:
+                row.failure_reason = failure_reason
+            row.updated_by, row.update_time, row.revision = actor, now, row.revision + 1
+            after = store.to_domain(session, row, model)
+            change = Change(actor, now)
+            change.audit(f"version.{state.value}", name, before, snapshot(after))
+            attrs = {"version": version}
+            if state is State.FAILED:
+                attrs["failure_reason"] = failure_reason
+            change.event(f"version.{state.value}", model, name, **attrs)
+            flush_change(session, change)
+            return after
+
+    def update_version(
+        self, name: str, spec: ModelVersion, paths: list[str], etag_value: str, actor: str
+    ) -> ModelVersion:
+        """Change the fields in ``paths``; ABORTED when ``etag_value`` is set and stale."""
+        model, version = parse_version_name(name, "model_version.name")
+        if not paths:
+            raise InvalidArgument.field(
+                "update_mask", f"name the fields to change; updatable: {', '.join(UPDATABLE)}"
+            )
+        for path in paths:
+            if path not in UPDATABLE:
+                raise InvalidArgument.field(
+                    "update_mask",
+                    f"field {path!r} cannot be updated; updatable: {', '.join(UPDATABLE)}",
+                )
+        spec = validate_fields(spec)
+        now = self.now()
+        with self.db.write() as session:
+            row = self.locked_version(session, model, version)
+            self.check_etag(etag_value, row.revision, name)
+            before = store.to_domain(session, row, model)
+            for path in paths:
+                setattr(row, path, getattr(spec, path))
+            row.updated_by, row.update_time, row.revision = actor, now, row.revision + 1
+            if {"metrics", "params", "tags"} & set(paths):
+                session.flush()
+                store.write_properties(session, row)
+            after = store.to_domain(session, row, model)
+            change = Change(actor, now)
+            change.audit("version.update", name, snapshot(before), snapshot(after))
+            change.event("version.updated", model, name, version=version, fields=",".join(paths))
+            flush_change(session, change)
+            return after
+
+    def list_versions(
+        self, parent: str, page_size: int, page_token: str, show_archived: bool = False
+    ) -> Page:
+        """A model's versions newest first, a page at a time."""
+        model = parse_model_name(parent, "parent")
+        size = effective_size(page_size)
+        query = {"op": "ListModelVersions", "parent": parent, "archived": show_archived}
+        after = self.tokens.decode(page_token, query)[0] if page_token else None
+        with self.db.read() as session:
+            model_row = store.model_row(session, model)
+            if model_row is None:
+                raise model_not_found(model)
+            items = store.list_versions(
+                session, model_row.id, after_id=after, limit=size + 1, show_archived=show_archived
+            )
+        token = ""
+        if len(items) > size:
+            items = items[:size]
+            token = self.tokens.encode(query, [items[-1].row_id])
+        return Page(items, token)
+
+    def get_model(self, name: str) -> Model:
+        """One registered model."""
+        model = parse_model_name(name)
+        with self.db.read() as session:
+            found = store.get_model(session, model)
+        if found is None:
+            raise model_not_found(model)
+        return found
+
+
+def _request_hash(model: str, spec: ModelVersion, bump: semver.Bump | None, ready: bool) -> str:
+    doc = {"model": model, "spec": snapshot(spec), "bump": bump.value if bump else "", "r": ready}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _same_request(
+    earlier: tuple[ModelVersion, str], request_id: str, request_hash: str
+) -> ModelVersion:
+    version, stored_hash = earlier
+    if stored_hash != request_hash:
+        raise InvalidArgument.field(
+            "request_id",
+            f"request id {request_id!r} was already used for a different request (it created "
+            f"{version.name!r}); use a new request id for a new version",
+        )
+    return version
+
+
+def _row_values(
+    spec: ModelVersion, version: str, model_id: int, ready: bool, actor: str, now: Any
+) -> dict[str, Any]:
+    return {
+        "model_id": model_id,
+        "version": version,
+        "sort_key": semver.parse(version).sort_key(),
+        "state": (State.READY if ready else State.PENDING).value,
+        "stage": Stage.DEVELOPMENT.value,
+        "artifact_hash": spec.artifact_hash,
+        "artifact_size": spec.artifact_size,
+        "artifact_is_tree": spec.artifact_is_tree,
+        "format": spec.format,
+        "framework": spec.framework,
+        "framework_version": spec.framework_version,
+        "parameter_count": spec.parameter_count,
+        "metrics": spec.metrics,
+        "params": spec.params,
+        "hyperparameters": spec.hyperparameters,
+        "input_schema": spec.input_schema,
+        "output_schema": spec.output_schema,
+        "training_dataset": spec.training_dataset,
+        "experiment_id": spec.experiment_id,
+        "run_id": spec.run_id,
+        "git_commit": spec.git_commit,
+        "description": spec.description,
+        "tags": spec.tags,
+        "created_by": actor,
+        "create_time": now,
+        "updated_by": actor,
+        "update_time": now,
+        "revision": 1,
+        "failure_reason": "",
+    }
