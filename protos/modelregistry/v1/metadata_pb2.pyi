@@ -15,24 +15,45 @@ class VersionBump(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VERSION_BUMP_MAJOR: _ClassVar[VersionBump]
     VERSION_BUMP_MINOR: _ClassVar[VersionBump]
     VERSION_BUMP_PATCH: _ClassVar[VersionBump]
+
+class LineageDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LINEAGE_DIRECTION_UNSPECIFIED: _ClassVar[LineageDirection]
+    LINEAGE_DIRECTION_UP: _ClassVar[LineageDirection]
+    LINEAGE_DIRECTION_DOWN: _ClassVar[LineageDirection]
+    LINEAGE_DIRECTION_BOTH: _ClassVar[LineageDirection]
 VERSION_BUMP_UNSPECIFIED: VersionBump
 VERSION_BUMP_MAJOR: VersionBump
 VERSION_BUMP_MINOR: VersionBump
 VERSION_BUMP_PATCH: VersionBump
+LINEAGE_DIRECTION_UNSPECIFIED: LineageDirection
+LINEAGE_DIRECTION_UP: LineageDirection
+LINEAGE_DIRECTION_DOWN: LineageDirection
+LINEAGE_DIRECTION_BOTH: LineageDirection
 
 class CreateModelVersionRequest(_message.Message):
-    __slots__ = ("parent", "model_version", "bump", "request_id", "ready")
+    __slots__ = ("parent", "model_version", "bump", "request_id", "ready", "lineage")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     BUMP_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
+    LINEAGE_FIELD_NUMBER: _ClassVar[int]
     parent: str
     model_version: _resources_pb2.ModelVersion
     bump: VersionBump
     request_id: str
     ready: bool
-    def __init__(self, parent: _Optional[str] = ..., model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., bump: _Optional[_Union[VersionBump, str]] = ..., request_id: _Optional[str] = ..., ready: _Optional[bool] = ...) -> None: ...
+    lineage: _containers.RepeatedCompositeFieldContainer[LineageLink]
+    def __init__(self, parent: _Optional[str] = ..., model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., bump: _Optional[_Union[VersionBump, str]] = ..., request_id: _Optional[str] = ..., ready: _Optional[bool] = ..., lineage: _Optional[_Iterable[_Union[LineageLink, _Mapping]]] = ...) -> None: ...
+
+class LineageLink(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: _resources_pb2.LineageEdgeType
+    object: _resources_pb2.LineageNode
+    def __init__(self, type: _Optional[_Union[_resources_pb2.LineageEdgeType, str]] = ..., object: _Optional[_Union[_resources_pb2.LineageNode, _Mapping]] = ...) -> None: ...
 
 class CreateModelVersionResponse(_message.Message):
     __slots__ = ("model_version",)
@@ -99,14 +120,16 @@ class UpdateModelVersionResponse(_message.Message):
     def __init__(self, model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ...) -> None: ...
 
 class ListModelVersionsRequest(_message.Message):
-    __slots__ = ("parent", "page_size", "page_token")
+    __slots__ = ("parent", "page_size", "page_token", "show_archived")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SHOW_ARCHIVED_FIELD_NUMBER: _ClassVar[int]
     parent: str
     page_size: int
     page_token: str
-    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    show_archived: bool
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., show_archived: _Optional[bool] = ...) -> None: ...
 
 class ListModelVersionsResponse(_message.Message):
     __slots__ = ("model_versions", "next_page_token")
@@ -127,3 +150,360 @@ class GetModelResponse(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     model: _resources_pb2.Model
     def __init__(self, model: _Optional[_Union[_resources_pb2.Model, _Mapping]] = ...) -> None: ...
+
+class UpdateModelRequest(_message.Message):
+    __slots__ = ("model", "update_mask")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    model: _resources_pb2.Model
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, model: _Optional[_Union[_resources_pb2.Model, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateModelResponse(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: _resources_pb2.Model
+    def __init__(self, model: _Optional[_Union[_resources_pb2.Model, _Mapping]] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "show_archived")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SHOW_ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    show_archived: bool
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., show_archived: _Optional[bool] = ...) -> None: ...
+
+class ListModelsResponse(_message.Message):
+    __slots__ = ("models", "next_page_token")
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Model]
+    next_page_token: str
+    def __init__(self, models: _Optional[_Iterable[_Union[_resources_pb2.Model, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeleteModelRequest(_message.Message):
+    __slots__ = ("name", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class DeleteModelResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DeleteModelVersionRequest(_message.Message):
+    __slots__ = ("name", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class DeleteModelVersionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TransitionModelVersionStageRequest(_message.Message):
+    __slots__ = ("name", "stage", "reason", "etag", "previous_production_stage")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_PRODUCTION_STAGE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    stage: _resources_pb2.Stage
+    reason: str
+    etag: str
+    previous_production_stage: _resources_pb2.Stage
+    def __init__(self, name: _Optional[str] = ..., stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., reason: _Optional[str] = ..., etag: _Optional[str] = ..., previous_production_stage: _Optional[_Union[_resources_pb2.Stage, str]] = ...) -> None: ...
+
+class TransitionModelVersionStageResponse(_message.Message):
+    __slots__ = ("model_version", "transition", "previous_production")
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TRANSITION_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_PRODUCTION_FIELD_NUMBER: _ClassVar[int]
+    model_version: _resources_pb2.ModelVersion
+    transition: _resources_pb2.StageTransition
+    previous_production: _resources_pb2.ModelVersion
+    def __init__(self, model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., transition: _Optional[_Union[_resources_pb2.StageTransition, _Mapping]] = ..., previous_production: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ...) -> None: ...
+
+class ListStageTransitionsRequest(_message.Message):
+    __slots__ = ("name", "page_size", "page_token")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    page_size: int
+    page_token: str
+    def __init__(self, name: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStageTransitionsResponse(_message.Message):
+    __slots__ = ("transitions", "next_page_token")
+    TRANSITIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    transitions: _containers.RepeatedCompositeFieldContainer[_resources_pb2.StageTransition]
+    next_page_token: str
+    def __init__(self, transitions: _Optional[_Iterable[_Union[_resources_pb2.StageTransition, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class SetAliasRequest(_message.Message):
+    __slots__ = ("model_version", "alias")
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ALIAS_FIELD_NUMBER: _ClassVar[int]
+    model_version: str
+    alias: str
+    def __init__(self, model_version: _Optional[str] = ..., alias: _Optional[str] = ...) -> None: ...
+
+class SetAliasResponse(_message.Message):
+    __slots__ = ("alias", "previous_model_version")
+    ALIAS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    alias: _resources_pb2.ModelAlias
+    previous_model_version: str
+    def __init__(self, alias: _Optional[_Union[_resources_pb2.ModelAlias, _Mapping]] = ..., previous_model_version: _Optional[str] = ...) -> None: ...
+
+class DeleteAliasRequest(_message.Message):
+    __slots__ = ("parent", "alias")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    ALIAS_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    alias: str
+    def __init__(self, parent: _Optional[str] = ..., alias: _Optional[str] = ...) -> None: ...
+
+class DeleteAliasResponse(_message.Message):
+    __slots__ = ("previous_model_version",)
+    PREVIOUS_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    previous_model_version: str
+    def __init__(self, previous_model_version: _Optional[str] = ...) -> None: ...
+
+class ListAliasesRequest(_message.Message):
+    __slots__ = ("parent",)
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    def __init__(self, parent: _Optional[str] = ...) -> None: ...
+
+class ListAliasesResponse(_message.Message):
+    __slots__ = ("aliases",)
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    aliases: _containers.RepeatedCompositeFieldContainer[_resources_pb2.ModelAlias]
+    def __init__(self, aliases: _Optional[_Iterable[_Union[_resources_pb2.ModelAlias, _Mapping]]] = ...) -> None: ...
+
+class CreateEvaluationRequest(_message.Message):
+    __slots__ = ("parent", "evaluation")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    EVALUATION_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    evaluation: _resources_pb2.Evaluation
+    def __init__(self, parent: _Optional[str] = ..., evaluation: _Optional[_Union[_resources_pb2.Evaluation, _Mapping]] = ...) -> None: ...
+
+class CreateEvaluationResponse(_message.Message):
+    __slots__ = ("evaluation",)
+    EVALUATION_FIELD_NUMBER: _ClassVar[int]
+    evaluation: _resources_pb2.Evaluation
+    def __init__(self, evaluation: _Optional[_Union[_resources_pb2.Evaluation, _Mapping]] = ...) -> None: ...
+
+class ListEvaluationsRequest(_message.Message):
+    __slots__ = ("parent", "dataset_name", "dataset_version", "type", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    DATASET_NAME_FIELD_NUMBER: _ClassVar[int]
+    DATASET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    dataset_name: str
+    dataset_version: str
+    type: _resources_pb2.EvaluationType
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., dataset_name: _Optional[str] = ..., dataset_version: _Optional[str] = ..., type: _Optional[_Union[_resources_pb2.EvaluationType, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListEvaluationsResponse(_message.Message):
+    __slots__ = ("evaluations", "next_page_token")
+    EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    evaluations: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Evaluation]
+    next_page_token: str
+    def __init__(self, evaluations: _Optional[_Iterable[_Union[_resources_pb2.Evaluation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CreateLineageEdgeRequest(_message.Message):
+    __slots__ = ("edge",)
+    EDGE_FIELD_NUMBER: _ClassVar[int]
+    edge: _resources_pb2.LineageEdge
+    def __init__(self, edge: _Optional[_Union[_resources_pb2.LineageEdge, _Mapping]] = ...) -> None: ...
+
+class CreateLineageEdgeResponse(_message.Message):
+    __slots__ = ("edge",)
+    EDGE_FIELD_NUMBER: _ClassVar[int]
+    edge: _resources_pb2.LineageEdge
+    def __init__(self, edge: _Optional[_Union[_resources_pb2.LineageEdge, _Mapping]] = ...) -> None: ...
+
+class DeleteLineageEdgeRequest(_message.Message):
+    __slots__ = ("edge",)
+    EDGE_FIELD_NUMBER: _ClassVar[int]
+    edge: _resources_pb2.LineageEdge
+    def __init__(self, edge: _Optional[_Union[_resources_pb2.LineageEdge, _Mapping]] = ...) -> None: ...
+
+class DeleteLineageEdgeResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetLineageRequest(_message.Message):
+    __slots__ = ("node", "direction", "max_depth", "edge_types")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    EDGE_TYPES_FIELD_NUMBER: _ClassVar[int]
+    node: _resources_pb2.LineageNode
+    direction: LineageDirection
+    max_depth: int
+    edge_types: _containers.RepeatedScalarFieldContainer[_resources_pb2.LineageEdgeType]
+    def __init__(self, node: _Optional[_Union[_resources_pb2.LineageNode, _Mapping]] = ..., direction: _Optional[_Union[LineageDirection, str]] = ..., max_depth: _Optional[int] = ..., edge_types: _Optional[_Iterable[_Union[_resources_pb2.LineageEdgeType, str]]] = ...) -> None: ...
+
+class GetLineageResponse(_message.Message):
+    __slots__ = ("nodes", "edges")
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    EDGES_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[_resources_pb2.LineageNode]
+    edges: _containers.RepeatedCompositeFieldContainer[_resources_pb2.LineageEdge]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[_resources_pb2.LineageNode, _Mapping]]] = ..., edges: _Optional[_Iterable[_Union[_resources_pb2.LineageEdge, _Mapping]]] = ...) -> None: ...
+
+class AnalyzeImpactRequest(_message.Message):
+    __slots__ = ("node", "max_depth", "edge_types", "stages")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    EDGE_TYPES_FIELD_NUMBER: _ClassVar[int]
+    STAGES_FIELD_NUMBER: _ClassVar[int]
+    node: _resources_pb2.LineageNode
+    max_depth: int
+    edge_types: _containers.RepeatedScalarFieldContainer[_resources_pb2.LineageEdgeType]
+    stages: _containers.RepeatedScalarFieldContainer[_resources_pb2.Stage]
+    def __init__(self, node: _Optional[_Union[_resources_pb2.LineageNode, _Mapping]] = ..., max_depth: _Optional[int] = ..., edge_types: _Optional[_Iterable[_Union[_resources_pb2.LineageEdgeType, str]]] = ..., stages: _Optional[_Iterable[_Union[_resources_pb2.Stage, str]]] = ...) -> None: ...
+
+class ImpactedVersion(_message.Message):
+    __slots__ = ("model_version", "stage", "state", "depth")
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    model_version: str
+    stage: _resources_pb2.Stage
+    state: _resources_pb2.VersionState
+    depth: int
+    def __init__(self, model_version: _Optional[str] = ..., stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., state: _Optional[_Union[_resources_pb2.VersionState, str]] = ..., depth: _Optional[int] = ...) -> None: ...
+
+class AnalyzeImpactResponse(_message.Message):
+    __slots__ = ("versions",)
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    versions: _containers.RepeatedCompositeFieldContainer[ImpactedVersion]
+    def __init__(self, versions: _Optional[_Iterable[_Union[ImpactedVersion, _Mapping]]] = ...) -> None: ...
+
+class SearchModelVersionsRequest(_message.Message):
+    __slots__ = ("filter", "order_by", "page_size", "page_token", "show_archived")
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    ORDER_BY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SHOW_ARCHIVED_FIELD_NUMBER: _ClassVar[int]
+    filter: str
+    order_by: str
+    page_size: int
+    page_token: str
+    show_archived: bool
+    def __init__(self, filter: _Optional[str] = ..., order_by: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., show_archived: _Optional[bool] = ...) -> None: ...
+
+class SearchModelVersionsResponse(_message.Message):
+    __slots__ = ("model_versions", "next_page_token")
+    MODEL_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    model_versions: _containers.RepeatedCompositeFieldContainer[_resources_pb2.ModelVersion]
+    next_page_token: str
+    def __init__(self, model_versions: _Optional[_Iterable[_Union[_resources_pb2.ModelVersion, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class CompareModelVersionsRequest(_message.Message):
+    __slots__ = ("names", "metrics", "lower_is_better")
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    LOWER_IS_BETTER_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    metrics: _containers.RepeatedScalarFieldContainer[str]
+    lower_is_better: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, names: _Optional[_Iterable[str]] = ..., metrics: _Optional[_Iterable[str]] = ..., lower_is_better: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ComparedVersion(_message.Message):
+    __slots__ = ("model_version", "metrics")
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    model_version: str
+    metrics: _containers.ScalarMap[str, float]
+    def __init__(self, model_version: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class MetricBest(_message.Message):
+    __slots__ = ("metric", "model_version", "value", "lower_is_better")
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    LOWER_IS_BETTER_FIELD_NUMBER: _ClassVar[int]
+    metric: str
+    model_version: str
+    value: float
+    lower_is_better: bool
+    def __init__(self, metric: _Optional[str] = ..., model_version: _Optional[str] = ..., value: _Optional[float] = ..., lower_is_better: _Optional[bool] = ...) -> None: ...
+
+class CompareModelVersionsResponse(_message.Message):
+    __slots__ = ("metrics", "rows", "best")
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    BEST_FIELD_NUMBER: _ClassVar[int]
+    metrics: _containers.RepeatedScalarFieldContainer[str]
+    rows: _containers.RepeatedCompositeFieldContainer[ComparedVersion]
+    best: _containers.RepeatedCompositeFieldContainer[MetricBest]
+    def __init__(self, metrics: _Optional[_Iterable[str]] = ..., rows: _Optional[_Iterable[_Union[ComparedVersion, _Mapping]]] = ..., best: _Optional[_Iterable[_Union[MetricBest, _Mapping]]] = ...) -> None: ...
+
+class ListAuditLogRequest(_message.Message):
+    __slots__ = ("resource", "page_size", "page_token")
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    resource: str
+    page_size: int
+    page_token: str
+    def __init__(self, resource: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAuditLogResponse(_message.Message):
+    __slots__ = ("entries", "next_page_token")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[_resources_pb2.AuditEntry]
+    next_page_token: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[_resources_pb2.AuditEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListEventsRequest(_message.Message):
+    __slots__ = ("after_sequence", "limit", "types", "model")
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    after_sequence: int
+    limit: int
+    types: _containers.RepeatedScalarFieldContainer[str]
+    model: str
+    def __init__(self, after_sequence: _Optional[int] = ..., limit: _Optional[int] = ..., types: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ...) -> None: ...
+
+class ListEventsResponse(_message.Message):
+    __slots__ = ("events", "next_after_sequence")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Event]
+    next_after_sequence: int
+    def __init__(self, events: _Optional[_Iterable[_Union[_resources_pb2.Event, _Mapping]]] = ..., next_after_sequence: _Optional[int] = ...) -> None: ...

@@ -77,6 +77,101 @@ class MetadataServiceStub:
                 request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelRequest.SerializeToString,
                 response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelResponse.FromString,
                 _registered_method=True)
+        self.UpdateModel = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/UpdateModel',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelResponse.FromString,
+                _registered_method=True)
+        self.ListModels = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/ListModels',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.FromString,
+                _registered_method=True)
+        self.DeleteModel = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/DeleteModel',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelResponse.FromString,
+                _registered_method=True)
+        self.DeleteModelVersion = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/DeleteModelVersion',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelVersionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelVersionResponse.FromString,
+                _registered_method=True)
+        self.TransitionModelVersionStage = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/TransitionModelVersionStage',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.TransitionModelVersionStageRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.TransitionModelVersionStageResponse.FromString,
+                _registered_method=True)
+        self.ListStageTransitions = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/ListStageTransitions',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.FromString,
+                _registered_method=True)
+        self.SetAlias = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/SetAlias',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasResponse.FromString,
+                _registered_method=True)
+        self.DeleteAlias = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/DeleteAlias',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasResponse.FromString,
+                _registered_method=True)
+        self.ListAliases = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/ListAliases',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesResponse.FromString,
+                _registered_method=True)
+        self.CreateEvaluation = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/CreateEvaluation',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.FromString,
+                _registered_method=True)
+        self.ListEvaluations = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/ListEvaluations',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.FromString,
+                _registered_method=True)
+        self.CreateLineageEdge = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/CreateLineageEdge',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.FromString,
+                _registered_method=True)
+        self.DeleteLineageEdge = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/DeleteLineageEdge',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteLineageEdgeRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteLineageEdgeResponse.FromString,
+                _registered_method=True)
+        self.GetLineage = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/GetLineage',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageResponse.FromString,
+                _registered_method=True)
+        self.AnalyzeImpact = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/AnalyzeImpact',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.FromString,
+                _registered_method=True)
+        self.SearchModelVersions = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/SearchModelVersions',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.FromString,
+                _registered_method=True)
+        self.CompareModelVersions = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/CompareModelVersions',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.FromString,
+                _registered_method=True)
+        self.ListAuditLog = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/ListAuditLog',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogResponse.FromString,
+                _registered_method=True)
+        self.ListEvents = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/ListEvents',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEventsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEventsResponse.FromString,
+                _registered_method=True)
 
 
 class MetadataServiceServicer:
@@ -184,6 +279,278 @@ class MetadataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateModel(self, request, context):
+        """UpdateModel changes the fields of a model named in `update_mask`:
+        description, owner, team, tags, archived. An archived model and its
+        versions are hidden from default listings and searches.
+
+        Errors:
+        * INVALID_ARGUMENT: the mask is empty or names a field that cannot be
+        updated; a value is invalid or too long.
+        * NOT_FOUND: the model does not exist.
+        * ABORTED: `model.etag` is set and stale.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListModels(self, request, context):
+        """ListModels lists registered models by name, a page at a time; archived
+        models only when asked.
+
+        Errors:
+        * INVALID_ARGUMENT: page size out of range, or a page token that belongs
+        to another query or was tampered with.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteModel(self, request, context):
+        """DeleteModel deletes a model with all its versions, aliases, evaluations
+        and stage history (the audit log and events are kept). It MUST refuse
+        while any alias exists or any version is in production.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name.
+        * NOT_FOUND: the model does not exist.
+        * FAILED_PRECONDITION: an alias or the production stage points at one of
+        its versions; the violations list them.
+        * ABORTED: `etag` is set and stale.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteModelVersion(self, request, context):
+        """DeleteModelVersion deletes one version, its evaluations and stage
+        history. It MUST refuse while an alias or the production stage points at
+        the version. Lineage nodes of the version stay (the graph keeps its
+        history) but no longer resolve to a version.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name.
+        * NOT_FOUND: the version does not exist.
+        * FAILED_PRECONDITION: an alias or the production stage points at it.
+        * ABORTED: `etag` is set and stale.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TransitionModelVersionStage(self, request, context):
+        """TransitionModelVersionStage moves a READY version to another stage. Only
+        these transitions are allowed: development -> staging | archived;
+        staging -> production | development | archived; production -> staging |
+        deprecated | archived; archived -> development; deprecated -> archived.
+        Each is recorded with who, when and why. Moving a version to production
+        atomically moves the model's current production version to
+        `previous_production_stage` (archived by default), in the same
+        transaction. Policy (gates, approvals) is the gateway's; this RPC only
+        enforces the transition table.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name; unspecified target stage; a reason
+        over 16 KiB; a `previous_production_stage` not reachable from
+        production.
+        * NOT_FOUND: the version does not exist.
+        * FAILED_PRECONDITION: the transition is not in the table (the message
+        names the allowed targets), or the version is not READY.
+        * ABORTED: `etag` is set and stale.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStageTransitions(self, request, context):
+        """ListStageTransitions lists a version's stage changes, newest first.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name, page size out of range, or a bad
+        page token.
+        * NOT_FOUND: the version does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetAlias(self, request, context):
+        """SetAlias points an alias of a model at one of its versions, creating the
+        alias or moving it from the version it pointed at.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed version name; an alias that is malformed
+        or named like a stage.
+        * NOT_FOUND: the version does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAlias(self, request, context):
+        """DeleteAlias removes an alias of a model.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed model name or alias.
+        * NOT_FOUND: the model or the alias does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAliases(self, request, context):
+        """ListAliases lists a model's aliases by name.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed model name.
+        * NOT_FOUND: the model does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateEvaluation(self, request, context):
+        """CreateEvaluation records an evaluation of a version.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed version name; missing dataset name or
+        type; a metric that is not a finite number; fields too long.
+        * NOT_FOUND: the version does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEvaluations(self, request, context):
+        """ListEvaluations lists a version's evaluations, newest first, optionally
+        only those on one dataset (and dataset version) or of one type.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name, page size out of range, or a bad
+        page token.
+        * NOT_FOUND: the version does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateLineageEdge(self, request, context):
+        """CreateLineageEdge records `subject <type> object`. Dataset, experiment
+        and run nodes are created on first use; model-version nodes MUST name an
+        existing version. Recording an edge that exists already returns it.
+
+        Errors:
+        * INVALID_ARGUMENT: an unspecified node or edge type, a malformed key, or
+        a self-edge (subject equal to object).
+        * NOT_FOUND: a model-version node names a version that does not exist.
+        * FAILED_PRECONDITION: the edge would close a cycle (the object is
+        already downstream of the subject).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteLineageEdge(self, request, context):
+        """DeleteLineageEdge removes an edge.
+
+        Errors:
+        * INVALID_ARGUMENT: an unspecified node or edge type or a malformed key.
+        * NOT_FOUND: the edge does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLineage(self, request, context):
+        """GetLineage returns the subgraph reachable from a node: upstream
+        (ancestors), downstream (descendants) or both, up to `max_depth` edges,
+        following only `edge_types` when given. It runs in the database as one
+        recursive query.
+
+        Errors:
+        * INVALID_ARGUMENT: an unspecified node type, a malformed key, or a depth
+        out of range (1 to 100; 0 means 10).
+        * NOT_FOUND: the node does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnalyzeImpact(self, request, context):
+        """AnalyzeImpact returns every model version downstream of a node (for
+        example every model trained, directly or through fine-tuning, on a
+        dataset version) with its stage and state, optionally only those in
+        some stages.
+
+        Errors:
+        * INVALID_ARGUMENT: as for GetLineage.
+        * NOT_FOUND: the node does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchModelVersions(self, request, context):
+        """SearchModelVersions finds versions across models with a filter in a
+        subset of AIP-160 and an AIP-132 `order_by`, a page at a time.
+
+        Filter: comparisons `field op value` with op one of `=`, `!=`, `<`, `<=`,
+        `>`, `>=`, joined with `AND`, `OR`, `NOT` and parentheses. Fields: `name`
+        (model id), `version`, `stage`, `state`, `framework`, `format`,
+        `owner`, `team`, `create_time` (RFC 3339 string), `tags.KEY`,
+        `params.KEY` (strings), `metrics.KEY` (numbers). Example:
+        `stage = "production" AND metrics.auc > 0.9 AND tags.team = "risk"`.
+
+        Order: a comma-separated list of the same fields, each optionally
+        followed by `desc`; default `create_time desc`. Versions without an
+        ordered metric or tag come last.
+
+        Errors:
+        * INVALID_ARGUMENT: a filter or order_by that does not parse, names an
+        unknown field or one that cannot be filtered, or compares a field with
+        a value of the wrong type (the message gives the position); page size
+        out of range; a page token from another query or tampered with.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompareModelVersions(self, request, context):
+        """CompareModelVersions returns a table of the versions' metrics and, for
+        each metric, the best version.
+
+        Errors:
+        * INVALID_ARGUMENT: fewer than 2 or more than 100 names, or a malformed
+        name.
+        * NOT_FOUND: a version does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditLog(self, request, context):
+        """ListAuditLog lists changes, newest first, of a resource and everything
+        under it (`models/fraud` includes its versions and aliases), or of
+        everything when `resource` is empty.
+
+        Errors:
+        * INVALID_ARGUMENT: page size out of range, or a bad page token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEvents(self, request, context):
+        """ListEvents reads the event outbox in sequence order after a cursor. The
+        gateway streams these to watchers; `next_after_sequence` resumes.
+
+        Errors:
+        * INVALID_ARGUMENT: a negative cursor, or a limit outside 0 to 1000.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MetadataServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -221,6 +588,101 @@ def add_MetadataServiceServicer_to_server(servicer, server):
                     servicer.GetModel,
                     request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelRequest.FromString,
                     response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelResponse.SerializeToString,
+            ),
+            'UpdateModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateModel,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelResponse.SerializeToString,
+            ),
+            'ListModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModels,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'DeleteModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteModel,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelResponse.SerializeToString,
+            ),
+            'DeleteModelVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteModelVersion,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelVersionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelVersionResponse.SerializeToString,
+            ),
+            'TransitionModelVersionStage': grpc.unary_unary_rpc_method_handler(
+                    servicer.TransitionModelVersionStage,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.TransitionModelVersionStageRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.TransitionModelVersionStageResponse.SerializeToString,
+            ),
+            'ListStageTransitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStageTransitions,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.SerializeToString,
+            ),
+            'SetAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAlias,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasResponse.SerializeToString,
+            ),
+            'DeleteAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAlias,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasResponse.SerializeToString,
+            ),
+            'ListAliases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAliases,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesResponse.SerializeToString,
+            ),
+            'CreateEvaluation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateEvaluation,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.SerializeToString,
+            ),
+            'ListEvaluations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvaluations,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.SerializeToString,
+            ),
+            'CreateLineageEdge': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateLineageEdge,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.SerializeToString,
+            ),
+            'DeleteLineageEdge': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteLineageEdge,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteLineageEdgeRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteLineageEdgeResponse.SerializeToString,
+            ),
+            'GetLineage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLineage,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageResponse.SerializeToString,
+            ),
+            'AnalyzeImpact': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnalyzeImpact,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.SerializeToString,
+            ),
+            'SearchModelVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchModelVersions,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.SerializeToString,
+            ),
+            'CompareModelVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompareModelVersions,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.SerializeToString,
+            ),
+            'ListAuditLog': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditLog,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogResponse.SerializeToString,
+            ),
+            'ListEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvents,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEventsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -420,6 +882,519 @@ class MetadataService:
             '/modelregistry.v1.MetadataService/GetModel',
             modelregistry_dot_v1_dot_metadata__pb2.GetModelRequest.SerializeToString,
             modelregistry_dot_v1_dot_metadata__pb2.GetModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/UpdateModel',
+            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/ListModels',
+            modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/DeleteModel',
+            modelregistry_dot_v1_dot_metadata__pb2.DeleteModelRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.DeleteModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteModelVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/DeleteModelVersion',
+            modelregistry_dot_v1_dot_metadata__pb2.DeleteModelVersionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.DeleteModelVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TransitionModelVersionStage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/TransitionModelVersionStage',
+            modelregistry_dot_v1_dot_metadata__pb2.TransitionModelVersionStageRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.TransitionModelVersionStageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStageTransitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/ListStageTransitions',
+            modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/SetAlias',
+            modelregistry_dot_v1_dot_metadata__pb2.SetAliasRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.SetAliasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/DeleteAlias',
+            modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAliases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/ListAliases',
+            modelregistry_dot_v1_dot_metadata__pb2.ListAliasesRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListAliasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateEvaluation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/CreateEvaluation',
+            modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvaluations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/ListEvaluations',
+            modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateLineageEdge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/CreateLineageEdge',
+            modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteLineageEdge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/DeleteLineageEdge',
+            modelregistry_dot_v1_dot_metadata__pb2.DeleteLineageEdgeRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.DeleteLineageEdgeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLineage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/GetLineage',
+            modelregistry_dot_v1_dot_metadata__pb2.GetLineageRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.GetLineageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnalyzeImpact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/AnalyzeImpact',
+            modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchModelVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/SearchModelVersions',
+            modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompareModelVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/CompareModelVersions',
+            modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/ListAuditLog',
+            modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/ListEvents',
+            modelregistry_dot_v1_dot_metadata__pb2.ListEventsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
