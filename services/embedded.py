@@ -7,11 +7,17 @@ other service needed. The metadata schema is migrated on start.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from services.artifacts.access import METHOD_ROLES as ARTIFACT_ROLES
+from services.common.auth import auth_interceptors, is_loopback
 from services.common.server import RunningServer, build_server
 from services.common.settings import Settings
+from services.metadata.access import METHOD_ROLES as METADATA_ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +42,13 @@ class EmbeddedRegistry:
         return f"{self.host}:{server.port}"
 
     def describe(self) -> str:
-        """Where each service listens and where data lives, for people."""
+        """Where each service listens, where data lives and whether auth is on, for people."""
         s = self.settings
+        auth = (
+            f"bearer tokens from {s.auth_tokens_file}"
+            if s.auth_tokens_file
+            else "off: open to every process on this machine (loopback only)"
+        )
         return "\n".join(
             [
                 f"gateway    listening on {self.address(self.gateway)}",
@@ -46,6 +57,7 @@ class EmbeddedRegistry:
                 f"data       {s.data_dir.resolve()}",
                 f"  database {s.resolved_database_url}",
                 f"  blobs    {s.resolved_storage_path.resolve()}",
+                f"auth       {auth}",
             ]
         )
 
@@ -56,18 +68,43 @@ def build_embedded(
     gateway_port: int = 50051,
     artifacts_port: int = 50052,
     metadata_port: int = 50053,
+    tokens_file: Path | None = None,
 ) -> EmbeddedRegistry:
-    """Migrate the embedded database and build (not start) the three servers."""
+    """Migrate the embedded database and build (not start) the three servers.
+
+    Without ``tokens_file`` the registry is open, which is allowed on loopback only.
+    With it, the gateway and artifact service require bearer tokens and the three
+    services share a fresh service token, so only the gateway can reach metadata.
+    """
     from services.artifacts.app import build_bindings as artifact_bindings
     from services.gateway.app import build_bindings as gateway_bindings
+    from services.gateway.app import build_interceptors as gateway_interceptors
     from services.metadata.app import build_bindings as metadata_bindings
     from services.metadata.app import migrate
 
+    if tokens_file is None and not is_loopback(f"{host}:0"):
+        raise ValueError(
+            f"refusing to serve on {host} without authentication: pass --tokens-file "
+            "(mreg token create makes tokens) or listen on 127.0.0.1"
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
-    base = Settings(data_dir=data_dir, storage_backend="local")
+    base = Settings(
+        data_dir=data_dir,
+        storage_backend="local",
+        auth_tokens_file=tokens_file,
+        service_token=SecretStr(secrets.token_urlsafe(32) if tokens_file else ""),
+    )
     migrate(base.resolved_database_url)
-    metadata = build_server(f"{host}:{metadata_port}", metadata_bindings(base))
-    artifacts = build_server(f"{host}:{artifacts_port}", artifact_bindings(base))
+    metadata = build_server(
+        f"{host}:{metadata_port}",
+        metadata_bindings(base),
+        interceptors=auth_interceptors(base, METADATA_ROLES, services_only=True),
+    )
+    artifacts = build_server(
+        f"{host}:{artifacts_port}",
+        artifact_bindings(base),
+        interceptors=auth_interceptors(base, ARTIFACT_ROLES),
+    )
     settings = base.model_copy(
         update={
             "metadata_address": f"{host}:{metadata.port}",
@@ -75,5 +112,9 @@ def build_embedded(
             "gateway_listen": f"{host}:{gateway_port}",
         }
     )
-    gateway = build_server(settings.gateway_listen, gateway_bindings(settings))
+    gateway = build_server(
+        settings.gateway_listen,
+        gateway_bindings(settings),
+        interceptors=gateway_interceptors(settings),
+    )
     return EmbeddedRegistry(gateway, artifacts, metadata, host, settings)

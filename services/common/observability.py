@@ -25,6 +25,7 @@ REQUEST_ID_HEADER = "x-request-id"
 PRINCIPAL_HEADER = "x-mreg-principal"
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+#: Set by the auth interceptor once the caller is known.
 principal_var: contextvars.ContextVar[str] = contextvars.ContextVar("principal", default="")
 
 RPC_REQUESTS = Counter(
@@ -85,24 +86,19 @@ class ObservabilityInterceptor(grpc.ServerInterceptor):
         method = details.method
         headers = dict(details.invocation_metadata or ())
 
-        def enter() -> tuple[contextvars.Token[str], contextvars.Token[str], float]:
+        def enter() -> tuple[contextvars.Token[str], float]:
             rid = headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
             RPC_IN_FLIGHT.labels(method).inc()
-            return (
-                request_id_var.set(str(rid)),
-                principal_var.set(str(headers.get(PRINCIPAL_HEADER, ""))),
-                time.perf_counter(),
-            )
+            return request_id_var.set(str(rid)), time.perf_counter()
 
-        def leave(state: tuple[Any, Any, float], context: grpc.ServicerContext, failed: bool):
+        def leave(state: tuple[Any, float], context: grpc.ServicerContext, failed: bool):
             code = _final_code(context, failed)
             RPC_IN_FLIGHT.labels(method).dec()
-            RPC_DURATION.labels(method).observe(time.perf_counter() - state[2])
+            RPC_DURATION.labels(method).observe(time.perf_counter() - state[1])
             RPC_REQUESTS.labels(method, code).inc()
             if code != "OK":
                 RPC_ERRORS.labels(method, code).inc()
             request_id_var.reset(state[0])
-            principal_var.reset(state[1])
 
         def wrap_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
             def call(request: Any, context: grpc.ServicerContext) -> Any:

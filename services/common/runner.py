@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+import grpc
+
+from services.common.auth import check_bind_is_safe
 from services.common.logs import configure_logging
 from services.common.observability import start_metrics_server
 from services.common.server import ServiceBinding, build_server, run_until_signal
@@ -20,18 +23,30 @@ def run_service(
     listen: str,
     make_bindings: Callable[[Settings], Sequence[ServiceBinding]],
     on_stop: Callable[[], None] | None = None,
+    *,
+    make_interceptors: Callable[[Settings], Sequence[grpc.ServerInterceptor]] | None = None,
+    services_only: bool = False,
 ) -> None:
-    """Configure logging, build ``service``'s server on ``listen`` and serve until a signal."""
+    """Configure logging, build ``service``'s server on ``listen`` and serve until a signal.
+
+    A non-loopback ``listen`` address is refused unless authentication is configured
+    (tokens for public services; the service token for ``services_only`` ones).
+    """
     configure_logging(settings.log_level, settings.log_format)
+    check_bind_is_safe(service, listen, settings, services_only)
     if settings.metrics_port:
         start_metrics_server(settings.metrics_port, settings.metrics_host)
+    interceptors = list(make_interceptors(settings)) if make_interceptors else []
     running = build_server(
         listen,
         make_bindings(settings),
         max_workers=settings.max_workers,
+        interceptors=interceptors,
         credentials=server_credentials(settings),
     )
-    logger.info("%s listening on %s", service, listen.rsplit(":", 1)[0] + f":{running.port}")
+    host = listen.rsplit(":", 1)[0]
+    auth = "on" if interceptors else "off"
+    logger.info("%s listening on %s:%d (auth %s)", service, host, running.port, auth)
     try:
         run_until_signal([running], grace=settings.shutdown_grace_seconds)
     finally:

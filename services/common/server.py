@@ -67,7 +67,7 @@ def create_server(
     """Build a server bound to ``address`` (``host:0`` picks a free port); not started.
 
     Every server gets health checking, reflection, metrics and the error-mapping
-    interceptor; ``interceptors`` run between those two (so their domain errors are mapped).
+    interceptor; ``interceptors`` run inside those (so their domain errors are mapped).
     Returns the server and the bound port.
     """
     running = build_server(
@@ -91,7 +91,7 @@ def build_server(
     """Like :func:`create_server`, also returning the health servicer for shutdown."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-        interceptors=[ObservabilityInterceptor(), *interceptors, ErrorMappingInterceptor()],
+        interceptors=[ObservabilityInterceptor(), ErrorMappingInterceptor(), *interceptors],
         # No SO_REUSEPORT: a second server on a taken port must fail, not share it.
         options=[*GRPC_OPTIONS, ("grpc.so_reuseport", 0)],
         maximum_concurrent_rpcs=None,

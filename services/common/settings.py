@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Largest gRPC message any service sends or accepts (DESIGN.md section 4).
@@ -66,6 +66,17 @@ class Settings(BaseSettings):
         0, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint; 0 disables it."
     )
     metrics_host: str = Field("127.0.0.1", description="Address the metrics endpoint binds.")
+
+    auth_tokens_file: Path | None = Field(
+        None,
+        description="Tokens file (hashed bearer tokens, `mreg token create`); enables auth "
+        "on the gateway and the artifact service.",
+    )
+    service_token: SecretStr = Field(
+        SecretStr(""),
+        description="Shared secret the services present to each other; the metadata "
+        "service accepts only callers holding it.",
+    )
 
     tls_cert_file: Path | None = Field(None, description="PEM certificate; enables TLS on ports.")
     tls_key_file: Path | None = Field(None, description="PEM private key of tls_cert_file.")

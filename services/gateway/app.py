@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import grpc
+
 from modelregistry.v1 import registry_pb2, registry_pb2_grpc
+from services.common.auth import auth_interceptors
 from services.common.server import ServiceBinding
 from services.common.settings import Settings
 from services.common.tls import channel_credentials
+from services.gateway.access import METHOD_ROLES, model_of
 from services.gateway.peers import Peers
 from services.gateway.service import Gateway, ServerLimits
 from services.gateway.servicer import RegistryServicer
@@ -16,7 +20,10 @@ SERVICE_NAME = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_
 def build_bindings(settings: Settings) -> list[ServiceBinding]:
     """The gateway's servicer, connected to the peers named in ``settings``."""
     peers = Peers(
-        settings.artifacts_address, settings.metadata_address, channel_credentials(settings)
+        settings.artifacts_address,
+        settings.metadata_address,
+        channel_credentials(settings),
+        settings.service_token.get_secret_value(),
     )
     gateway = Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address))
     return [
@@ -26,3 +33,8 @@ def build_bindings(settings: Settings) -> list[ServiceBinding]:
             RegistryServicer(gateway),
         )
     ]
+
+
+def build_interceptors(settings: Settings) -> list[grpc.ServerInterceptor]:
+    """Authentication and roles, when configured."""
+    return auth_interceptors(settings, METHOD_ROLES, model_of=model_of)

@@ -9,10 +9,8 @@ import grpc
 
 from modelregistry.v1 import artifacts_pb2_grpc, metadata_pb2_grpc
 from services.common.errors import from_rpc_error
+from services.common.observability import PRINCIPAL_HEADER, REQUEST_ID_HEADER, current_request_id
 from services.common.server import open_channel
-
-#: Header carrying the acting principal from the gateway to the metadata service.
-PRINCIPAL_HEADER = "x-mreg-principal"
 
 T = TypeVar("T")
 
@@ -26,14 +24,18 @@ class Peer:
         address: str,
         stub_type: Callable[[grpc.Channel], Any],
         credentials: grpc.ChannelCredentials | None = None,
+        service_token: str = "",
     ) -> None:
         self.label = f"{label} at {address}"
+        self.auth = (("authorization", f"Bearer {service_token}"),) if service_token else ()
         self.channel = open_channel(address, credentials)
         self.stub = stub_type(self.channel)
 
     def call(self, method: str, request: Any, *, principal: str = "", timeout: float = 30.0) -> Any:
         """Call ``method`` on the stub; a failure becomes a :class:`RegistryError`."""
-        metadata = ((PRINCIPAL_HEADER, principal),) if principal else None
+        metadata = [*self.auth, (REQUEST_ID_HEADER, current_request_id())]
+        if principal:
+            metadata.append((PRINCIPAL_HEADER, principal))
         try:
             return getattr(self.stub, method)(request, timeout=timeout, metadata=metadata)
         except grpc.RpcError as error:
@@ -52,15 +54,21 @@ class Peers:
         artifacts_address: str,
         metadata_address: str,
         credentials: grpc.ChannelCredentials | None = None,
+        service_token: str = "",
     ) -> None:
         self.artifacts = Peer(
             "artifact service",
             artifacts_address,
             artifacts_pb2_grpc.ArtifactServiceStub,
             credentials,
+            service_token,
         )
         self.metadata = Peer(
-            "metadata service", metadata_address, metadata_pb2_grpc.MetadataServiceStub, credentials
+            "metadata service",
+            metadata_address,
+            metadata_pb2_grpc.MetadataServiceStub,
+            credentials,
+            service_token,
         )
 
     def close(self) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import grpc
 
 from modelregistry.v1 import registry_pb2, registry_pb2_grpc
+from services.common.auth import current_identity
 from services.gateway.service import Gateway
-
-#: Principal recorded for calls until authentication is configured.
-ANONYMOUS = "anonymous"
 
 
 def _principal(context: grpc.ServicerContext) -> str:
-    return ANONYMOUS
+    return current_identity().principal
 
 
 class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
@@ -41,4 +39,6 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         return self._read("GetModel", request)
 
     def _read(self, method: str, request: object) -> object:
-        return self.gateway.peers.metadata.call(method, request)
+        return self.gateway.peers.metadata.call(
+            method, request, principal=current_identity().principal
+        )

@@ -23,7 +23,7 @@ def to_dict(message: Message) -> dict[str, Any]:
 def _client(args: argparse.Namespace):
     from mreg.client import Client
 
-    return Client(args.gateway, timeout=args.timeout)
+    return Client(args.gateway, token=args.token, timeout=args.timeout)
 
 
 def _emit(args: argparse.Namespace, document: Any, human: Callable[[], str]) -> int:
@@ -99,8 +99,9 @@ def _serve(args: argparse.Namespace) -> int:
             gateway_port=args.gateway_port,
             artifacts_port=args.artifacts_port,
             metadata_port=args.metadata_port,
+            tokens_file=Path(args.tokens_file) if args.tokens_file else None,
         )
-    except OSError as error:
+    except (OSError, ValueError) as error:
         print(f"mreg serve: {error}", file=sys.stderr)
         return 1
     print("model registry running on embedded defaults (SQLite + local files)", flush=True)
@@ -109,6 +110,72 @@ def _serve(args: argparse.Namespace) -> int:
     run_until_signal(registry.servers)
     print("stopped", flush=True)
     return 0
+
+
+def _token_store(args: argparse.Namespace):
+    import os
+
+    from services.common.auth import TokenStore
+
+    path = args.tokens_file or os.environ.get("MREG_AUTH_TOKENS_FILE") or "mreg-data/tokens.json"
+    return TokenStore(Path(path))
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from services.common.auth import Role
+
+    store = _token_store(args)
+    ttl = args.expires_in_days * 86400 if args.expires_in_days else None
+    token, record = store.create(
+        args.principal,
+        [Role(r) for r in args.role],
+        model_prefix=args.model_prefix,
+        ttl_seconds=ttl,
+    )
+    document = {
+        "token": token,
+        "id": record.id,
+        "principal": record.principal,
+        "roles": record.roles,
+        "model_prefix": record.model_prefix,
+        "expires_at": record.expires_at,
+        "tokens_file": str(store.path),
+    }
+    return _emit(
+        args,
+        document,
+        lambda: (
+            f"{token}\n(token {record.id} for {record.principal}: {', '.join(record.roles)}"
+            f"{'; models ' + record.model_prefix + '*' if record.model_prefix else ''}; "
+            "shown once, stored hashed in " + str(store.path) + ")"
+        ),
+    )
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    try:
+        record = _token_store(args).revoke(args.id)
+    except KeyError:
+        print(f"mreg token revoke: no token with id {args.id!r}", file=sys.stderr)
+        return 1
+    return _emit(args, {"id": record.id, "revoked": True}, lambda: f"revoked {record.id}")
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    records = _token_store(args).list()
+    rows = [{k: v for k, v in vars(r).items() if k != "sha256"} for r in records]
+    return _emit(
+        args,
+        {"tokens": rows},
+        lambda: (
+            "\n".join(
+                f"{r.id}  {r.principal}  {','.join(r.roles)}  {r.model_prefix or '*'}"
+                f"{'  revoked' if r.revoked else ''}"
+                for r in records
+            )
+            or "no tokens"
+        ),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--gateway-port", type=int, default=50051, help="gateway port (50051)")
     serve.add_argument("--artifacts-port", type=int, default=50052, help="artifacts port (50052)")
     serve.add_argument("--metadata-port", type=int, default=50053, help="metadata port (50053)")
+    serve.add_argument(
+        "--tokens-file",
+        default=None,
+        help="require bearer tokens from this file (needed to listen beyond loopback)",
+    )
     serve.add_argument("--log-level", default="INFO", help="log level (INFO)")
     serve.set_defaults(run=_serve)
 
@@ -135,9 +207,39 @@ def build_parser() -> argparse.ArgumentParser:
             help="gateway address (default: $MREG_GATEWAY or 127.0.0.1:50051)",
         )
         command.add_argument("--json", action="store_true", help="print one JSON document")
+        command.add_argument("--token", default=None, help="bearer token (default: $MREG_TOKEN)")
         command.add_argument("--timeout", type=float, default=30.0, help="seconds per call")
         command.set_defaults(run=run)
         return command
+
+    token = commands.add_parser("token", help="create, revoke and list bearer tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    for name, run, help_text in (
+        ("create", _token_create, "create a token (printed once) and store its hash"),
+        ("revoke", _token_revoke, "revoke a token by id"),
+        ("list", _token_list, "list tokens (never the secrets)"),
+    ):
+        sub = token_commands.add_parser(name, help=help_text)
+        sub.add_argument(
+            "--tokens-file",
+            default=None,
+            help="tokens file (default: $MREG_AUTH_TOKENS_FILE or mreg-data/tokens.json)",
+        )
+        sub.add_argument("--json", action="store_true", help="print one JSON document")
+        sub.set_defaults(run=run)
+        if name == "create":
+            sub.add_argument("--principal", required=True, help="who the token stands for")
+            sub.add_argument(
+                "--role",
+                action="append",
+                required=True,
+                choices=["reader", "writer", "approver", "admin"],
+                help="a role (repeat for several)",
+            )
+            sub.add_argument("--model-prefix", default="", help="limit to models with this prefix")
+            sub.add_argument("--expires-in-days", type=float, default=0, help="0: never")
+        elif name == "revoke":
+            sub.add_argument("id", help="token id (the part after 'mreg_')")
 
     show = client_command("show", "show a version: name, name:version, name@alias", _show)
     show.add_argument("reference", help="name, name:1.2.0, name@alias or name@stage")

@@ -42,14 +42,22 @@ _BUMPS = {
 class Client:
     """A connection to a registry's gateway (and, for bytes, its artifact service).
 
+    ``token`` (or ``$MREG_TOKEN``) is sent as a bearer token when the registry needs one.
     Every call takes ``timeout`` seconds at most, retrying transient failures
     (UNAVAILABLE, ABORTED) with backoff inside that bound. Failures raise
     :class:`mreg.errors.MregError` subclasses that keep the server's message and details.
     """
 
-    def __init__(self, gateway: str | None = None, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self, gateway: str | None = None, *, token: str | None = None, timeout: float = 60.0
+    ) -> None:
         self.gateway_address = gateway or os.environ.get("MREG_GATEWAY", DEFAULT_GATEWAY)
         self.timeout = timeout
+        token = token or os.environ.get("MREG_TOKEN", "")
+        #: Headers sent with every call: the bearer token, when there is one.
+        self.metadata: tuple[tuple[str, str], ...] = (
+            (("authorization", f"Bearer {token}"),) if token else ()
+        )
         self._channel = grpc.insecure_channel(self.gateway_address, options=_CHANNEL_OPTIONS)
         self.registry = registry_pb2_grpc.RegistryServiceStub(self._channel)
         self._artifacts_channel: grpc.Channel | None = None
@@ -67,7 +75,7 @@ class Client:
 
     def _unary(self, method: str, request: Any, timeout: float | None = None) -> Any:
         rpc = getattr(self.registry, method)
-        return self._call(lambda left: rpc(request, timeout=left), timeout)
+        return self._call(lambda left: rpc(request, timeout=left, metadata=self.metadata), timeout)
 
     def server_info(self) -> registry_pb2.GetServerInfoResponse:
         """Where bytes go and the limits to use (asked once, then remembered)."""
