@@ -4,27 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelregistry.v1 import registry_pb2
 from services.common.auth import Role
 
-_SERVICE = "/modelregistry.v1.RegistryService/"
+_SERVICE = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"]
+_WRITES = {
+    "RegisterModelVersion",
+    "UpdateModelVersion",
+    "SetAlias",
+    "DeleteAlias",
+    "CreateEvaluation",
+    "CreateLineageEdge",
+}
 
-#: The role each method needs. New methods must be added here: unlisted ones are open.
+
+def _role(method: str) -> Role:
+    return Role.WRITER if method in _WRITES else Role.READER
+
+
+#: The role each method needs: writes need writer, everything else reader.
 METHOD_ROLES: dict[str, Role] = {
-    _SERVICE + "GetServerInfo": Role.READER,
-    _SERVICE + "RegisterModelVersion": Role.WRITER,
-    _SERVICE + "ResolveModelVersion": Role.READER,
-    _SERVICE + "GetModelVersion": Role.READER,
-    _SERVICE + "ListModelVersions": Role.READER,
-    _SERVICE + "GetModel": Role.READER,
+    f"/{_SERVICE.full_name}/{m.name}": _role(m.name) for m in _SERVICE.methods
 }
 
 
 def model_of(request: Any) -> str | None:
-    """The model id a request names in ``parent``, ``name`` or ``reference``, if any."""
-    for field in ("parent", "name"):
+    """The model id a request is about, from its resource-name or reference fields."""
+    for field in ("parent", "name", "model_version"):
         value = getattr(request, field, "")
         if isinstance(value, str) and value.startswith("models/"):
             return value.split("/")[1]
+    model = getattr(request, "model", "")
+    if isinstance(model, str) and model:
+        return model
     reference = getattr(request, "reference", "")
     if isinstance(reference, str) and reference:
         for separator in ("@", ":"):

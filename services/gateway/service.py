@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2, resources_pb2
-from services.common.errors import FailedPrecondition, PreconditionViolation, RegistryError
+from services.common.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    PreconditionViolation,
+    RegistryError,
+)
 from services.common.settings import MAX_MESSAGE_BYTES, PREFERRED_MESSAGE_BYTES
 from services.common.validation import (
     parse_model_name,
@@ -21,6 +28,8 @@ from services.gateway.peers import Peers
 logger = logging.getLogger(__name__)
 
 SERVER_VERSION = "0.1.0"
+#: Events read from the outbox per poll while watching.
+WATCH_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -35,9 +44,10 @@ class ServerLimits:
 class Gateway:
     """Coordinates the artifact and metadata services behind the public API."""
 
-    def __init__(self, peers: Peers, limits: ServerLimits) -> None:
+    def __init__(self, peers: Peers, limits: ServerLimits, watch_poll_seconds: float = 0.2) -> None:
         self.peers = peers
         self.limits = limits
+        self.watch_poll_seconds = watch_poll_seconds
 
     def server_info(self) -> registry_pb2.GetServerInfoResponse:
         """Where clients send bytes and the limits they should use."""
@@ -70,6 +80,7 @@ class Gateway:
                 model_version=request.model_version,
                 bump=request.bump,
                 request_id=request_id,
+                lineage=request.lineage,
             ),
             principal=principal,
         ).model_version
@@ -103,6 +114,30 @@ class Gateway:
         except Exception as error:
             self._fail(reserved.name, digest, str(error), principal)
             raise
+
+    def watch(
+        self, request: registry_pb2.WatchEventsRequest, active: Callable[[], bool]
+    ) -> Iterator[resources_pb2.Event]:
+        """Events after the request's cursor, then new ones as they commit, while ``active()``."""
+        if request.after_sequence < 0:
+            raise InvalidArgument.field(
+                "after_sequence", f"must not be negative, got {request.after_sequence}"
+            )
+        cursor = request.after_sequence
+        while active():
+            page = self.peers.metadata.call(
+                "ListEvents",
+                metadata_pb2.ListEventsRequest(
+                    after_sequence=cursor,
+                    limit=WATCH_BATCH,
+                    types=request.types,
+                    model=request.model,
+                ),
+            )
+            yield from page.events
+            cursor = max(cursor, page.next_after_sequence)
+            if len(page.events) < WATCH_BATCH:
+                time.sleep(self.watch_poll_seconds)
 
     def _check_artifact(self, digest: resources_pb2.Digest) -> artifacts_pb2.BlobInfo:
         """The blob the version will point at; FAILED_PRECONDITION if absent or of another size."""

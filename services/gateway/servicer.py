@@ -8,13 +8,36 @@ from modelregistry.v1 import registry_pb2, registry_pb2_grpc
 from services.common.auth import current_identity
 from services.gateway.service import Gateway
 
+#: Methods answered by the metadata service unchanged: the gateway checks the caller's
+#: role (see access.py) and passes the request on with the caller as principal.
+FORWARDED = (
+    "ResolveModelVersion",
+    "GetModelVersion",
+    "ListModelVersions",
+    "GetModel",
+    "ListModels",
+    "UpdateModelVersion",
+    "SearchModelVersions",
+    "CompareModelVersions",
+    "ListStageTransitions",
+    "SetAlias",
+    "DeleteAlias",
+    "ListAliases",
+    "CreateEvaluation",
+    "ListEvaluations",
+    "CreateLineageEdge",
+    "GetLineage",
+    "AnalyzeImpact",
+    "ListAuditLog",
+)
 
-def _principal(context: grpc.ServicerContext) -> str:
+
+def _principal() -> str:
     return current_identity().principal
 
 
 class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
-    """Converts protos and delegates; reads are forwarded to the metadata service."""
+    """Converts protos and delegates; forwarded methods go to the metadata service."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
@@ -23,22 +46,22 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         return self.gateway.server_info()
 
     def RegisterModelVersion(self, request, context):
-        version = self.gateway.register(request, _principal(context))
+        version = self.gateway.register(request, _principal())
         return registry_pb2.RegisterModelVersionResponse(model_version=version)
 
-    def ResolveModelVersion(self, request, context):
-        return self._read("ResolveModelVersion", request)
+    def WatchEvents(self, request, context: grpc.ServicerContext):
+        for event in self.gateway.watch(request, context.is_active):
+            yield registry_pb2.WatchEventsResponse(event=event)
 
-    def GetModelVersion(self, request, context):
-        return self._read("GetModelVersion", request)
 
-    def ListModelVersions(self, request, context):
-        return self._read("ListModelVersions", request)
+def _forward(method: str):
+    def call(self: RegistryServicer, request, context):
+        return self.gateway.peers.metadata.call(method, request, principal=_principal())
 
-    def GetModel(self, request, context):
-        return self._read("GetModel", request)
+    call.__name__ = method
+    call.__doc__ = f"Forward ``{method}`` to the metadata service."
+    return call
 
-    def _read(self, method: str, request: object) -> object:
-        return self.gateway.peers.metadata.call(
-            method, request, principal=current_identity().principal
-        )
+
+for _method in FORWARDED:
+    setattr(RegistryServicer, _method, _forward(_method))

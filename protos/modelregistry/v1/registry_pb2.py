@@ -26,7 +26,7 @@ from modelregistry.v1 import metadata_pb2 as modelregistry_dot_v1_dot_metadata__
 from modelregistry.v1 import resources_pb2 as modelregistry_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fmodelregistry/v1/registry.proto\x12\x10modelregistry.v1\x1a\x1fmodelregistry/v1/metadata.proto\x1a modelregistry/v1/resources.proto\"\x16\n\x14GetServerInfoRequest\"\xc3\x01\n\x15GetServerInfoResponse\x12 \n\x18\x61rtifact_service_address\x18\x01 \x01(\t\x12\x19\n\x11max_message_bytes\x18\x02 \x01(\x03\x12\x1f\n\x17preferred_message_bytes\x18\x03 \x01(\x03\x12\x17\n\x0fmax_chunk_bytes\x18\x04 \x01(\x03\x12\x1b\n\x13\x61verage_chunk_bytes\x18\x05 \x01(\x03\x12\x16\n\x0eserver_version\x18\x06 \x01(\t\"\xa5\x01\n\x1bRegisterModelVersionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x35\n\rmodel_version\x18\x02 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12+\n\x04\x62ump\x18\x03 \x01(\x0e\x32\x1d.modelregistry.v1.VersionBump\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"U\n\x1cRegisterModelVersionResponse\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion2\xa0\x05\n\x0fRegistryService\x12\x65\n\rGetServerInfo\x12&.modelregistry.v1.GetServerInfoRequest\x1a\'.modelregistry.v1.GetServerInfoResponse\"\x03\x90\x02\x01\x12u\n\x14RegisterModelVersion\x12-.modelregistry.v1.RegisterModelVersionRequest\x1a..modelregistry.v1.RegisterModelVersionResponse\x12w\n\x13ResolveModelVersion\x12,.modelregistry.v1.ResolveModelVersionRequest\x1a-.modelregistry.v1.ResolveModelVersionResponse\"\x03\x90\x02\x01\x12k\n\x0fGetModelVersion\x12(.modelregistry.v1.GetModelVersionRequest\x1a).modelregistry.v1.GetModelVersionResponse\"\x03\x90\x02\x01\x12q\n\x11ListModelVersions\x12*.modelregistry.v1.ListModelVersionsRequest\x1a+.modelregistry.v1.ListModelVersionsResponse\"\x03\x90\x02\x01\x12V\n\x08GetModel\x12!.modelregistry.v1.GetModelRequest\x1a\".modelregistry.v1.GetModelResponse\"\x03\x90\x02\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fmodelregistry/v1/registry.proto\x12\x10modelregistry.v1\x1a\x1fmodelregistry/v1/metadata.proto\x1a modelregistry/v1/resources.proto\"\x16\n\x14GetServerInfoRequest\"\xc3\x01\n\x15GetServerInfoResponse\x12 \n\x18\x61rtifact_service_address\x18\x01 \x01(\t\x12\x19\n\x11max_message_bytes\x18\x02 \x01(\x03\x12\x1f\n\x17preferred_message_bytes\x18\x03 \x01(\x03\x12\x17\n\x0fmax_chunk_bytes\x18\x04 \x01(\x03\x12\x1b\n\x13\x61verage_chunk_bytes\x18\x05 \x01(\x03\x12\x16\n\x0eserver_version\x18\x06 \x01(\t\"\xd5\x01\n\x1bRegisterModelVersionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x35\n\rmodel_version\x18\x02 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12+\n\x04\x62ump\x18\x03 \x01(\x0e\x32\x1d.modelregistry.v1.VersionBump\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12.\n\x07lineage\x18\x05 \x03(\x0b\x32\x1d.modelregistry.v1.LineageLink\"U\n\x1cRegisterModelVersionResponse\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"J\n\x12WatchEventsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12\r\n\x05types\x18\x02 \x03(\t\x12\r\n\x05model\x18\x03 \x01(\t\"=\n\x13WatchEventsResponse\x12&\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.modelregistry.v1.Event2\xc2\x11\n\x0fRegistryService\x12\x65\n\rGetServerInfo\x12&.modelregistry.v1.GetServerInfoRequest\x1a\'.modelregistry.v1.GetServerInfoResponse\"\x03\x90\x02\x01\x12u\n\x14RegisterModelVersion\x12-.modelregistry.v1.RegisterModelVersionRequest\x1a..modelregistry.v1.RegisterModelVersionResponse\x12w\n\x13ResolveModelVersion\x12,.modelregistry.v1.ResolveModelVersionRequest\x1a-.modelregistry.v1.ResolveModelVersionResponse\"\x03\x90\x02\x01\x12k\n\x0fGetModelVersion\x12(.modelregistry.v1.GetModelVersionRequest\x1a).modelregistry.v1.GetModelVersionResponse\"\x03\x90\x02\x01\x12q\n\x11ListModelVersions\x12*.modelregistry.v1.ListModelVersionsRequest\x1a+.modelregistry.v1.ListModelVersionsResponse\"\x03\x90\x02\x01\x12V\n\x08GetModel\x12!.modelregistry.v1.GetModelRequest\x1a\".modelregistry.v1.GetModelResponse\"\x03\x90\x02\x01\x12\\\n\nListModels\x12#.modelregistry.v1.ListModelsRequest\x1a$.modelregistry.v1.ListModelsResponse\"\x03\x90\x02\x01\x12o\n\x12UpdateModelVersion\x12+.modelregistry.v1.UpdateModelVersionRequest\x1a,.modelregistry.v1.UpdateModelVersionResponse\x12w\n\x13SearchModelVersions\x12,.modelregistry.v1.SearchModelVersionsRequest\x1a-.modelregistry.v1.SearchModelVersionsResponse\"\x03\x90\x02\x01\x12z\n\x14\x43ompareModelVersions\x12-.modelregistry.v1.CompareModelVersionsRequest\x1a..modelregistry.v1.CompareModelVersionsResponse\"\x03\x90\x02\x01\x12z\n\x14ListStageTransitions\x12-.modelregistry.v1.ListStageTransitionsRequest\x1a..modelregistry.v1.ListStageTransitionsResponse\"\x03\x90\x02\x01\x12Q\n\x08SetAlias\x12!.modelregistry.v1.SetAliasRequest\x1a\".modelregistry.v1.SetAliasResponse\x12Z\n\x0b\x44\x65leteAlias\x12$.modelregistry.v1.DeleteAliasRequest\x1a%.modelregistry.v1.DeleteAliasResponse\x12_\n\x0bListAliases\x12$.modelregistry.v1.ListAliasesRequest\x1a%.modelregistry.v1.ListAliasesResponse\"\x03\x90\x02\x01\x12i\n\x10\x43reateEvaluation\x12).modelregistry.v1.CreateEvaluationRequest\x1a*.modelregistry.v1.CreateEvaluationResponse\x12k\n\x0fListEvaluations\x12(.modelregistry.v1.ListEvaluationsRequest\x1a).modelregistry.v1.ListEvaluationsResponse\"\x03\x90\x02\x01\x12l\n\x11\x43reateLineageEdge\x12*.modelregistry.v1.CreateLineageEdgeRequest\x1a+.modelregistry.v1.CreateLineageEdgeResponse\x12\\\n\nGetLineage\x12#.modelregistry.v1.GetLineageRequest\x1a$.modelregistry.v1.GetLineageResponse\"\x03\x90\x02\x01\x12\x65\n\rAnalyzeImpact\x12&.modelregistry.v1.AnalyzeImpactRequest\x1a\'.modelregistry.v1.AnalyzeImpactResponse\"\x03\x90\x02\x01\x12\x62\n\x0cListAuditLog\x12%.modelregistry.v1.ListAuditLogRequest\x1a&.modelregistry.v1.ListAuditLogResponse\"\x03\x90\x02\x01\x12\x61\n\x0bWatchEvents\x12$.modelregistry.v1.WatchEventsRequest\x1a%.modelregistry.v1.WatchEventsResponse\"\x03\x90\x02\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,14 +43,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTRYSERVICE'].methods_by_name['ListModelVersions']._serialized_options = b'\220\002\001'
   _globals['_REGISTRYSERVICE'].methods_by_name['GetModel']._loaded_options = None
   _globals['_REGISTRYSERVICE'].methods_by_name['GetModel']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListModels']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListModels']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['SearchModelVersions']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['SearchModelVersions']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['CompareModelVersions']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['CompareModelVersions']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListStageTransitions']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListStageTransitions']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListAliases']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListAliases']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListEvaluations']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListEvaluations']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetLineage']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetLineage']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['AnalyzeImpact']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['AnalyzeImpact']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListAuditLog']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListAuditLog']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['WatchEvents']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['WatchEvents']._serialized_options = b'\220\002\001'
   _globals['_GETSERVERINFOREQUEST']._serialized_start=120
   _globals['_GETSERVERINFOREQUEST']._serialized_end=142
   _globals['_GETSERVERINFORESPONSE']._serialized_start=145
   _globals['_GETSERVERINFORESPONSE']._serialized_end=340
   _globals['_REGISTERMODELVERSIONREQUEST']._serialized_start=343
-  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_end=508
-  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_start=510
-  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_end=595
-  _globals['_REGISTRYSERVICE']._serialized_start=598
-  _globals['_REGISTRYSERVICE']._serialized_end=1270
+  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_end=556
+  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_start=558
+  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_end=643
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=645
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=719
+  _globals['_WATCHEVENTSRESPONSE']._serialized_start=721
+  _globals['_WATCHEVENTSRESPONSE']._serialized_end=782
+  _globals['_REGISTRYSERVICE']._serialized_start=785
+  _globals['_REGISTRYSERVICE']._serialized_end=3027
 # @@protoc_insertion_point(module_scope)

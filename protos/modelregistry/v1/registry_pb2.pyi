@@ -1,8 +1,9 @@
 from modelregistry.v1 import metadata_pb2 as _metadata_pb2
 from modelregistry.v1 import resources_pb2 as _resources_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -28,19 +29,37 @@ class GetServerInfoResponse(_message.Message):
     def __init__(self, artifact_service_address: _Optional[str] = ..., max_message_bytes: _Optional[int] = ..., preferred_message_bytes: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., average_chunk_bytes: _Optional[int] = ..., server_version: _Optional[str] = ...) -> None: ...
 
 class RegisterModelVersionRequest(_message.Message):
-    __slots__ = ("parent", "model_version", "bump", "request_id")
+    __slots__ = ("parent", "model_version", "bump", "request_id", "lineage")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     BUMP_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LINEAGE_FIELD_NUMBER: _ClassVar[int]
     parent: str
     model_version: _resources_pb2.ModelVersion
     bump: _metadata_pb2.VersionBump
     request_id: str
-    def __init__(self, parent: _Optional[str] = ..., model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., bump: _Optional[_Union[_metadata_pb2.VersionBump, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    lineage: _containers.RepeatedCompositeFieldContainer[_metadata_pb2.LineageLink]
+    def __init__(self, parent: _Optional[str] = ..., model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., bump: _Optional[_Union[_metadata_pb2.VersionBump, str]] = ..., request_id: _Optional[str] = ..., lineage: _Optional[_Iterable[_Union[_metadata_pb2.LineageLink, _Mapping]]] = ...) -> None: ...
 
 class RegisterModelVersionResponse(_message.Message):
     __slots__ = ("model_version",)
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     model_version: _resources_pb2.ModelVersion
     def __init__(self, model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ...) -> None: ...
+
+class WatchEventsRequest(_message.Message):
+    __slots__ = ("after_sequence", "types", "model")
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    after_sequence: int
+    types: _containers.RepeatedScalarFieldContainer[str]
+    model: str
+    def __init__(self, after_sequence: _Optional[int] = ..., types: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ...) -> None: ...
+
+class WatchEventsResponse(_message.Message):
+    __slots__ = ("event",)
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: _resources_pb2.Event
+    def __init__(self, event: _Optional[_Union[_resources_pb2.Event, _Mapping]] = ...) -> None: ...

@@ -73,6 +73,81 @@ class RegistryServiceStub:
                 request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelRequest.SerializeToString,
                 response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelResponse.FromString,
                 _registered_method=True)
+        self.ListModels = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/ListModels',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.FromString,
+                _registered_method=True)
+        self.UpdateModelVersion = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/UpdateModelVersion',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionResponse.FromString,
+                _registered_method=True)
+        self.SearchModelVersions = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/SearchModelVersions',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.FromString,
+                _registered_method=True)
+        self.CompareModelVersions = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/CompareModelVersions',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.FromString,
+                _registered_method=True)
+        self.ListStageTransitions = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/ListStageTransitions',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.FromString,
+                _registered_method=True)
+        self.SetAlias = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/SetAlias',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasResponse.FromString,
+                _registered_method=True)
+        self.DeleteAlias = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/DeleteAlias',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasResponse.FromString,
+                _registered_method=True)
+        self.ListAliases = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/ListAliases',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesResponse.FromString,
+                _registered_method=True)
+        self.CreateEvaluation = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/CreateEvaluation',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.FromString,
+                _registered_method=True)
+        self.ListEvaluations = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/ListEvaluations',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.FromString,
+                _registered_method=True)
+        self.CreateLineageEdge = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/CreateLineageEdge',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.FromString,
+                _registered_method=True)
+        self.GetLineage = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/GetLineage',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageResponse.FromString,
+                _registered_method=True)
+        self.AnalyzeImpact = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/AnalyzeImpact',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.FromString,
+                _registered_method=True)
+        self.ListAuditLog = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/ListAuditLog',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogResponse.FromString,
+                _registered_method=True)
+        self.WatchEvents = channel.unary_stream(
+                '/modelregistry.v1.RegistryService/WatchEvents',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.WatchEventsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.WatchEventsResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -160,6 +235,154 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListModels(self, request, context):
+        """ListModels lists registered models by name, a page at a time.
+
+        Errors: as `MetadataService.ListModels`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateModelVersion(self, request, context):
+        """UpdateModelVersion changes a version's descriptive fields
+        (`update_mask`, optimistic concurrency by `etag`).
+
+        Errors: as `MetadataService.UpdateModelVersion` (ABORTED on a stale etag).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchModelVersions(self, request, context):
+        """SearchModelVersions finds versions across models with a filter
+        (`stage = "production" AND metrics.auc > 0.9`), ordering and keyset
+        pagination.
+
+        Errors: as `MetadataService.SearchModelVersions` (INVALID_ARGUMENT with
+        the position of a bad filter).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompareModelVersions(self, request, context):
+        """CompareModelVersions returns a table of metrics and the best version per
+        metric.
+
+        Errors: as `MetadataService.CompareModelVersions`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStageTransitions(self, request, context):
+        """ListStageTransitions lists a version's stage history, newest first.
+
+        Errors: as `MetadataService.ListStageTransitions`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetAlias(self, request, context):
+        """SetAlias points `name@alias` at a version, creating or moving the alias.
+
+        Errors: as `MetadataService.SetAlias`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAlias(self, request, context):
+        """DeleteAlias removes an alias.
+
+        Errors: as `MetadataService.DeleteAlias`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAliases(self, request, context):
+        """ListAliases lists a model's aliases.
+
+        Errors: as `MetadataService.ListAliases`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateEvaluation(self, request, context):
+        """CreateEvaluation records an evaluation of a version (dataset, type,
+        metrics); promotion gates read them.
+
+        Errors: as `MetadataService.CreateEvaluation`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEvaluations(self, request, context):
+        """ListEvaluations lists a version's evaluations, newest first.
+
+        Errors: as `MetadataService.ListEvaluations`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateLineageEdge(self, request, context):
+        """CreateLineageEdge records an edge of the lineage graph.
+
+        Errors: as `MetadataService.CreateLineageEdge` (FAILED_PRECONDITION for
+        an edge that would close a cycle).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLineage(self, request, context):
+        """GetLineage returns the lineage subgraph around a node.
+
+        Errors: as `MetadataService.GetLineage`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnalyzeImpact(self, request, context):
+        """AnalyzeImpact returns every model version downstream of a node with its
+        stage ("which production models were trained on dataset X@3").
+
+        Errors: as `MetadataService.AnalyzeImpact`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditLog(self, request, context):
+        """ListAuditLog lists who changed what, newest first.
+
+        Errors: as `MetadataService.ListAuditLog`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchEvents(self, request, context):
+        """WatchEvents streams registry events (registered, promoted, alias moved,
+        ...) in commit order, starting after `after_sequence`, and keeps the
+        stream open for new ones. A consumer that reconnects with the sequence
+        of the last event it processed misses nothing and sees nothing twice.
+
+        Errors:
+        * INVALID_ARGUMENT: a negative cursor.
+        * OUT_OF_RANGE: a cursor beyond the newest event (from the future).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -192,6 +415,81 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.GetModel,
                     request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelRequest.FromString,
                     response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelResponse.SerializeToString,
+            ),
+            'ListModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModels,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'UpdateModelVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateModelVersion,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionResponse.SerializeToString,
+            ),
+            'SearchModelVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchModelVersions,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.SerializeToString,
+            ),
+            'CompareModelVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompareModelVersions,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.SerializeToString,
+            ),
+            'ListStageTransitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStageTransitions,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.SerializeToString,
+            ),
+            'SetAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAlias,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasResponse.SerializeToString,
+            ),
+            'DeleteAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAlias,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasResponse.SerializeToString,
+            ),
+            'ListAliases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAliases,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesResponse.SerializeToString,
+            ),
+            'CreateEvaluation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateEvaluation,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.SerializeToString,
+            ),
+            'ListEvaluations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvaluations,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.SerializeToString,
+            ),
+            'CreateLineageEdge': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateLineageEdge,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.SerializeToString,
+            ),
+            'GetLineage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLineage,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageResponse.SerializeToString,
+            ),
+            'AnalyzeImpact': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnalyzeImpact,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.SerializeToString,
+            ),
+            'ListAuditLog': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditLog,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogResponse.SerializeToString,
+            ),
+            'WatchEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchEvents,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.WatchEventsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.WatchEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -364,6 +662,411 @@ class RegistryService:
             '/modelregistry.v1.RegistryService/GetModel',
             modelregistry_dot_v1_dot_metadata__pb2.GetModelRequest.SerializeToString,
             modelregistry_dot_v1_dot_metadata__pb2.GetModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/ListModels',
+            modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateModelVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/UpdateModelVersion',
+            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchModelVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/SearchModelVersions',
+            modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompareModelVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/CompareModelVersions',
+            modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStageTransitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/ListStageTransitions',
+            modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/SetAlias',
+            modelregistry_dot_v1_dot_metadata__pb2.SetAliasRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.SetAliasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/DeleteAlias',
+            modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAliases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/ListAliases',
+            modelregistry_dot_v1_dot_metadata__pb2.ListAliasesRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListAliasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateEvaluation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/CreateEvaluation',
+            modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvaluations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/ListEvaluations',
+            modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateLineageEdge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/CreateLineageEdge',
+            modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLineage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/GetLineage',
+            modelregistry_dot_v1_dot_metadata__pb2.GetLineageRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.GetLineageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnalyzeImpact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/AnalyzeImpact',
+            modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/ListAuditLog',
+            modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/WatchEvents',
+            modelregistry_dot_v1_dot_registry__pb2.WatchEventsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.WatchEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
