@@ -17,6 +17,7 @@ from services.artifacts.access import METHOD_ROLES as ARTIFACT_ROLES
 from services.common.auth import auth_interceptors, is_loopback
 from services.common.server import RunningServer, build_server
 from services.common.settings import Settings
+from services.gateway.service import Gateway
 from services.metadata.access import METHOD_ROLES as METADATA_ROLES
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class EmbeddedRegistry:
     metadata: RunningServer
     host: str
     settings: Settings
+    gateway_service: Gateway
 
     @property
     def servers(self) -> list[RunningServer]:
@@ -77,7 +79,7 @@ def build_embedded(
     services share a fresh service token, so only the gateway can reach metadata.
     """
     from services.artifacts.app import build_bindings as artifact_bindings
-    from services.gateway.app import build_bindings as gateway_bindings
+    from services.gateway.app import bindings_for, build_gateway
     from services.gateway.app import build_interceptors as gateway_interceptors
     from services.metadata.app import build_bindings as metadata_bindings
     from services.metadata.app import migrate
@@ -112,9 +114,10 @@ def build_embedded(
             "gateway_listen": f"{host}:{gateway_port}",
         }
     )
+    gateway_service = build_gateway(settings)
     gateway = build_server(
         settings.gateway_listen,
-        gateway_bindings(settings),
+        bindings_for(gateway_service),
         interceptors=gateway_interceptors(settings),
     )
-    return EmbeddedRegistry(gateway, artifacts, metadata, host, settings)
+    return EmbeddedRegistry(gateway, artifacts, metadata, host, settings, gateway_service)

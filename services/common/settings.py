@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         None, description="PEM private key of tls_client_cert_file."
     )
 
+    reconcile_pending_after_seconds: float = Field(
+        60.0, gt=0, description="Age after which the gateway settles a PENDING registration."
+    )
+    reconcile_interval_seconds: float = Field(
+        15.0, gt=0, description="How often the gateway looks for stale PENDING registrations."
+    )
+
     max_workers: int = Field(32, ge=1, description="Threads serving RPCs per service.")
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="Seconds in-flight RPCs get to finish on SIGTERM."

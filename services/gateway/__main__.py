@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from services.common.runner import run_service
 from services.common.settings import load_settings
-from services.gateway.app import build_bindings, build_interceptors
+from services.gateway.app import bindings_for, build_gateway, build_interceptors, start_reconciler
 
 
 def main() -> None:
-    """Serve until SIGTERM or SIGINT."""
+    """Serve until SIGTERM or SIGINT, settling stale registrations in the background."""
     settings = load_settings()
+    gateway = build_gateway(settings)
+    reconciler = start_reconciler(settings, gateway)
     run_service(
         "gateway",
         settings,
         settings.gateway_listen,
-        build_bindings,
+        lambda _settings: bindings_for(gateway),
+        on_stop=reconciler.stop,
         make_interceptors=build_interceptors,
     )
 

@@ -11,21 +11,26 @@ from services.common.settings import Settings
 from services.common.tls import channel_credentials
 from services.gateway.access import METHOD_ROLES, model_of
 from services.gateway.peers import Peers
+from services.gateway.reconciler import Reconciler
 from services.gateway.service import Gateway, ServerLimits
 from services.gateway.servicer import RegistryServicer
 
 SERVICE_NAME = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name
 
 
-def build_bindings(settings: Settings) -> list[ServiceBinding]:
-    """The gateway's servicer, connected to the peers named in ``settings``."""
+def build_gateway(settings: Settings) -> Gateway:
+    """The gateway's use cases, connected to the peers named in ``settings``."""
     peers = Peers(
         settings.artifacts_address,
         settings.metadata_address,
         channel_credentials(settings),
         settings.service_token.get_secret_value(),
     )
-    gateway = Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address))
+    return Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address))
+
+
+def bindings_for(gateway: Gateway) -> list[ServiceBinding]:
+    """The ``RegistryService`` binding of a gateway."""
     return [
         ServiceBinding(
             SERVICE_NAME,
@@ -33,6 +38,20 @@ def build_bindings(settings: Settings) -> list[ServiceBinding]:
             RegistryServicer(gateway),
         )
     ]
+
+
+def build_bindings(settings: Settings) -> list[ServiceBinding]:
+    """The gateway's servicer, connected to the peers named in ``settings``."""
+    return bindings_for(build_gateway(settings))
+
+
+def start_reconciler(settings: Settings, gateway: Gateway) -> Reconciler:
+    """Start settling stale PENDING registrations in the background."""
+    reconciler = Reconciler(
+        gateway, settings.reconcile_pending_after_seconds, settings.reconcile_interval_seconds
+    )
+    reconciler.start()
+    return reconciler
 
 
 def build_interceptors(settings: Settings) -> list[grpc.ServerInterceptor]:

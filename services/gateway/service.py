@@ -69,9 +69,7 @@ class Gateway:
         no version points at bytes that are missing or unpinned.
         """
         parse_model_name(request.parent, "parent")
-        digest = validate_digest(
-            request.model_version.artifact_digest, "model_version.artifact_digest"
-        )
+        validate_digest(request.model_version.artifact_digest, "model_version.artifact_digest")
         request_id = validate_request_id(request.request_id or str(uuid.uuid4()))
         reserved = self.peers.metadata.call(
             "CreateModelVersion",
@@ -84,35 +82,54 @@ class Gateway:
             ),
             principal=principal,
         ).model_version
-        if reserved.state == resources_pb2.VERSION_STATE_READY:
-            return reserved
         if reserved.state == resources_pb2.VERSION_STATE_FAILED:
             raise FailedPrecondition(
                 f"{reserved.name} failed to register: {reserved.failure_reason}",
                 reason="REGISTRATION_FAILED",
                 metadata={"version": reserved.name},
             )
+        return self.complete(reserved, principal)
+
+    def complete(
+        self, version: resources_pb2.ModelVersion, principal: str
+    ) -> resources_pb2.ModelVersion:
+        """Finish a PENDING registration: check the artifact, pin it, mark the version READY.
+
+        An artifact that is missing or of another size fails the version for good (FAILED,
+        unpinned). A transient failure (a service unreachable) leaves it PENDING, so a
+        retry with the same request id, or the reconciler, finishes it later.
+        """
+        if version.state == resources_pb2.VERSION_STATE_READY:
+            return version
+        digest = version.artifact_digest
         try:
             blob = self._check_artifact(digest)
-            self.peers.artifacts.call(
-                "PinBlob", artifacts_pb2.PinBlobRequest(digest=digest, holder=reserved.name)
-            )
-        except Exception as error:
-            self._fail(reserved.name, digest, str(error), principal)
+        except FailedPrecondition as error:
+            self._fail(version.name, digest, error.message, principal)
             raise
+        self.peers.artifacts.call(
+            "PinBlob", artifacts_pb2.PinBlobRequest(digest=digest, holder=version.name)
+        )
         try:
             return self.peers.metadata.call(
                 "SetModelVersionState",
                 metadata_pb2.SetModelVersionStateRequest(
-                    name=reserved.name,
+                    name=version.name,
                     state=resources_pb2.VERSION_STATE_READY,
                     format=blob.inspection.format,
                     parameter_count=blob.inspection.parameter_count,
                 ),
                 principal=principal,
             ).model_version
-        except Exception as error:
-            self._fail(reserved.name, digest, str(error), principal)
+        except RegistryError as error:
+            if error.code != grpc.StatusCode.FAILED_PRECONDITION:
+                raise
+            # Someone else (a retry, the reconciler) settled it first: report what they did.
+            current = self.peers.metadata.call(
+                "GetModelVersion", metadata_pb2.GetModelVersionRequest(name=version.name)
+            ).model_version
+            if current.state == resources_pb2.VERSION_STATE_READY:
+                return current
             raise
 
     def watch(
@@ -160,23 +177,25 @@ class Gateway:
         return blob
 
     def _fail(self, name: str, digest: resources_pb2.Digest, reason: str, principal: str) -> None:
-        """Best effort: unpin and mark FAILED. What cannot be done now the reconciler does."""
-        for action in (
-            lambda: self.peers.artifacts.call(
-                "UnpinBlob", artifacts_pb2.UnpinBlobRequest(digest=digest, holder=name)
-            ),
-            lambda: self.peers.metadata.call(
+        """Mark the version FAILED, then remove its pin (if any). Never unpins a version
+        that could not be marked FAILED: someone else may have made it READY."""
+        try:
+            self.peers.metadata.call(
                 "SetModelVersionState",
                 metadata_pb2.SetModelVersionStateRequest(
                     name=name, state=resources_pb2.VERSION_STATE_FAILED, failure_reason=reason
                 ),
                 principal=principal,
-            ),
-        ):
-            try:
-                action()
-            except Exception:
-                logger.warning("could not settle failed registration of %s", name, exc_info=True)
+            )
+        except RegistryError:
+            logger.warning("could not mark %s FAILED; leaving it to the reconciler", name)
+            return
+        try:
+            self.peers.artifacts.call(
+                "UnpinBlob", artifacts_pb2.UnpinBlobRequest(digest=digest, holder=name)
+            )
+        except RegistryError:
+            logger.warning("could not unpin %s from %s", digest.hash, name, exc_info=True)
 
 
 def _artifact_precondition(subject: str, kind: str, description: str) -> FailedPrecondition:

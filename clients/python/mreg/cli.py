@@ -107,7 +107,13 @@ def _serve(args: argparse.Namespace) -> int:
     print("model registry running on embedded defaults (SQLite + local files)", flush=True)
     print(registry.describe(), flush=True)
     print("press Ctrl-C to stop", flush=True)
-    run_until_signal(registry.servers)
+    from services.gateway.app import start_reconciler
+
+    reconciler = start_reconciler(registry.settings, registry.gateway_service)
+    try:
+        run_until_signal(registry.servers)
+    finally:
+        reconciler.stop()
     print("stopped", flush=True)
     return 0
 
