@@ -44,9 +44,10 @@ def head_revision() -> str:
 
 def current_revision(database_url: str) -> str | None:
     """The revision the database is at; None for an empty (or absent SQLite) database."""
-    if database_url.startswith("sqlite:///") and not Path(
-        database_url.removeprefix("sqlite:///")
-    ).exists():
+    if (
+        database_url.startswith("sqlite:///")
+        and not Path(database_url.removeprefix("sqlite:///")).exists()
+    ):
         return None
     engine = create_engine(database_url, poolclass=pool.NullPool)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from google.protobuf import timestamp_pb2
@@ -10,7 +11,24 @@ from modelregistry.v1 import metadata_pb2, resources_pb2
 from services.common.errors import InvalidArgument
 from services.common.validation import validate_digest
 from services.metadata import semver
-from services.metadata.domain import Model, ModelVersion, Stage, State
+from services.metadata.domain import (
+    Alias,
+    AuditEntry,
+    Direction,
+    EdgeType,
+    Evaluation,
+    EvaluationType,
+    Event,
+    ImpactedVersion,
+    LineageEdge,
+    Model,
+    ModelVersion,
+    NodeKind,
+    NodeRef,
+    Stage,
+    StageTransition,
+    State,
+)
 from services.metadata.usecases.base import etag
 
 _BUMPS = {
@@ -146,4 +164,182 @@ def model_to_proto(m: Model) -> resources_pb2.Model:
         latest_version=m.latest_version,
         archived=m.archived,
         etag=etag(m.revision),
+    )
+
+
+def alias_to_proto(a: Alias) -> resources_pb2.ModelAlias:
+    """A domain alias as its proto."""
+    return resources_pb2.ModelAlias(
+        name=f"models/{a.model}/aliases/{a.alias}",
+        alias=a.alias,
+        model_version=f"models/{a.model}/versions/{a.version}",
+        updated_by=a.updated_by,
+        update_time=timestamp(a.update_time),
+    )
+
+
+def transition_to_proto(t: StageTransition) -> resources_pb2.StageTransition:
+    """A domain stage transition as its proto."""
+    return resources_pb2.StageTransition(
+        model_version=f"models/{t.model}/versions/{t.version}",
+        from_stage=stage_to_proto(t.from_stage),  # type: ignore[arg-type]
+        to_stage=stage_to_proto(t.to_stage),  # type: ignore[arg-type]
+        actor=t.actor,
+        reason=t.reason,
+        time=timestamp(t.time),
+    )
+
+
+def evaluation_type_from_proto(value: int, *, required: bool) -> EvaluationType | None:
+    """``EVALUATION_TYPE_TEST`` -> ``EvaluationType.TEST``; None when unspecified."""
+    try:
+        name = resources_pb2.EvaluationType.Name(value)  # type: ignore[arg-type]
+    except ValueError:
+        name = ""
+    if value == resources_pb2.EVALUATION_TYPE_UNSPECIFIED or not name:
+        if required:
+            raise InvalidArgument.field(
+                "evaluation.type", "an evaluation type (validation, test or production) is required"
+            )
+        return None
+    return EvaluationType[name.removeprefix("EVALUATION_TYPE_")]
+
+
+def evaluation_from_proto(msg: resources_pb2.Evaluation) -> Evaluation:
+    """The settable fields of an evaluation."""
+    return Evaluation(
+        model="",
+        version="",
+        dataset_name=msg.dataset_name,
+        dataset_version=msg.dataset_version,
+        type=evaluation_type_from_proto(msg.type, required=True),  # type: ignore[arg-type]
+        metrics=dict(msg.metrics),
+        evaluator=msg.evaluator,
+        comment=msg.comment,
+    )
+
+
+def evaluation_to_proto(e: Evaluation) -> resources_pb2.Evaluation:
+    """A domain evaluation as its proto."""
+    return resources_pb2.Evaluation(
+        name=f"models/{e.model}/versions/{e.version}/evaluations/{e.id}",
+        model_version=f"models/{e.model}/versions/{e.version}",
+        dataset_name=e.dataset_name,
+        dataset_version=e.dataset_version,
+        type=resources_pb2.EvaluationType.Value(f"EVALUATION_TYPE_{e.type.name}"),
+        metrics=e.metrics,
+        evaluator=e.evaluator,
+        comment=e.comment,
+        created_by=e.created_by,
+        create_time=timestamp(e.create_time),
+    )
+
+
+def node_from_proto(msg: resources_pb2.LineageNode, field: str) -> NodeRef:
+    """A node reference; INVALID_ARGUMENT for an unspecified type."""
+    try:
+        name = resources_pb2.LineageNodeType.Name(msg.type)
+    except ValueError:
+        name = ""
+    if msg.type == resources_pb2.LINEAGE_NODE_TYPE_UNSPECIFIED or not name:
+        raise InvalidArgument.field(
+            f"{field}.type", "a node type (model_version, dataset, experiment or run) is required"
+        )
+    return NodeRef(NodeKind[name.removeprefix("LINEAGE_NODE_TYPE_")], msg.key)
+
+
+def node_to_proto(ref: NodeRef, depth: int = 0) -> resources_pb2.LineageNode:
+    """A node reference as its proto."""
+    return resources_pb2.LineageNode(
+        type=resources_pb2.LineageNodeType.Value(f"LINEAGE_NODE_TYPE_{ref.kind.name}"),
+        key=ref.key,
+        depth=depth,
+    )
+
+
+def edge_type_from_proto(value: int, field: str) -> EdgeType:
+    """An edge type; INVALID_ARGUMENT for unspecified."""
+    try:
+        name = resources_pb2.LineageEdgeType.Name(value)  # type: ignore[arg-type]
+    except ValueError:
+        name = ""
+    if value == resources_pb2.LINEAGE_EDGE_TYPE_UNSPECIFIED or not name:
+        allowed = ", ".join(e.value for e in EdgeType)
+        raise InvalidArgument.field(field, f"an edge type is required: one of {allowed}")
+    return EdgeType[name.removeprefix("LINEAGE_EDGE_TYPE_")]
+
+
+def edge_from_proto(msg: resources_pb2.LineageEdge, field: str = "edge") -> LineageEdge:
+    """A lineage edge from its proto."""
+    return LineageEdge(
+        node_from_proto(msg.subject, f"{field}.subject"),
+        edge_type_from_proto(msg.type, f"{field}.type"),
+        node_from_proto(msg.object, f"{field}.object"),
+    )
+
+
+def edge_to_proto(e: LineageEdge) -> resources_pb2.LineageEdge:
+    """A lineage edge as its proto."""
+    return resources_pb2.LineageEdge(
+        subject=node_to_proto(e.subject),
+        type=resources_pb2.LineageEdgeType.Value(f"LINEAGE_EDGE_TYPE_{e.type.name}"),
+        object=node_to_proto(e.object),
+        created_by=e.created_by,
+        create_time=timestamp(e.create_time),
+    )
+
+
+def direction_from_proto(value: int) -> Direction:
+    """A lineage direction; unspecified means up."""
+    return {
+        metadata_pb2.LINEAGE_DIRECTION_DOWN: Direction.DOWN,
+        metadata_pb2.LINEAGE_DIRECTION_BOTH: Direction.BOTH,
+    }.get(value, Direction.UP)  # type: ignore[call-overload]
+
+
+def audit_to_proto(a: AuditEntry) -> resources_pb2.AuditEntry:
+    """An audit entry as its proto (states as JSON text)."""
+    return resources_pb2.AuditEntry(
+        id=a.id,
+        time=timestamp(a.time),
+        actor=a.actor,
+        action=a.action,
+        resource=a.resource,
+        before_json=json.dumps(a.before, sort_keys=True) if a.before is not None else "",
+        after_json=json.dumps(a.after, sort_keys=True) if a.after is not None else "",
+    )
+
+
+def event_to_proto(e: Event) -> resources_pb2.Event:
+    """An outbox event as its proto."""
+    return resources_pb2.Event(
+        sequence=e.sequence,
+        type=e.type,
+        model=e.model,
+        resource=e.resource,
+        actor=e.actor,
+        time=timestamp(e.time),
+        attributes=e.attributes,
+    )
+
+
+def impacted_to_proto(v: ImpactedVersion) -> metadata_pb2.ImpactedVersion:
+    """An impacted version as its proto."""
+    return metadata_pb2.ImpactedVersion(
+        model_version=f"models/{v.model}/versions/{v.version}",
+        stage=stage_to_proto(v.stage),  # type: ignore[arg-type]
+        state=state_to_proto(v.state),  # type: ignore[arg-type]
+        depth=v.depth,
+    )
+
+
+def model_from_proto(msg: resources_pb2.Model) -> Model:
+    """The settable fields of a model; ``name`` stays the resource name, checked later."""
+    return Model(
+        name=msg.name,
+        description=msg.description,
+        owner=msg.owner,
+        team=msg.team,
+        tags=dict(msg.tags),
+        archived=msg.archived,
     )

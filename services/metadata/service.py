@@ -13,12 +13,26 @@ from sqlalchemy import select
 from services.metadata.pagetoken import PageTokens
 from services.metadata.store.db import Database
 from services.metadata.store.schema import SecretRow
+from services.metadata.usecases.evaluations import EvaluationUseCases
+from services.metadata.usecases.history import HistoryUseCases
+from services.metadata.usecases.lineage import LineageUseCases
+from services.metadata.usecases.models import ModelUseCases
+from services.metadata.usecases.search import SearchUseCases
+from services.metadata.usecases.stages import StageUseCases
 from services.metadata.usecases.versions import VersionUseCases
 
 logger = logging.getLogger(__name__)
 
 
-class MetadataService(VersionUseCases):
+class MetadataService(
+    LineageUseCases,  # before VersionUseCases: it provides link_new_version
+    VersionUseCases,
+    StageUseCases,
+    EvaluationUseCases,
+    SearchUseCases,
+    ModelUseCases,
+    HistoryUseCases,
+):
     """Every use case of the metadata service."""
 
     @classmethod

@@ -35,6 +35,13 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
     def CreateModelVersion(self, request, context):
         """See the proto."""
         model = parse_model_name(request.parent, "parent")
+        lineage = [
+            (
+                cv.edge_type_from_proto(link.type, f"lineage[{i}].type"),
+                cv.node_from_proto(link.object, f"lineage[{i}].object"),
+            )
+            for i, link in enumerate(request.lineage)
+        ]
         created = self.service.create_version(
             model,
             cv.version_spec(request.model_version),
@@ -42,6 +49,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             request_id=request.request_id,
             ready=request.ready,
             actor=principal(context),
+            lineage=lineage,
         )
         return metadata_pb2.CreateModelVersionResponse(model_version=cv.version_to_proto(created))
 
@@ -85,7 +93,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
 
     def ListModelVersions(self, request, context):
         """See the proto."""
-        page = self.service.list_versions(request.parent, request.page_size, request.page_token)
+        page = self.service.list_versions(
+            request.parent, request.page_size, request.page_token, request.show_archived
+        )
         return metadata_pb2.ListModelVersionsResponse(
             model_versions=[cv.version_to_proto(v) for v in page.items],
             next_page_token=page.next_page_token,
@@ -95,3 +105,189 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         """See the proto."""
         found = self.service.get_model(request.name)
         return metadata_pb2.GetModelResponse(model=cv.model_to_proto(found))
+
+    def UpdateModel(self, request, context):
+        """See the proto."""
+        changed = self.service.update_model(
+            cv.model_from_proto(request.model),
+            list(request.update_mask.paths),
+            request.model.etag,
+            principal(context),
+        )
+        return metadata_pb2.UpdateModelResponse(model=cv.model_to_proto(changed))
+
+    def ListModels(self, request, context):
+        """See the proto."""
+        page = self.service.list_models(
+            request.page_size, request.page_token, request.show_archived
+        )
+        return metadata_pb2.ListModelsResponse(
+            models=[cv.model_to_proto(m) for m in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    def DeleteModel(self, request, context):
+        """See the proto."""
+        self.service.delete_model(request.name, request.etag, principal(context))
+        return metadata_pb2.DeleteModelResponse()
+
+    def DeleteModelVersion(self, request, context):
+        """See the proto."""
+        self.service.delete_version(request.name, request.etag, principal(context))
+        return metadata_pb2.DeleteModelVersionResponse()
+
+    def TransitionModelVersionStage(self, request, context):
+        """See the proto."""
+        previous_stage = None
+        if request.previous_production_stage:
+            previous_stage = cv.stage_from_proto(
+                request.previous_production_stage, "previous_production_stage"
+            )
+        moved, transition, previous = self.service.transition(
+            request.name,
+            cv.stage_from_proto(request.stage),
+            reason=request.reason,
+            etag_value=request.etag,
+            previous_production_stage=previous_stage,
+            actor=principal(context),
+        )
+        return metadata_pb2.TransitionModelVersionStageResponse(
+            model_version=cv.version_to_proto(moved),
+            transition=cv.transition_to_proto(transition),
+            previous_production=cv.version_to_proto(previous) if previous else None,
+        )
+
+    def ListStageTransitions(self, request, context):
+        """See the proto."""
+        page = self.service.list_transitions(request.name, request.page_size, request.page_token)
+        return metadata_pb2.ListStageTransitionsResponse(
+            transitions=[cv.transition_to_proto(t) for t in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    def SetAlias(self, request, context):
+        """See the proto."""
+        alias, previous = self.service.set_alias(
+            request.model_version, request.alias, principal(context)
+        )
+        return metadata_pb2.SetAliasResponse(
+            alias=cv.alias_to_proto(alias),
+            previous_model_version=f"models/{alias.model}/versions/{previous}" if previous else "",
+        )
+
+    def DeleteAlias(self, request, context):
+        """See the proto."""
+        previous = self.service.delete_alias(request.parent, request.alias, principal(context))
+        return metadata_pb2.DeleteAliasResponse(
+            previous_model_version=f"{request.parent}/versions/{previous}"
+        )
+
+    def ListAliases(self, request, context):
+        """See the proto."""
+        aliases = self.service.list_aliases(request.parent)
+        return metadata_pb2.ListAliasesResponse(aliases=[cv.alias_to_proto(a) for a in aliases])
+
+    def CreateEvaluation(self, request, context):
+        """See the proto."""
+        created = self.service.create_evaluation(
+            request.parent, cv.evaluation_from_proto(request.evaluation), principal(context)
+        )
+        return metadata_pb2.CreateEvaluationResponse(evaluation=cv.evaluation_to_proto(created))
+
+    def ListEvaluations(self, request, context):
+        """See the proto."""
+        page = self.service.list_evaluations(
+            request.parent,
+            dataset_name=request.dataset_name,
+            dataset_version=request.dataset_version,
+            eval_type=cv.evaluation_type_from_proto(request.type, required=False),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return metadata_pb2.ListEvaluationsResponse(
+            evaluations=[cv.evaluation_to_proto(e) for e in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    def CreateLineageEdge(self, request, context):
+        """See the proto."""
+        edge = self.service.create_edge(cv.edge_from_proto(request.edge), principal(context))
+        return metadata_pb2.CreateLineageEdgeResponse(edge=cv.edge_to_proto(edge))
+
+    def DeleteLineageEdge(self, request, context):
+        """See the proto."""
+        self.service.delete_edge(cv.edge_from_proto(request.edge), principal(context))
+        return metadata_pb2.DeleteLineageEdgeResponse()
+
+    def GetLineage(self, request, context):
+        """See the proto."""
+        graph = self.service.lineage(
+            cv.node_from_proto(request.node, "node"),
+            cv.direction_from_proto(request.direction),
+            request.max_depth,
+            [cv.edge_type_from_proto(t, "edge_types") for t in request.edge_types],
+        )
+        return metadata_pb2.GetLineageResponse(
+            nodes=[cv.node_to_proto(n, d) for n, d in graph.nodes],
+            edges=[cv.edge_to_proto(e) for e in graph.edges],
+        )
+
+    def AnalyzeImpact(self, request, context):
+        """See the proto."""
+        found = self.service.impact(
+            cv.node_from_proto(request.node, "node"),
+            request.max_depth,
+            [cv.edge_type_from_proto(t, "edge_types") for t in request.edge_types],
+            [cv.stage_from_proto(s, "stages") for s in request.stages],
+        )
+        return metadata_pb2.AnalyzeImpactResponse(versions=[cv.impacted_to_proto(v) for v in found])
+
+    def SearchModelVersions(self, request, context):
+        """See the proto."""
+        page = self.service.search(
+            request.filter,
+            request.order_by,
+            request.page_size,
+            request.page_token,
+            request.show_archived,
+        )
+        return metadata_pb2.SearchModelVersionsResponse(
+            model_versions=[cv.version_to_proto(v) for v in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    def CompareModelVersions(self, request, context):
+        """See the proto."""
+        result = self.service.compare(
+            list(request.names), list(request.metrics), list(request.lower_is_better)
+        )
+        return metadata_pb2.CompareModelVersionsResponse(
+            metrics=result.metrics,
+            rows=[
+                metadata_pb2.ComparedVersion(model_version=name, metrics=values)
+                for name, values in result.rows
+            ],
+            best=[
+                metadata_pb2.MetricBest(
+                    metric=m, model_version=name, value=value, lower_is_better=lower
+                )
+                for m, name, value, lower in result.best
+            ],
+        )
+
+    def ListAuditLog(self, request, context):
+        """See the proto."""
+        page = self.service.audit_log(request.resource, request.page_size, request.page_token)
+        return metadata_pb2.ListAuditLogResponse(
+            entries=[cv.audit_to_proto(a) for a in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    def ListEvents(self, request, context):
+        """See the proto."""
+        events, cursor = self.service.events(
+            request.after_sequence, request.limit, list(request.types), request.model
+        )
+        return metadata_pb2.ListEventsResponse(
+            events=[cv.event_to_proto(e) for e in events], next_after_sequence=cursor
+        )

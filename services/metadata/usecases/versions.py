@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -21,12 +22,13 @@ from services.common.validation import (
     version_name,
 )
 from services.metadata import checks, semver
-from services.metadata.domain import Model, ModelVersion, Page, Stage, State
+from services.metadata.domain import EdgeType, Model, ModelVersion, NodeRef, Page, Stage, State
 from services.metadata.pagetoken import page_size as effective_size
 from services.metadata.store import versions as store
 from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
 from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
+from services.metadata.usecases.lineage import validate_node
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +114,7 @@ class VersionUseCases(UseCaseBase):
         request_id: str,
         ready: bool,
         actor: str,
+        lineage: Sequence[tuple[EdgeType, NodeRef]] = (),
     ) -> ModelVersion:
         """Create a version, numbered inside the transaction; idempotent by ``request_id``."""
         validate_model_id(model, "parent")
@@ -119,11 +122,14 @@ class VersionUseCases(UseCaseBase):
             validate_request_id(request_id)
         explicit = semver.parse(spec.version, "model_version.version") if spec.version else None
         spec = validate_fields(spec)
-        request_hash = _request_hash(model, spec, bump, ready)
+        lineage = [
+            (t, validate_node(n, f"lineage[{i}].object")) for i, (t, n) in enumerate(lineage)
+        ]
+        request_hash = _request_hash(model, spec, bump, ready, lineage)
         for attempt in range(_MAX_ATTEMPTS):
             try:
                 return self._create_once(
-                    model, spec, explicit, bump, request_id, request_hash, ready, actor
+                    model, spec, explicit, bump, request_id, request_hash, ready, actor, lineage
                 )
             except IntegrityError as error:
                 # The model lock makes collisions rare: a concurrent first create of the
@@ -145,6 +151,7 @@ class VersionUseCases(UseCaseBase):
         request_hash: str,
         ready: bool,
         actor: str,
+        lineage: Sequence[tuple[EdgeType, NodeRef]],
     ) -> ModelVersion:
         now = self.now()
         with self.db.write() as session:
@@ -172,7 +179,7 @@ class VersionUseCases(UseCaseBase):
             model_row.update_time = now
             created = store.to_domain(session, row, model)
             change = Change(actor, now)
-            self.link_new_version(session, row, created, change)
+            self.link_new_version(session, row, created, lineage, change)
             change.audit("version.create", created.name, None, snapshot(created))
             change.event(
                 "version.created",
@@ -347,8 +354,20 @@ class VersionUseCases(UseCaseBase):
         return found
 
 
-def _request_hash(model: str, spec: ModelVersion, bump: semver.Bump | None, ready: bool) -> str:
-    doc = {"model": model, "spec": snapshot(spec), "bump": bump.value if bump else "", "r": ready}
+def _request_hash(
+    model: str,
+    spec: ModelVersion,
+    bump: semver.Bump | None,
+    ready: bool,
+    lineage: Sequence[tuple[EdgeType, NodeRef]],
+) -> str:
+    doc = {
+        "model": model,
+        "spec": snapshot(spec),
+        "bump": bump.value if bump else "",
+        "r": ready,
+        "lineage": [[t.value, n.kind.value, n.key] for t, n in lineage],
+    }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 

@@ -1,0 +1,101 @@
+"""Evaluations of versions: record and list."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from services.common.errors import InvalidArgument
+from services.common.validation import parse_version_name
+from services.metadata import checks
+from services.metadata.domain import Evaluation, EvaluationType, Page
+from services.metadata.pagetoken import page_size as effective_size
+from services.metadata.store import evaluations as store
+from services.metadata.store import versions as versions_store
+from services.metadata.store.mapping import snapshot
+from services.metadata.store.outbox import Change, flush_change
+from services.metadata.usecases.base import UseCaseBase, version_not_found
+
+
+def evaluation_name(ev: Evaluation) -> str:
+    """Resource name of an evaluation."""
+    return f"models/{ev.model}/versions/{ev.version}/evaluations/{ev.id}"
+
+
+class EvaluationUseCases(UseCaseBase):
+    """Record a version's evaluations and list them."""
+
+    def create_evaluation(self, parent: str, ev: Evaluation, actor: str) -> Evaluation:
+        """Record an evaluation of the version ``parent``."""
+        model, version = parse_version_name(parent, "parent")
+        if not ev.dataset_name:
+            raise InvalidArgument.field("evaluation.dataset_name", "a dataset name is required")
+        checks.text(ev.dataset_name, "evaluation.dataset_name", 256)
+        checks.text(ev.dataset_version, "evaluation.dataset_version", 128)
+        checks.text(ev.evaluator, "evaluation.evaluator", 256)
+        checks.text(ev.comment, "evaluation.comment", checks.MAX_DESCRIPTION_BYTES)
+        metrics = checks.metric_map(ev.metrics, "evaluation.metrics")
+        now = self.now()
+        with self.db.write() as session:
+            row = versions_store.version_row(session, model, version)
+            if row is None:
+                raise version_not_found(model, version)
+            spec = replace(
+                ev,
+                model=model,
+                version=version,
+                metrics=metrics,
+                created_by=actor,
+                create_time=now,
+            )
+            created = store.insert(session, row.id, spec)
+            name = evaluation_name(created)
+            change = Change(actor, now)
+            change.audit("evaluation.create", name, None, snapshot(created))
+            change.event(
+                "evaluation.created",
+                model,
+                name,
+                version=version,
+                dataset=f"{created.dataset_name}@{created.dataset_version}",
+                type=created.type.value,
+            )
+            flush_change(session, change)
+            return created
+
+    def list_evaluations(
+        self,
+        parent: str,
+        *,
+        dataset_name: str,
+        dataset_version: str,
+        eval_type: EvaluationType | None,
+        page_size: int,
+        page_token: str,
+    ) -> Page:
+        """A version's evaluations, newest first, filtered by dataset and type."""
+        model, version = parse_version_name(parent, "parent")
+        size = effective_size(page_size)
+        query = {
+            "op": "ListEvaluations",
+            "parent": parent,
+            "dataset": [dataset_name, dataset_version],
+            "type": eval_type.value if eval_type else "",
+        }
+        after = self.tokens.decode(page_token, query)[0] if page_token else None
+        with self.db.read() as session:
+            row = versions_store.version_row(session, model, version)
+            if row is None:
+                raise version_not_found(model, version)
+            found = store.list_for_version(
+                session,
+                model,
+                version,
+                row.id,
+                dataset_name=dataset_name,
+                dataset_version=dataset_version,
+                eval_type=eval_type,
+                after_id=after,
+                limit=size + 1,
+            )
+        token = self.tokens.encode(query, [found[size - 1].id]) if len(found) > size else ""
+        return Page(found[:size], token)

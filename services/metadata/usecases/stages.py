@@ -1,0 +1,206 @@
+"""Stage transitions (the table of DESIGN.md section 5) and aliases."""
+
+from __future__ import annotations
+
+from services.common.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PreconditionViolation,
+)
+from services.common.validation import model_name, parse_model_name, parse_version_name
+from services.metadata import checks
+from services.metadata.domain import (
+    TRANSITIONS,
+    Alias,
+    ModelVersion,
+    Page,
+    Stage,
+    StageTransition,
+    State,
+)
+from services.metadata.pagetoken import page_size as effective_size
+from services.metadata.store import stages as store
+from services.metadata.store import versions as versions_store
+from services.metadata.store.mapping import snapshot
+from services.metadata.store.outbox import Change, flush_change
+from services.metadata.store.schema import AliasRow
+from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
+
+
+def _allowed(stage: Stage) -> str:
+    return ", ".join(s.value for s in TRANSITIONS[stage])
+
+
+class StageUseCases(UseCaseBase):
+    """Move versions between stages; set, move and delete aliases."""
+
+    def transition(
+        self,
+        name: str,
+        target: Stage,
+        *,
+        reason: str,
+        etag_value: str,
+        previous_production_stage: Stage | None,
+        actor: str,
+    ) -> tuple[ModelVersion, StageTransition, ModelVersion | None]:
+        """Move a READY version to ``target``; production is handed over atomically."""
+        model, version = parse_version_name(name)
+        checks.text(reason, "reason", checks.MAX_DESCRIPTION_BYTES)
+        demote_to = previous_production_stage or Stage.ARCHIVED
+        if demote_to not in TRANSITIONS[Stage.PRODUCTION]:
+            raise InvalidArgument.field(
+                "previous_production_stage",
+                f"a version leaving production can move to {_allowed(Stage.PRODUCTION)}, "
+                f"not {demote_to.value}",
+            )
+        now = self.now()
+        with self.db.write() as session:
+            model_row = self.locked_model(session, model)
+            row = self.locked_version(session, model, version)
+            self.check_etag(etag_value, row.revision, name)
+            current = Stage(row.stage)
+            if target not in TRANSITIONS[current]:
+                raise FailedPrecondition(
+                    f"cannot move {name!r} from {current.value} to {target.value}: allowed "
+                    f"targets from {current.value} are {_allowed(current)}",
+                    reason="TRANSITION_NOT_ALLOWED",
+                    precondition_violations=[
+                        PreconditionViolation(
+                            "TRANSITION_NOT_ALLOWED",
+                            name,
+                            f"{current.value} -> {target.value}; allowed: {_allowed(current)}",
+                        )
+                    ],
+                )
+            if row.state != State.READY.value:
+                raise FailedPrecondition(
+                    f"cannot move {name!r} to {target.value}: it is {row.state.upper()}, and "
+                    "only READY versions change stage",
+                    reason="NOT_READY",
+                    precondition_violations=[
+                        PreconditionViolation("NOT_READY", name, f"state is {row.state}")
+                    ],
+                )
+            change = Change(actor, now)
+            previous = None
+            if target is Stage.PRODUCTION:
+                old = store.production_row(session, model_row.id)
+                if old is not None and old.id != row.id:
+                    previous = self._move(
+                        session, model, old, demote_to, f"replaced by {version}: {reason}", change
+                    )
+            moved = self._move(session, model, row, target, reason, change)
+            transition = StageTransition(model, version, current, target, actor, reason, now)
+            flush_change(session, change)
+            return moved, transition, previous
+
+    def _move(self, session, model, row, target: Stage, reason: str, change: Change):
+        """Change one row's stage and record the transition, audit and event."""
+        before = versions_store.to_domain(session, row, model)
+        row.stage = target.value
+        row.updated_by, row.update_time, row.revision = change.actor, change.now, row.revision + 1
+        session.flush()
+        store.add_transition(
+            session, row.id, before.stage, target, change.actor, reason, change.now
+        )
+        after = versions_store.to_domain(session, row, model)
+        change.audit("version.stage", after.name, snapshot(before), snapshot(after))
+        change.event(
+            "stage.changed",
+            model,
+            after.name,
+            version=after.version,
+            from_stage=before.stage.value,
+            to_stage=target.value,
+            reason=reason,
+        )
+        return after
+
+    def list_transitions(self, name: str, page_size: int, page_token: str) -> Page:
+        """A version's stage changes, newest first."""
+        model, version = parse_version_name(name)
+        size = effective_size(page_size)
+        query = {"op": "ListStageTransitions", "name": name}
+        after = self.tokens.decode(page_token, query)[0] if page_token else None
+        with self.db.read() as session:
+            row = versions_store.version_row(session, model, version)
+            if row is None:
+                raise version_not_found(model, version)
+            found = store.list_transitions(session, model, version, row.id, after, size + 1)
+        token = self.tokens.encode(query, [found[size - 1][0]]) if len(found) > size else ""
+        return Page([t for _, t in found[:size]], token)
+
+    def set_alias(self, version_name_: str, alias: str, actor: str) -> tuple[Alias, str]:
+        """Point ``alias`` at a version; returns it and the version it pointed at before."""
+        model, version = parse_version_name(version_name_, "model_version")
+        checks.alias(alias)
+        now = self.now()
+        with self.db.write() as session:
+            model_row = self.locked_model(session, model)
+            row = self.locked_version(session, model, version)
+            existing = store.alias_row(session, model_row.id, alias)
+            previous = ""
+            if existing is None:
+                session.add(
+                    AliasRow(
+                        model_id=model_row.id,
+                        alias=alias,
+                        version_id=row.id,
+                        updated_by=actor,
+                        update_time=now,
+                    )
+                )
+            else:
+                previous = store.version_of_id(session, existing.version_id)
+                existing.version_id, existing.updated_by, existing.update_time = row.id, actor, now
+            result = Alias(model, alias, version, actor, now)
+            resource = f"{model_name(model)}/aliases/{alias}"
+            change = Change(actor, now)
+            change.audit(
+                "alias.set",
+                resource,
+                {"alias": alias, "version": previous} if previous else None,
+                snapshot(result),
+            )
+            change.event(
+                "alias.set",
+                model,
+                resource,
+                alias=alias,
+                version=version,
+                previous_version=previous,
+            )
+            flush_change(session, change)
+        return result, previous
+
+    def delete_alias(self, parent: str, alias: str, actor: str) -> str:
+        """Remove an alias; returns the version it pointed at."""
+        model = parse_model_name(parent, "parent")
+        checks.alias(alias)
+        now = self.now()
+        with self.db.write() as session:
+            model_row = self.locked_model(session, model)
+            existing = store.alias_row(session, model_row.id, alias)
+            if existing is None:
+                raise NotFound(
+                    f"model {model_name(model)!r} has no alias {alias!r}",
+                    metadata={"model": model, "alias": alias},
+                )
+            previous = store.version_of_id(session, existing.version_id)
+            store.delete_alias(session, existing)
+            resource = f"{model_name(model)}/aliases/{alias}"
+            change = Change(actor, now)
+            change.audit("alias.delete", resource, {"alias": alias, "version": previous}, None)
+            change.event("alias.deleted", model, resource, alias=alias, previous_version=previous)
+            flush_change(session, change)
+        return previous
+
+    def list_aliases(self, parent: str) -> list[Alias]:
+        """A model's aliases by name."""
+        model = parse_model_name(parent, "parent")
+        with self.db.read() as session:
+            if versions_store.model_row(session, model) is None:
+                raise model_not_found(model)
+            return store.list_aliases(session, model)
