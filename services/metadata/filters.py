@@ -84,10 +84,11 @@ class Not:
 Node = Comparison | BoolOp | Not
 
 
-def error(field: str, text: str, pos: int, problem: str) -> InvalidArgument:
+def error(field: str, text: str, pos: int, problem: str, hint: str = "") -> InvalidArgument:
     """INVALID_ARGUMENT about ``field`` pointing at ``pos`` (0-based) of ``text``."""
     where = f"at position {pos + 1}" if pos < len(text) else "at the end"
-    return InvalidArgument.field(field, f"{problem} {where} of {text!r}")
+    message = f"{problem} {where} of {text!r}" + (f"; {hint}" if hint else "")
+    return InvalidArgument.field(field, message, metadata={"position": str(pos + 1)})
 
 
 def tokenize(text: str, field: str = "filter") -> list[Token]:

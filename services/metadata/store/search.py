@@ -88,8 +88,8 @@ class Compiler:
     def __init__(self, text: str, field: str = "filter") -> None:
         self.text, self.field = text, field
 
-    def fail(self, pos: int, problem: str) -> Exception:
-        return filters.error(self.field, self.text, pos, problem)
+    def fail(self, pos: int, problem: str, hint: str = "") -> Exception:
+        return filters.error(self.field, self.text, pos, problem, hint)
 
     def check_field(self, name: str, key: str, pos: int, for_order: bool = False) -> None:
         """Raise INVALID_ARGUMENT for unknown or unsearchable fields."""
@@ -102,9 +102,9 @@ class Compiler:
             return
         if name in UNSEARCHABLE or (name in FIELDS and key):
             shown = f"{name}.{key}" if key else name
-            raise self.fail(pos, f"field {shown!r} cannot be {what}; use one of {FIELD_LIST}")
+            raise self.fail(pos, f"field {shown!r} cannot be {what}", f"use one of {FIELD_LIST}")
         shown = f"{name}.{key}" if key else name
-        raise self.fail(pos, f"unknown field {shown!r}; use one of {FIELD_LIST}")
+        raise self.fail(pos, f"unknown field {shown!r}", f"use one of {FIELD_LIST}")
 
     def compile(self, node: filters.Node) -> Any:
         """The SQL condition of ``node``."""
