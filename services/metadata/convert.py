@@ -21,6 +21,7 @@ from services.metadata.domain import (
     Event,
     ImpactedVersion,
     LineageEdge,
+    LineageGraph,
     Model,
     ModelVersion,
     NodeKind,
@@ -343,3 +344,31 @@ def model_from_proto(msg: resources_pb2.Model) -> Model:
         tags=dict(msg.tags),
         archived=msg.archived,
     )
+
+
+_EDGE_TYPE_VALUES = {
+    t: resources_pb2.LineageEdgeType.Value(f"LINEAGE_EDGE_TYPE_{t.name}") for t in EdgeType
+}
+_NODE_TYPE_VALUES = {
+    k: resources_pb2.LineageNodeType.Value(f"LINEAGE_NODE_TYPE_{k.name}") for k in NodeKind
+}
+
+
+def graph_to_proto(graph: LineageGraph) -> metadata_pb2.GetLineageResponse:
+    """A lineage subgraph as its response, filled in place (no nested message copies)."""
+    response = metadata_pb2.GetLineageResponse()
+    for ref, depth in graph.nodes:
+        node = response.nodes.add()
+        node.type, node.key, node.depth = _NODE_TYPE_VALUES[ref.kind], ref.key, depth
+    seconds: dict[datetime | None, tuple[int, int]] = {}
+    for e in graph.edges:
+        edge = response.edges.add()
+        edge.subject.type, edge.subject.key = _NODE_TYPE_VALUES[e.subject.kind], e.subject.key
+        edge.object.type, edge.object.key = _NODE_TYPE_VALUES[e.object.kind], e.object.key
+        edge.type, edge.created_by = _EDGE_TYPE_VALUES[e.type], e.created_by
+        if e.create_time is not None:
+            if e.create_time not in seconds:
+                ts = timestamp(e.create_time)
+                seconds[e.create_time] = (ts.seconds, ts.nanos) if ts else (0, 0)
+            edge.create_time.seconds, edge.create_time.nanos = seconds[e.create_time]
+    return response

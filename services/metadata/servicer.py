@@ -227,10 +227,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             request.max_depth,
             [cv.edge_type_from_proto(t, "edge_types") for t in request.edge_types],
         )
-        return metadata_pb2.GetLineageResponse(
-            nodes=[cv.node_to_proto(n, d) for n, d in graph.nodes],
-            edges=[cv.edge_to_proto(e) for e in graph.edges],
-        )
+        return cv.graph_to_proto(graph)
 
     def AnalyzeImpact(self, request, context):
         """See the proto."""

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, update
+from sqlalchemy import Engine, bindparam, create_engine, event, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,13 @@ from services.metadata.store.schema import CounterRow
 logger = logging.getLogger(__name__)
 
 _SQLITE_BUSY_MS = 30_000
+_COUNTERS = CounterRow.__table__
+_BUMP = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.name == bindparam("counter"))
+    .values(value=_COUNTERS.c.value + bindparam("by"))
+    .returning(_COUNTERS.c.value)
+)
 
 
 def make_engine(url: str, *, pool_size: int = 16) -> Engine:
@@ -46,9 +53,9 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, future=True
-    )
+    # No pre-ping: it costs a round trip per checkout; a connection broken by a database
+    # restart fails one request, which the gateway retries as UNAVAILABLE-like INTERNAL.
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 class Database:
@@ -63,6 +70,12 @@ class Database:
             if self.is_sqlite
             else self.engine
         )
+        # PostgreSQL reads run in autocommit: no BEGIN/ROLLBACK round trips around them.
+        self._read_engine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -73,7 +86,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reads; the transaction ends (rolls back) when the block ends."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self._read_engine, expire_on_commit=False) as session:
             yield session
 
     def dispose(self) -> None:
@@ -96,13 +109,7 @@ def bump_counter(session: Session, name: str, by: int = 1) -> int:
     sequences in commit order, because a second transaction cannot take the next value
     before the first one, which holds the lock, has committed or rolled back.
     """
-    stmt = (
-        update(CounterRow)
-        .where(CounterRow.name == name)
-        .values(value=CounterRow.value + by)
-        .returning(CounterRow.value)
-    )
-    return int(session.execute(stmt).scalar_one())
+    return int(session.execute(_BUMP, {"counter": name, "by": by}).scalar_one())
 
 
 def string_agg(session: Session, column: Any) -> Any:

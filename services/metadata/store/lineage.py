@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Integer, cast, delete, literal, null, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from services.metadata.domain import (
     Direction,
@@ -112,6 +112,10 @@ def _walk(start: int, up: bool, max_depth: int, types: Sequence[EdgeType]):
     return walk.union(step)
 
 
+_KINDS = {k.value: k for k in NodeKind}
+_EDGE_TYPES = {t.value: t for t in EdgeType}
+
+
 def walk(
     session: Session,
     start: int,
@@ -119,52 +123,50 @@ def walk(
     max_depth: int,
     types: Sequence[EdgeType],
 ) -> LineageGraph:
-    """Nodes (with their least depth) and followed edges reachable from ``start``."""
+    """Nodes (with their least depth) and followed edges reachable from ``start``.
+
+    One query per direction returns each visited node with the edge that reached it; the
+    edges' endpoints are visited nodes, so no second query is needed.
+    """
     depths: dict[int, int] = {}
-    edge_ids: set[int] = set()
     refs: dict[int, NodeRef] = {}
+    edges: dict[int, tuple[int, str, int, str, datetime]] = {}
     for up in _directions(direction):
         cte = _walk(start, up, max_depth, types)
-        stmt = select(cte.c.node_id, cte.c.depth, cte.c.edge_id, NodeRow.kind, NodeRow.key).join(
-            NodeRow, NodeRow.id == cte.c.node_id
+        stmt = (
+            select(
+                cte.c.node_id,
+                cte.c.depth,
+                cte.c.edge_id,
+                NodeRow.kind,
+                NodeRow.key,
+                EdgeRow.subject_id,
+                EdgeRow.type,
+                EdgeRow.object_id,
+                EdgeRow.created_by,
+                EdgeRow.create_time,
+            )
+            .join(NodeRow, NodeRow.id == cte.c.node_id)
+            .join(EdgeRow, EdgeRow.id == cte.c.edge_id, isouter=True)
         )
-        for node_id, depth, edge_id, kind, key in session.execute(stmt):
-            if node_id not in depths or depth < depths[node_id]:
+        for row in session.connection().execute(stmt).all():
+            node_id, depth = row[0], row[1]
+            if node_id not in refs:
+                refs[node_id] = NodeRef(_KINDS[row[3]], row[4])
+            if depth < depths.get(node_id, depth + 1):
                 depths[node_id] = depth
-            refs[node_id] = NodeRef(NodeKind(kind), key)
-            if edge_id is not None:
-                edge_ids.add(edge_id)
-    edges = _edges(session, sorted(edge_ids))
+            if row[2] is not None and row[2] not in edges:
+                edges[row[2]] = (row[5], row[6], row[7], row[8], row[9])
+    out_edges = [
+        LineageEdge(refs[s_id], _EDGE_TYPES[type_], refs[o_id], by, utc(at))
+        for _, (s_id, type_, o_id, by, at) in sorted(edges.items())
+    ]
     nodes = sorted(((refs[i], d) for i, d in depths.items()), key=lambda x: (x[1], x[0].key))
-    return LineageGraph(nodes, edges)
+    return LineageGraph(nodes, out_edges)
 
 
 def _directions(direction: Direction) -> list[bool]:
     return {Direction.UP: [True], Direction.DOWN: [False], Direction.BOTH: [True, False]}[direction]
-
-
-def _edges(session: Session, ids: list[int]) -> list[LineageEdge]:
-    subject, obj = aliased(NodeRow), aliased(NodeRow)
-    out: list[LineageEdge] = []
-    for start in range(0, len(ids), 5000):
-        stmt = (
-            select(EdgeRow, subject.kind, subject.key, obj.kind, obj.key)
-            .join(subject, subject.id == EdgeRow.subject_id)
-            .join(obj, obj.id == EdgeRow.object_id)
-            .where(EdgeRow.id.in_(ids[start : start + 5000]))
-            .order_by(EdgeRow.id)
-        )
-        for edge, sk, skey, ok, okey in session.execute(stmt):
-            out.append(
-                LineageEdge(
-                    NodeRef(NodeKind(sk), skey),
-                    EdgeType(edge.type),
-                    NodeRef(NodeKind(ok), okey),
-                    edge.created_by,
-                    utc(edge.create_time),
-                )
-            )
-    return out
 
 
 def impact(

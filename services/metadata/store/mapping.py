@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -78,20 +78,20 @@ def version_from_row(row: Any, model: str, aliases: str | list[str] | None = Non
     )
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if is_dataclass(value):
+        return snapshot(value)
+    return value
+
+
 def snapshot(obj: Any) -> dict[str, Any]:
-    """A JSON-ready dict of a domain dataclass, for the audit log."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, Enum):
-            return value.value
-        if isinstance(value, datetime):
-            return value.isoformat()
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [plain(v) for v in value]
-        return value
-
-    doc = plain(asdict(obj))
-    doc.pop("row_id", None)
-    return doc
+    """A JSON-ready dict of a domain dataclass, for the audit log (internal ids left out)."""
+    return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj) if f.name != "row_id"}

@@ -63,13 +63,13 @@ class Change:
 def flush_change(session: Session, change: Change) -> None:
     """Write the audit rows, then allocate sequences and write the events (last, see above)."""
     if change.audits:
-        session.execute(insert(AuditRow), change.audits)
+        session.execute(insert(AuditRow.__table__), change.audits)
     if not change.events:
         return
     last = bump_counter(session, "events", len(change.events))
     first = last - len(change.events) + 1
     rows = [{"sequence": first + i, **e} for i, e in enumerate(change.events)]
-    session.execute(insert(EventRow), rows)
+    session.execute(insert(EventRow.__table__), rows)
 
 
 def list_events(

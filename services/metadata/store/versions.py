@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, desc, func, insert, select
+from sqlalchemy import bindparam, delete, desc, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from services.metadata.domain import Model, ModelVersion, Stage, State
-from services.metadata.store.db import insert_ignore, string_agg
+from services.metadata.store.db import insert_ignore
 from services.metadata.store.mapping import model_from_row, version_from_row
 from services.metadata.store.schema import AliasRow, ModelRow, PropertyRow, VersionRow
 
 _VERSION_COLUMNS = [c for c in VersionRow.__table__.c]
+_STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
-def version_select(session: Session) -> Any:
-    """``SELECT`` of version columns, the model name and the version's aliases (one query)."""
+def cached(session: Session, key: str, build: Callable[[str], Any]) -> Any:
+    """A statement built once per dialect; hot paths bind parameters instead of rebuilding."""
+    dialect = session.get_bind().dialect.name
+    stmt = _STATEMENTS.get((dialect, key))
+    if stmt is None:
+        stmt = _STATEMENTS[(dialect, key)] = build(dialect)
+    return stmt
+
+
+def _version_select(dialect: str) -> Any:
     other = aliased(AliasRow)
+    agg = func.string_agg if dialect == "postgresql" else func.group_concat
     aliases = (
-        select(string_agg(session, other.alias))
+        select(agg(other.alias, ","))
         .where(other.version_id == VersionRow.id)
         .correlate(VersionRow)
         .scalar_subquery()
@@ -28,6 +40,11 @@ def version_select(session: Session) -> Any:
     return select(
         *_VERSION_COLUMNS, ModelRow.name.label("model_name"), aliases.label("alias_list")
     ).join(ModelRow, ModelRow.id == VersionRow.model_id)
+
+
+def version_select(session: Session) -> Any:
+    """``SELECT`` of version columns, the model name and the version's aliases (one query)."""
+    return cached(session, "version_select", _version_select)
 
 
 def to_versions(rows: Any) -> list[ModelVersion]:
@@ -49,12 +66,15 @@ def model_row(session: Session, name: str, *, lock: bool = False) -> ModelRow | 
     return session.execute(stmt).scalar_one_or_none()
 
 
-def lock_or_create_model(session: Session, name: str, actor: str, now: datetime) -> ModelRow:
-    """The model's row, created on first use, locked until commit.
+def lock_or_create_model(session: Session, name: str, actor: str, now: datetime) -> int:
+    """The id of the model, created on first use, its row locked until commit.
 
     The lock serializes version creation per model, so version numbers decided under it
     never collide; the unique constraint on ``(model_id, version)`` is the backstop.
     """
+    found = lock_model_id(session, name)
+    if found is not None:
+        return found
     insert_ignore(
         session,
         ModelRow,
@@ -74,20 +94,24 @@ def lock_or_create_model(session: Session, name: str, actor: str, now: datetime)
         },
         ["name"],
     )
-    row = model_row(session, name, lock=True)
-    assert row is not None
-    return row
+    found = lock_model_id(session, name)
+    assert found is not None
+    return found
 
 
 def highest_version(session: Session, model_id: int) -> str | None:
     """The model's highest version by semver precedence, in any state, or None."""
-    stmt = (
-        select(VersionRow.version)
-        .where(VersionRow.model_id == model_id)
-        .order_by(desc(VersionRow.sort_key), desc(VersionRow.id))
-        .limit(1)
+    stmt = cached(
+        session,
+        "highest_version",
+        lambda d: (
+            select(VersionRow.version)
+            .where(VersionRow.model_id == bindparam("model_id"))
+            .order_by(desc(VersionRow.sort_key), desc(VersionRow.id))
+            .limit(1)
+        ),
     )
-    return session.execute(stmt).scalar_one_or_none()
+    return session.execute(stmt, {"model_id": model_id}).scalar_one_or_none()
 
 
 def version_exists(session: Session, model_id: int, version: str) -> bool:
@@ -100,11 +124,65 @@ def version_exists(session: Session, model_id: int, version: str) -> bool:
 
 def by_request_id(session: Session, request_id: str) -> tuple[ModelVersion, str] | None:
     """The version a request id created and the hash of that request's content."""
-    stmt = version_select(session).where(VersionRow.request_id == request_id)
-    row = session.execute(stmt).first()
+    stmt = cached(
+        session,
+        "by_request_id",
+        lambda d: _version_select(d).where(VersionRow.request_id == bindparam("request_id")),
+    )
+    row = session.execute(stmt, {"request_id": request_id}).first()
     if row is None:
         return None
     return version_from_row(row, row.model_name, row.alias_list), row.request_hash
+
+
+def lock_model_id(session: Session, name: str) -> int | None:
+    """The id of a model, its row locked ``FOR UPDATE`` until commit; None if absent."""
+    stmt = cached(
+        session,
+        "lock_model_id",
+        lambda d: select(ModelRow.id).where(ModelRow.name == bindparam("name")).with_for_update(),
+    )
+    return session.execute(stmt, {"name": name}).scalar_one_or_none()
+
+
+def new_version(session: Session, model: str, values: dict[str, Any]) -> ModelVersion:
+    """Insert a new version and its searchable properties with Core statements (hot path).
+
+    Raises IntegrityError on a duplicate version or request id.
+    """
+    table = VersionRow.__table__
+    stmt = cached(session, "insert_version", lambda d: insert(table).returning(table.c.id))
+    version_id = session.execute(stmt, values).scalar_one()
+    entries = _property_rows(version_id, values)
+    if entries:
+        session.execute(insert(PropertyRow.__table__), entries)
+    return version_from_row(SimpleNamespace(id=version_id, **values), model, [])
+
+
+def set_latest(session: Session, model_id: int, version: str, now: datetime) -> None:
+    """Record the model's most recently created version."""
+    table = ModelRow.__table__
+    stmt = cached(
+        session,
+        "set_latest",
+        lambda d: (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(latest_version=bindparam("b_version"), update_time=bindparam("b_time"))
+        ),
+    )
+    session.execute(stmt, {"b_id": model_id, "b_version": version, "b_time": now})
+
+
+def _property_rows(version_id: int, values: Any) -> list[dict[str, Any]]:
+    get = values.get if isinstance(values, dict) else lambda k: getattr(values, k)
+    rows: list[dict[str, Any]] = []
+    for key, value in (get("metrics") or {}).items():
+        rows.append({"kind": "m", "key": key, "num_value": value, "text_value": None})
+    for kind, field in (("p", "params"), ("t", "tags")):
+        for key, value in (get(field) or {}).items():
+            rows.append({"kind": kind, "key": key, "num_value": None, "text_value": value})
+    return [{"version_id": version_id, **r} for r in rows]
 
 
 def insert_version(session: Session, values: dict[str, Any]) -> VersionRow:
@@ -119,14 +197,9 @@ def insert_version(session: Session, values: dict[str, Any]) -> VersionRow:
 def write_properties(session: Session, row: VersionRow) -> None:
     """Replace the version's rows in ``version_properties`` from its maps."""
     session.execute(delete(PropertyRow).where(PropertyRow.version_id == row.id))
-    entries: list[dict[str, Any]] = []
-    for key, value in (row.metrics or {}).items():
-        entries.append({"kind": "m", "key": key, "num_value": value, "text_value": None})
-    for kind, mapping in (("p", row.params), ("t", row.tags)):
-        for key, value in (mapping or {}).items():
-            entries.append({"kind": kind, "key": key, "num_value": None, "text_value": value})
+    entries = _property_rows(row.id, row)
     if entries:
-        session.execute(insert(PropertyRow), [{"version_id": row.id, **e} for e in entries])
+        session.execute(insert(PropertyRow.__table__), entries)
 
 
 def version_row(
@@ -154,50 +227,58 @@ def to_domain(session: Session, row: VersionRow, model: str) -> ModelVersion:
     return version_from_row(row, model, aliases_of(session, row.id))
 
 
+def _one(session: Session, key: str, build: Callable[[str], Any], **params: Any) -> Any:
+    found = to_versions(session.execute(cached(session, key, build), params))
+    return found[0] if found else None
+
+
 def get_version(session: Session, model: str, version: str) -> ModelVersion | None:
     """One version by model and version string."""
-    stmt = version_select(session).where(ModelRow.name == model, VersionRow.version == version)
-    found = to_versions(session.execute(stmt))
-    return found[0] if found else None
+    return _one(
+        session,
+        "get_version",
+        lambda d: _version_select(d).where(
+            ModelRow.name == bindparam("model"), VersionRow.version == bindparam("version")
+        ),
+        model=model,
+        version=version,
+    )
+
+
+def _highest_ready(d: str, with_stage: bool) -> Any:
+    stmt = _version_select(d).where(
+        ModelRow.name == bindparam("model"), VersionRow.state == State.READY.value
+    )
+    if with_stage:
+        stmt = stmt.where(VersionRow.stage == bindparam("stage"))
+    return stmt.order_by(desc(VersionRow.sort_key), desc(VersionRow.id)).limit(1)
 
 
 def latest_ready(session: Session, model: str) -> ModelVersion | None:
     """The model's highest READY version by semver precedence."""
-    stmt = (
-        version_select(session)
-        .where(ModelRow.name == model, VersionRow.state == State.READY.value)
-        .order_by(desc(VersionRow.sort_key), desc(VersionRow.id))
-        .limit(1)
-    )
-    found = to_versions(session.execute(stmt))
-    return found[0] if found else None
+    return _one(session, "latest_ready", lambda d: _highest_ready(d, False), model=model)
 
 
 def in_stage(session: Session, model: str, stage: Stage) -> ModelVersion | None:
     """The model's highest READY version in ``stage`` (production holds at most one)."""
-    stmt = (
-        version_select(session)
-        .where(
-            ModelRow.name == model,
-            VersionRow.stage == stage.value,
-            VersionRow.state == State.READY.value,
-        )
-        .order_by(desc(VersionRow.sort_key), desc(VersionRow.id))
-        .limit(1)
+    return _one(
+        session, "in_stage", lambda d: _highest_ready(d, True), model=model, stage=stage.value
     )
-    found = to_versions(session.execute(stmt))
-    return found[0] if found else None
 
 
 def by_alias(session: Session, model: str, alias: str) -> ModelVersion | None:
     """The version an alias points at: one indexed join."""
-    stmt = (
-        version_select(session)
-        .join(AliasRow, AliasRow.version_id == VersionRow.id)
-        .where(ModelRow.name == model, AliasRow.alias == alias)
+    return _one(
+        session,
+        "by_alias",
+        lambda d: (
+            _version_select(d)
+            .join(AliasRow, AliasRow.version_id == VersionRow.id)
+            .where(ModelRow.name == bindparam("model"), AliasRow.alias == bindparam("alias"))
+        ),
+        model=model,
+        alias=alias,
     )
-    found = to_versions(session.execute(stmt))
-    return found[0] if found else None
 
 
 def list_versions(

@@ -27,7 +27,6 @@ from services.metadata.store import lineage as store
 from services.metadata.store import versions as versions_store
 from services.metadata.store.db import bump_counter
 from services.metadata.store.outbox import Change, flush_change
-from services.metadata.store.schema import VersionRow
 from services.metadata.usecases.base import UseCaseBase, version_not_found
 
 #: Depth of a lineage query when none is given, and the deepest allowed.
@@ -175,7 +174,7 @@ class LineageUseCases(UseCaseBase):
     def link_new_version(
         self,
         session: Any,
-        row: VersionRow,
+        version_id: int,
         created: ModelVersion,
         links: Sequence[tuple[EdgeType, NodeRef]],
         change: Change,
@@ -192,7 +191,7 @@ class LineageUseCases(UseCaseBase):
         if not edges:
             return
         subject = NodeRef(NodeKind.MODEL_VERSION, created.name)
-        s_id = store.ensure_node(session, subject, row.id)
+        s_id = store.ensure_node(session, subject, version_id)
         for type_, obj in edges:
             if obj == subject:
                 raise InvalidArgument.field("lineage", "a version cannot be its own ancestor")

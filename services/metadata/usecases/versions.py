@@ -129,11 +129,20 @@ class VersionUseCases(UseCaseBase):
         for attempt in range(_MAX_ATTEMPTS):
             try:
                 return self._create_once(
-                    model, spec, explicit, bump, request_id, request_hash, ready, actor, lineage
+                    model,
+                    spec,
+                    explicit,
+                    bump,
+                    request_id,
+                    request_hash,
+                    ready,
+                    actor,
+                    lineage,
+                    look_up_request=attempt > 0 or explicit is not None,
                 )
             except IntegrityError as error:
-                # The model lock makes collisions rare: a concurrent first create of the
-                # model, or the same request id racing on another model. Retry decides.
+                # A repeated request id (looked up on the next attempt), a concurrent first
+                # create of the model, or the same request id racing on another model.
                 logger.info("create on %s collided (attempt %d): %s", model, attempt + 1, error)
         raise AlreadyExists(
             f"could not allocate a version of {model_name(model)!r} after {_MAX_ATTEMPTS} "
@@ -152,17 +161,22 @@ class VersionUseCases(UseCaseBase):
         ready: bool,
         actor: str,
         lineage: Sequence[tuple[EdgeType, NodeRef]],
+        *,
+        look_up_request: bool,
     ) -> ModelVersion:
+        """One attempt in one transaction. The first attempt of a bumped create skips the
+        request-id lookup: the unique index on ``request_id`` catches a repeat, and the
+        retry looks it up."""
         now = self.now()
         with self.db.write() as session:
-            model_row = store.lock_or_create_model(session, model, actor, now)
-            if request_id:
+            model_id = store.lock_or_create_model(session, model, actor, now)
+            if request_id and look_up_request:
                 earlier = store.by_request_id(session, request_id)
                 if earlier is not None:
                     return _same_request(earlier, request_id, request_hash)
             if explicit is not None:
                 number = explicit
-                if store.version_exists(session, model_row.id, str(number)):
+                if store.version_exists(session, model_id, str(number)):
                     name = version_name(model, str(number))
                     raise AlreadyExists(
                         f"version {name!r} already exists; omit the version to have the next "
@@ -170,16 +184,14 @@ class VersionUseCases(UseCaseBase):
                         metadata={"version": name},
                     )
             else:
-                highest = store.highest_version(session, model_row.id)
+                highest = store.highest_version(session, model_id)
                 number = semver.next_version(semver.parse(highest) if highest else None, bump)
-            values = _row_values(spec, str(number), model_row.id, ready, actor, now)
+            values = _row_values(spec, str(number), model_id, ready, actor, now)
             values.update(request_id=request_id or None, request_hash=request_hash)
-            row = store.insert_version(session, values)
-            model_row.latest_version = str(number)
-            model_row.update_time = now
-            created = store.to_domain(session, row, model)
+            created = store.new_version(session, model, values)
+            store.set_latest(session, model_id, str(number), now)
             change = Change(actor, now)
-            self.link_new_version(session, row, created, lineage, change)
+            self.link_new_version(session, created.row_id, created, lineage, change)
             change.audit("version.create", created.name, None, snapshot(created))
             change.event(
                 "version.created",
