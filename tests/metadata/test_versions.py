@@ -245,4 +245,18 @@ def test_server_refuses_an_unmigrated_database(database_url: str) -> None:
     with pytest.raises(SchemaOutOfDate) as info:
         build_bindings(Settings(database_url=database_url))
     assert "run `python -m services.metadata migrate`" in str(info.value)
-    assert "schema revision (empty) but this server needs 0001" in str(info.value)
+    assert "schema revision (empty) but this server needs 0002" in str(info.value)
+
+
+def test_server_refuses_a_database_at_an_older_revision(database_url: str) -> None:
+    from alembic import command
+
+    from services.metadata.app import _alembic_config
+
+    command.upgrade(_alembic_config(database_url), "0001")
+    with pytest.raises(SchemaOutOfDate) as info:
+        build_bindings(Settings(database_url=database_url))
+    assert str(info.value).startswith(
+        "the metadata database is at schema revision 0001 but this server needs 0002: run "
+        "`python -m services.metadata migrate`"
+    )
