@@ -63,11 +63,12 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 class Server:
     """The metadata service as a subprocess on a free port."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, workers: int) -> None:
         self.port = harness.free_port()
         self.address = f"127.0.0.1:{self.port}"
         env = {
             **os.environ,
+            "MREG_MAX_WORKERS": str(workers),
             "PYTHONPATH": f"{ROOT}:{ROOT / 'protos'}",
             "MREG_DATABASE_URL": database_url,
             "MREG_METADATA_LISTEN": self.address,
@@ -98,8 +99,40 @@ class Server:
         self.proc.wait(timeout=30)
 
 
+class Servers:
+    """One or more server processes on one database; clients balance round-robin over them
+    (the service is stateless, so this is its scale-out on one machine)."""
+
+    def __init__(self, database_url: str, workers: int, count: int) -> None:
+        self.members: list[Server] = []
+        try:
+            for _ in range(count):
+                self.members.append(Server(database_url, workers))
+        except BaseException:
+            self.stop()
+            raise
+        ports = ",".join(f"127.0.0.1:{m.port}" for m in self.members)
+        self.address = f"ipv4:{ports}"
+
+    def channel(self) -> grpc.Channel:
+        """A client channel spreading calls over every member."""
+        return grpc.insecure_channel(self.address, options=[("grpc.lb_policy_name", "round_robin")])
+
+    def cpu(self) -> float:
+        """CPU seconds of all members."""
+        return sum(m.cpu() for m in self.members)
+
+    def stop(self) -> None:
+        """Stop every member."""
+        for member in self.members:
+            member.stop()
+
+
 def load(
-    server: Server, clients: int, seconds: float, make_call: Callable[[int, Any], Callable[[], Any]]
+    server: Servers,
+    clients: int,
+    seconds: float,
+    make_call: Callable[[int, Any], Callable[[], Any]],
 ) -> dict[str, Any]:
     """Run ``clients`` threads calling for ``seconds`` (after 1 s of warm-up each)."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -108,7 +141,7 @@ def load(
     window: dict[str, float] = {}
 
     def run(i: int) -> None:
-        channel = grpc.insecure_channel(server.address)
+        channel = server.channel()
         call = make_call(i, channel)
         warm_until = time.monotonic() + 1.0
         while time.monotonic() < warm_until:
@@ -137,10 +170,13 @@ def load(
     window["end"] = time.monotonic() + seconds + 1.5
     start_barrier.wait()
     cpu0, t0 = server.cpu(), time.perf_counter()
+    client0, pg0, machine0 = harness.cpu_seconds(), postgres_cpu(), machine_cpu()
     window["end"] = time.monotonic() + seconds
     for t in threads:
         t.join()
     elapsed, cpu = time.perf_counter() - t0, server.cpu() - cpu0
+    client, pg = harness.cpu_seconds() - client0, postgres_cpu() - pg0
+    machine = machine_cpu() - machine0
     flat = [x for per in latencies for x in per]
     if errors:
         raise RuntimeError(f"{len(errors)} calls failed, first: {errors[0]}")
@@ -148,8 +184,27 @@ def load(
         "ops": len(flat),
         "ops_per_s": len(flat) / elapsed,
         "server_cpu_ms_per_op": cpu / max(1, len(flat)) * 1000,
+        "client_cpu_ms_per_op": client / max(1, len(flat)) * 1000,
+        "postgres_cpu_ms_per_op": pg / max(1, len(flat)) * 1000,
+        "machine_busy_cores": machine / elapsed,
+        "server_busy_cores": cpu / elapsed,
         **percentiles(flat),
     }
+
+
+def postgres_cpu() -> float:
+    """CPU seconds used so far by the PostgreSQL processes of this machine."""
+    total = 0.0
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        if proc.info["name"] == "postgres" and proc.info["cpu_times"] is not None:
+            total += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    return total
+
+
+def machine_cpu() -> float:
+    """Busy CPU seconds of the whole machine (all processes, all cores)."""
+    times = psutil.cpu_times()
+    return times.user + times.system + getattr(times, "softirq", 0) + getattr(times, "irq", 0)
 
 
 def sequential(fn: Callable[[], Any], repeats: int) -> tuple[list[float], list[Any]]:
@@ -175,7 +230,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     server = None
     try:
         migrate(url)
-        server = Server(url)
+        server = Servers(url, args.server_workers, args.servers)
         return phases(args, server, url)
     finally:
         if server is not None:
@@ -185,7 +240,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         engine.dispose()
 
 
-def phases(args: argparse.Namespace, server: Server, url: str) -> dict[str, Any]:
+def phases(args: argparse.Namespace, server: Servers, url: str) -> dict[str, Any]:
     """The measured phases."""
     result: dict[str, Any] = {}
 
@@ -223,7 +278,7 @@ def phases(args: argparse.Namespace, server: Server, url: str) -> dict[str, Any]
     logger.info("create: %d clients on %d models", args.clients, args.models)
     result["create_version"] = load(server, args.clients, args.seconds, create)
 
-    with grpc.insecure_channel(server.address) as channel:
+    with server.channel() as channel:
         stub = metadata_pb2_grpc.MetadataServiceStub(channel)
         for m in range(args.models):
             stub.SetAlias(
@@ -259,10 +314,10 @@ def phases(args: argparse.Namespace, server: Server, url: str) -> dict[str, Any]
     return result
 
 
-def search_phase(server: Server, repeats: int) -> dict[str, Any]:
+def search_phase(server: Servers, repeats: int) -> dict[str, Any]:
     """Latency of searches over the bulk-loaded versions."""
     out: dict[str, Any] = {}
-    with grpc.insecure_channel(server.address) as channel:
+    with server.channel() as channel:
         stub = metadata_pb2_grpc.MetadataServiceStub(channel)
         cases = {
             "metric_filter_order_by_metric": ("metrics.auc > 0.9", "metrics.auc desc"),
@@ -295,11 +350,11 @@ def search_phase(server: Server, repeats: int) -> dict[str, Any]:
     return out
 
 
-def lineage_phase(server: Server, nodes: int, args: argparse.Namespace) -> dict[str, Any]:
+def lineage_phase(server: Servers, nodes: int, args: argparse.Namespace) -> dict[str, Any]:
     """Latency of depth-10 ancestor queries from nodes in the last tenth of the graph."""
     rng = random.Random(3)
     sizes: list[int] = []
-    with grpc.insecure_channel(server.address) as channel:
+    with server.channel() as channel:
         stub = metadata_pb2_grpc.MetadataServiceStub(channel)
 
         def query() -> Any:
@@ -332,6 +387,8 @@ def main() -> None:
         "--postgres-url", default=os.environ.get("MREG_TEST_POSTGRES_URL", DEFAULT_ADMIN_URL)
     )
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--server-workers", type=int, default=32)
+    parser.add_argument("--servers", type=int, default=1, help="server processes")
     parser.add_argument("--models", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--versions", type=int, default=100_000)

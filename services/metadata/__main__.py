@@ -13,7 +13,7 @@ import sys
 from services.common.logs import configure_logging
 from services.common.runner import run_service
 from services.common.settings import load_settings
-from services.metadata.app import SchemaOutOfDate, build_bindings, migrate
+from services.metadata.app import SchemaOutOfDate, build_bindings, build_interceptors, migrate
 
 logger = logging.getLogger("services.metadata")
 
@@ -35,7 +35,14 @@ def main(argv: list[str] | None = None) -> int:
         migrate(settings.resolved_database_url)
         return 0
     try:
-        run_service("metadata", settings, settings.metadata_listen, build_bindings)
+        run_service(
+            "metadata",
+            settings,
+            settings.metadata_listen,
+            build_bindings,
+            make_interceptors=build_interceptors,
+            services_only=True,
+        )
     except SchemaOutOfDate as error:
         logger.error("%s", error)
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import grpc
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -12,8 +13,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
 from modelregistry.v1 import metadata_pb2, metadata_pb2_grpc
+from services.common.auth import auth_interceptors
 from services.common.server import ServiceBinding
 from services.common.settings import Settings
+from services.metadata.access import METHOD_ROLES
 from services.metadata.service import MetadataService
 from services.metadata.servicer import MetadataServicer
 
@@ -80,6 +83,11 @@ def build_service(database_url: str) -> MetadataService:
     """The use cases over a database whose schema is checked first."""
     check_schema(database_url)
     return MetadataService.open(database_url)
+
+
+def build_interceptors(settings: Settings) -> list[grpc.ServerInterceptor]:
+    """Service-token authentication when configured: only the registry's services call here."""
+    return auth_interceptors(settings, METHOD_ROLES, services_only=True)
 
 
 def build_bindings(settings: Settings) -> list[ServiceBinding]:

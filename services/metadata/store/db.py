@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, event, func, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -89,6 +89,12 @@ class Database:
         with Session(self._read_engine, expire_on_commit=False) as session:
             yield session
 
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A plain connection for single-statement Core reads (the hottest paths)."""
+        with self._read_engine.connect() as conn:
+            yield conn
+
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
@@ -109,7 +115,7 @@ def bump_counter(session: Session, name: str, by: int = 1) -> int:
     sequences in commit order, because a second transaction cannot take the next value
     before the first one, which holds the lock, has committed or rolled back.
     """
-    return int(session.execute(_BUMP, {"counter": name, "by": by}).scalar_one())
+    return int(session.connection().execute(_BUMP, {"counter": name, "by": by}).scalar_one())
 
 
 def string_agg(session: Session, column: Any) -> Any:

@@ -23,6 +23,9 @@ from services.metadata.store.db import bump_counter
 from services.metadata.store.mapping import utc
 from services.metadata.store.schema import AuditRow, EventRow
 
+_INSERT_AUDIT = insert(AuditRow.__table__)
+_INSERT_EVENT = insert(EventRow.__table__)
+
 
 @dataclass
 class Change:
@@ -62,14 +65,15 @@ class Change:
 
 def flush_change(session: Session, change: Change) -> None:
     """Write the audit rows, then allocate sequences and write the events (last, see above)."""
+    conn = session.connection()
     if change.audits:
-        session.execute(insert(AuditRow.__table__), change.audits)
+        conn.execute(_INSERT_AUDIT, change.audits)
     if not change.events:
         return
     last = bump_counter(session, "events", len(change.events))
     first = last - len(change.events) + 1
     rows = [{"sequence": first + i, **e} for i, e in enumerate(change.events)]
-    session.execute(insert(EventRow.__table__), rows)
+    conn.execute(_INSERT_EVENT, rows)
 
 
 def list_events(

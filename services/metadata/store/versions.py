@@ -7,7 +7,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, delete, desc, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, desc, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from services.metadata.domain import Model, ModelVersion, Stage, State
@@ -17,11 +17,13 @@ from services.metadata.store.schema import AliasRow, ModelRow, PropertyRow, Vers
 
 _VERSION_COLUMNS = [c for c in VersionRow.__table__.c]
 _STATEMENTS: dict[tuple[str, str], Any] = {}
+_INSERT_PROPERTY = insert(PropertyRow.__table__)
 
 
-def cached(session: Session, key: str, build: Callable[[str], Any]) -> Any:
+def cached(session: Session | Connection, key: str, build: Callable[[str], Any]) -> Any:
     """A statement built once per dialect; hot paths bind parameters instead of rebuilding."""
-    dialect = session.get_bind().dialect.name
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    dialect = bind.dialect.name
     stmt = _STATEMENTS.get((dialect, key))
     if stmt is None:
         stmt = _STATEMENTS[(dialect, key)] = build(dialect)
@@ -111,7 +113,7 @@ def highest_version(session: Session, model_id: int) -> str | None:
             .limit(1)
         ),
     )
-    return session.execute(stmt, {"model_id": model_id}).scalar_one_or_none()
+    return session.connection().execute(stmt, {"model_id": model_id}).scalar_one_or_none()
 
 
 def version_exists(session: Session, model_id: int, version: str) -> bool:
@@ -129,7 +131,7 @@ def by_request_id(session: Session, request_id: str) -> tuple[ModelVersion, str]
         "by_request_id",
         lambda d: _version_select(d).where(VersionRow.request_id == bindparam("request_id")),
     )
-    row = session.execute(stmt, {"request_id": request_id}).first()
+    row = session.connection().execute(stmt, {"request_id": request_id}).first()
     if row is None:
         return None
     return version_from_row(row, row.model_name, row.alias_list), row.request_hash
@@ -142,7 +144,7 @@ def lock_model_id(session: Session, name: str) -> int | None:
         "lock_model_id",
         lambda d: select(ModelRow.id).where(ModelRow.name == bindparam("name")).with_for_update(),
     )
-    return session.execute(stmt, {"name": name}).scalar_one_or_none()
+    return session.connection().execute(stmt, {"name": name}).scalar_one_or_none()
 
 
 def new_version(session: Session, model: str, values: dict[str, Any]) -> ModelVersion:
@@ -152,10 +154,11 @@ def new_version(session: Session, model: str, values: dict[str, Any]) -> ModelVe
     """
     table = VersionRow.__table__
     stmt = cached(session, "insert_version", lambda d: insert(table).returning(table.c.id))
-    version_id = session.execute(stmt, values).scalar_one()
+    conn = session.connection()
+    version_id = conn.execute(stmt, values).scalar_one()
     entries = _property_rows(version_id, values)
     if entries:
-        session.execute(insert(PropertyRow.__table__), entries)
+        conn.execute(_INSERT_PROPERTY, entries)
     return version_from_row(SimpleNamespace(id=version_id, **values), model, [])
 
 
@@ -171,7 +174,7 @@ def set_latest(session: Session, model_id: int, version: str, now: datetime) -> 
             .values(latest_version=bindparam("b_version"), update_time=bindparam("b_time"))
         ),
     )
-    session.execute(stmt, {"b_id": model_id, "b_version": version, "b_time": now})
+    session.connection().execute(stmt, {"b_id": model_id, "b_version": version, "b_time": now})
 
 
 def _property_rows(version_id: int, values: Any) -> list[dict[str, Any]]:
@@ -199,7 +202,7 @@ def write_properties(session: Session, row: VersionRow) -> None:
     session.execute(delete(PropertyRow).where(PropertyRow.version_id == row.id))
     entries = _property_rows(row.id, row)
     if entries:
-        session.execute(insert(PropertyRow.__table__), entries)
+        session.connection().execute(_INSERT_PROPERTY, entries)
 
 
 def version_row(
@@ -227,12 +230,24 @@ def to_domain(session: Session, row: VersionRow, model: str) -> ModelVersion:
     return version_from_row(row, model, aliases_of(session, row.id))
 
 
-def _one(session: Session, key: str, build: Callable[[str], Any], **params: Any) -> Any:
-    found = to_versions(session.execute(cached(session, key, build), params))
+Reader = Session | Connection
+
+
+def _one(session: Reader, key: str, build: Callable[[str], Any], **params: Any) -> Any:
+    conn = session if isinstance(session, Connection) else session.connection()
+    found = to_versions(conn.execute(cached(session, key, build), params))
     return found[0] if found else None
 
 
-def get_version(session: Session, model: str, version: str) -> ModelVersion | None:
+def model_exists(conn: Connection, name: str) -> bool:
+    """Whether a model of that name exists."""
+    stmt = cached(
+        conn, "model_exists", lambda d: select(ModelRow.id).where(ModelRow.name == bindparam("n"))
+    )
+    return conn.execute(stmt, {"n": name}).first() is not None
+
+
+def get_version(session: Reader, model: str, version: str) -> ModelVersion | None:
     """One version by model and version string."""
     return _one(
         session,
@@ -254,19 +269,19 @@ def _highest_ready(d: str, with_stage: bool) -> Any:
     return stmt.order_by(desc(VersionRow.sort_key), desc(VersionRow.id)).limit(1)
 
 
-def latest_ready(session: Session, model: str) -> ModelVersion | None:
+def latest_ready(session: Reader, model: str) -> ModelVersion | None:
     """The model's highest READY version by semver precedence."""
     return _one(session, "latest_ready", lambda d: _highest_ready(d, False), model=model)
 
 
-def in_stage(session: Session, model: str, stage: Stage) -> ModelVersion | None:
+def in_stage(session: Reader, model: str, stage: Stage) -> ModelVersion | None:
     """The model's highest READY version in ``stage`` (production holds at most one)."""
     return _one(
         session, "in_stage", lambda d: _highest_ready(d, True), model=model, stage=stage.value
     )
 
 
-def by_alias(session: Session, model: str, alias: str) -> ModelVersion | None:
+def by_alias(session: Reader, model: str, alias: str) -> ModelVersion | None:
     """The version an alias points at: one indexed join."""
     return _one(
         session,

@@ -215,8 +215,8 @@ class VersionUseCases(UseCaseBase):
         """One version by resource name."""
         model, version = parse_version_name(name)
         semver.parse(version, "name")
-        with self.db.read() as session:
-            found = store.get_version(session, model, version)
+        with self.db.connect() as conn:
+            found = store.get_version(conn, model, version)
         if found is None:
             raise version_not_found(model, version)
         return found
@@ -224,16 +224,16 @@ class VersionUseCases(UseCaseBase):
     def resolve(self, reference: str) -> ModelVersion:
         """``name`` / ``name:version`` / ``name@alias`` / ``name@stage`` -> the version."""
         model, kind, value = parse_reference(reference)
-        with self.db.read() as session:
+        with self.db.connect() as conn:
             if kind == "version":
-                found = store.get_version(session, model, value)
+                found = store.get_version(conn, model, value)
             elif kind == "alias":
-                found = store.by_alias(session, model, value)
+                found = store.by_alias(conn, model, value)
             elif kind == "stage":
-                found = store.in_stage(session, model, Stage(value))
+                found = store.in_stage(conn, model, Stage(value))
             else:
-                found = store.latest_ready(session, model)
-            if found is None and store.get_model(session, model) is None:
+                found = store.latest_ready(conn, model)
+            if found is None and not store.model_exists(conn, model):
                 raise model_not_found(model)
         if found is not None:
             return found
