@@ -1,0 +1,1 @@
+"""The artifact service: content-addressed, deduplicated, compressed storage of model files."""

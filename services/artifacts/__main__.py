@@ -1,0 +1,57 @@
+"""``python -m services.artifacts`` serves on ``MREG_ARTIFACTS_LISTEN``.
+
+``python -m services.artifacts gc [--grace-seconds N] [--dry-run]`` runs garbage collection
+once over the configured backend and prints what it removed as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from services.artifacts.access import METHOD_ROLES
+from services.artifacts.app import build_bindings, build_service
+from services.artifacts.gc import DEFAULT_GRACE_SECONDS
+from services.common.auth import auth_interceptors
+from services.common.logs import configure_logging
+from services.common.runner import run_service
+from services.common.settings import Settings, load_settings
+
+
+def _interceptors(settings: Settings) -> list:
+    return auth_interceptors(settings, METHOD_ROLES)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(prog="python -m services.artifacts", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="serve (the default)")
+    gc_parser = sub.add_parser("gc", help="collect garbage once and print a JSON report")
+    gc_parser.add_argument("--grace-seconds", type=float, default=DEFAULT_GRACE_SECONDS)
+    gc_parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    if args.command == "gc":
+        configure_logging(settings.log_level, settings.log_format)
+        service = build_service(settings)
+        try:
+            report = service.collect_garbage(args.grace_seconds, args.dry_run)
+        finally:
+            service.close()
+        print(json.dumps(dataclasses.asdict(report), sort_keys=True))
+        return 0
+    run_service(
+        "artifacts",
+        settings,
+        settings.artifacts_listen,
+        build_bindings,
+        make_interceptors=_interceptors,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

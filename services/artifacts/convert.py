@@ -1,0 +1,78 @@
+"""Conversions between the artifact protos and the service's domain values."""
+
+from __future__ import annotations
+
+from google.protobuf import timestamp_pb2
+
+from modelregistry.v1 import artifacts_pb2, resources_pb2
+from services.artifacts.gc import GcReport
+from services.artifacts.service import BlobView, Digest
+from services.artifacts.store import BlobManifest
+from services.artifacts.uploads import UploadStatus
+from services.common.validation import validate_digest
+
+
+def digest_in(digest: resources_pb2.Digest, field: str = "digest") -> Digest:
+    """A validated request digest as ``(hash, size)``."""
+    validate_digest(digest, field)
+    return digest.hash, digest.size_bytes
+
+
+def digest_out(sha: str, size: int) -> resources_pb2.Digest:
+    """A ``Digest`` message."""
+    return resources_pb2.Digest(hash=sha, size_bytes=size)
+
+
+def inspection_out(record: dict | None) -> artifacts_pb2.Inspection | None:
+    """The ``Inspection`` of a manifest's inspection record."""
+    if not record:
+        return None
+    return artifacts_pb2.Inspection(
+        format=record.get("format", ""),
+        tensor_count=record.get("tensor_count", 0),
+        parameter_count=record.get("parameter_count", 0),
+        dtypes=record.get("dtypes", []),
+        may_execute_code=record.get("may_execute_code", False),
+        details=record.get("details", {}),
+    )
+
+
+def blob_out(manifest: BlobManifest, pins: list[str] = ()) -> artifacts_pb2.BlobInfo:  # type: ignore[assignment]
+    """The ``BlobInfo`` of a manifest."""
+    create_time = timestamp_pb2.Timestamp()
+    create_time.FromNanoseconds(int(manifest.create_time * 1e9))
+    return artifacts_pb2.BlobInfo(
+        digest=digest_out(manifest.hash, manifest.size),
+        chunk_count=len(manifest.chunks),
+        stored_bytes=manifest.stored_bytes,
+        is_tree=manifest.is_tree,
+        inspection=inspection_out(manifest.inspection),
+        create_time=create_time,
+        pins=list(pins),
+    )
+
+
+def view_out(view: BlobView) -> artifacts_pb2.BlobInfo:
+    """The ``BlobInfo`` of a blob and its pins."""
+    return blob_out(view.manifest, view.pins)
+
+
+def upload_status_fields(status: UploadStatus) -> dict:
+    """Fields shared by ``UploadBlobResponse`` and ``QueryUploadResponse``."""
+    fields: dict = {
+        "upload_id": status.upload_id,
+        "committed_size": status.committed_size,
+        "complete": status.complete,
+    }
+    if status.blob is not None:
+        fields["blob"] = blob_out(status.blob)
+    return fields
+
+
+def gc_out(report: GcReport) -> artifacts_pb2.CollectGarbageResponse:
+    """The response of ``CollectGarbage``."""
+    return artifacts_pb2.CollectGarbageResponse(
+        blobs_removed=report.blobs_removed,
+        chunks_removed=report.chunks_removed,
+        bytes_freed=report.bytes_freed,
+    )

@@ -1,0 +1,137 @@
+"""Garbage collection: sweep unpinned blobs and unreferenced chunks older than a grace period.
+
+Roots are the pinned blobs, blobs younger than the grace period, the files of live trees, and
+the chunks of upload sessions that have not finished. A chunk is removed only when no live
+blob or session lists it and it was neither written nor touched within the grace period
+(writers touch a chunk they find present, and ``FindMissingChunks`` touches the chunks it
+reports present). Just before removing an object its age is checked again, so an object
+touched while the sweep ran survives.
+
+Finished sessions older than the grace period are removed, unfinished ones after
+``ABANDON_SECONDS`` without progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from services.artifacts import trees
+from services.artifacts.backends.base import Backend
+from services.artifacts.blobs import BlobReader
+from services.artifacts.chunks import ChunkStore
+from services.artifacts.store import (
+    BLOB_PREFIX,
+    CHUNK_PREFIX,
+    PIN_PREFIX,
+    UPLOAD_PREFIX,
+    BlobManifest,
+    Records,
+    UploadSession,
+    blob_hash_of,
+    blob_key,
+    chunk_hash_of,
+    chunk_key,
+    pin_prefix,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_GRACE_SECONDS = 3600.0
+#: Unfinished uploads without progress for this long are abandoned.
+ABANDON_SECONDS = 7 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class GcReport:
+    """What a collection removed (or would have, on a dry run)."""
+
+    blobs_removed: int
+    chunks_removed: int
+    sessions_removed: int
+    bytes_freed: int
+    dry_run: bool
+
+
+def collect_garbage(
+    backend: Backend, chunks: ChunkStore, grace_seconds: float, dry_run: bool = False
+) -> GcReport:
+    """One sweep over the whole store."""
+    records = Records(backend)
+    now = time.time()
+    cutoff = now - grace_seconds
+
+    pinned = {info.key.split("/")[1] for info in backend.list(PIN_PREFIX)}
+    manifest_infos = {blob_hash_of(info.key): info for info in backend.list(BLOB_PREFIX)}
+    manifests: dict[str, BlobManifest] = {}
+    for sha in manifest_infos:
+        manifest = records.get_manifest(sha)
+        if manifest is not None:
+            manifests[sha] = manifest
+
+    live: set[str] = set()
+    stack = [sha for sha, info in manifest_infos.items() if sha in pinned or info.mtime > cutoff]
+    while stack:
+        sha = stack.pop()
+        if sha in live or sha not in manifests:
+            continue
+        live.add(sha)
+        manifest = manifests[sha]
+        if manifest.is_tree:
+            entries = trees.decode(BlobReader(chunks, manifest).read_at(0, manifest.size)) or []
+            stack.extend(entry.hash for entry in entries)
+
+    blobs_removed = 0
+    for sha in manifests.keys() - live:
+        # Pinned or recommitted while we looked?
+        if _pinned_now(backend, sha):
+            live.add(sha)
+            continue
+        info = backend.stat([blob_key(sha)])[0]
+        if info is None or info.mtime > cutoff:
+            live.add(sha)
+            continue
+        blobs_removed += 1
+        if not dry_run:
+            backend.delete([blob_key(sha)])
+        logger.info("gc: blob %s%s", sha, " (dry run)" if dry_run else " removed")
+
+    referenced: set[str] = set()
+    for sha in live:
+        referenced.update(chunk for chunk, _ in manifests[sha].chunks)
+
+    sessions_removed = 0
+    for info in list(backend.list(UPLOAD_PREFIX)):
+        try:
+            session = UploadSession.from_bytes(backend.get(info.key))
+        except Exception:
+            continue
+        limit = cutoff if session.complete else min(cutoff, now - ABANDON_SECONDS)
+        if info.mtime < limit:
+            sessions_removed += 1
+            if not dry_run:
+                backend.delete([info.key])
+            continue
+        if not session.complete:
+            referenced.update(chunk for chunk, _ in session.chunks)
+
+    chunks_removed = bytes_freed = 0
+    for info in backend.list(CHUNK_PREFIX):
+        sha = chunk_hash_of(info.key)
+        if sha in referenced or info.mtime > cutoff:
+            continue
+        fresh = backend.stat([chunk_key(sha)])[0]
+        if fresh is None or fresh.mtime > cutoff:
+            continue
+        chunks_removed += 1
+        bytes_freed += fresh.size
+        if not dry_run:
+            backend.delete([info.key])
+    report = GcReport(blobs_removed, chunks_removed, sessions_removed, bytes_freed, dry_run)
+    logger.info("gc finished: %s", report)
+    return report
+
+
+def _pinned_now(backend: Backend, sha: str) -> bool:
+    return next(iter(backend.list(pin_prefix(sha))), None) is not None

@@ -1,0 +1,282 @@
+"""Use cases of the artifact service, on domain values; the servicer converts protos.
+
+Digests arrive here validated (hex SHA-256, size not negative) as ``(hash, size)`` pairs.
+All state lives in the backend, so instances share nothing but it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from services.artifacts import blobs, gc, trees
+from services.artifacts.backends.base import Backend
+from services.artifacts.blobs import BlobReader, Piece
+from services.artifacts.chunks import ChunkStore, StoredChunk
+from services.artifacts.store import BlobManifest, Records, blob_key
+from services.artifacts.uploads import Message, PlainUploads, UploadStatus
+from services.common.chunking import MAX_CHUNK_BYTES, new_chunker
+from services.common.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    OutOfRange,
+    PreconditionViolation,
+)
+
+logger = logging.getLogger(__name__)
+
+Digest = tuple[str, int]
+
+MAX_FIND_MISSING = 10_000
+MAX_HOLDER = 512
+
+
+@dataclass(frozen=True)
+class IncomingChunk:
+    """One chunk of ``UploadChunks``: its digest, encoding and encoded bytes."""
+
+    hash: str
+    size: int
+    codec: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ChunkUploadReport:
+    """What one ``UploadChunks`` stream delivered."""
+
+    received: int
+    stored: int
+    wire_bytes: int
+
+
+@dataclass(frozen=True)
+class BlobView:
+    """A blob with the holders pinning it."""
+
+    manifest: BlobManifest
+    pins: list[str]
+
+
+class ArtifactService:
+    """Content-addressed, deduplicated, compressed storage of model files."""
+
+    def __init__(self, backend: Backend, *, threads: int = 4) -> None:
+        self.backend = backend
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="artifacts")
+        self.records = Records(backend)
+        self.chunks = ChunkStore(backend, self.pool)
+        self.uploads = PlainUploads(self.records, self.chunks)
+
+    def close(self) -> None:
+        """Stop the worker threads and release the backend."""
+        self.pool.shutdown(wait=True)
+        self.backend.close()
+
+    # ------------------------------------------------------------------ dedup path
+
+    def find_missing_chunks(self, digests: list[Digest]) -> list[Digest]:
+        """The digests whose chunks are not stored; present ones are touched (kept by GC)."""
+        if len(digests) > MAX_FIND_MISSING:
+            raise InvalidArgument.field(
+                "digests", f"at most {MAX_FIND_MISSING} digests per call, got {len(digests)}"
+            )
+        missing = set(blobs.missing_chunks(self.chunks, [sha for sha, _ in digests]))
+        return [d for d in digests if d[0] in missing]
+
+    def upload_chunks(self, incoming: Iterable[IncomingChunk]) -> ChunkUploadReport:
+        """Verify and store each chunk; a few are decoded, hashed and written in parallel."""
+        received = stored = wire = 0
+        window = self.chunks.window(8)
+
+        def count(results: list[StoredChunk]) -> None:
+            nonlocal stored
+            stored += sum(1 for r in results if r.new)
+
+        try:
+            for chunk in incoming:
+                received += 1
+                wire += len(chunk.data)
+                if chunk.size > MAX_CHUNK_BYTES:
+                    raise InvalidArgument.field(
+                        "digest.size_bytes",
+                        f"chunk {chunk.hash} has {chunk.size} bytes, more than the maximum "
+                        f"chunk size of {MAX_CHUNK_BYTES} bytes",
+                        reason="CHUNK_TOO_LARGE",
+                    )
+                count(
+                    window.submit(
+                        self.chunks.store_encoded, chunk.codec, chunk.data, chunk.hash, chunk.size
+                    )
+                )
+            count(window.drain())
+        finally:
+            window.cancel()
+        return ChunkUploadReport(received, stored, wire)
+
+    def commit_blob(self, blob: Digest, chunk_digests: list[Digest]) -> BlobView:
+        """Record a blob as its ordered chunks, after checking presence and the digest."""
+        sha, size = blob
+        existing = self.records.get_manifest(sha)
+        if existing is not None and existing.size == size:
+            self.backend.touch([blob_key(sha)])
+            return self._view(existing)
+        claimed = sum(s for _, s in chunk_digests)
+        if claimed != size:
+            raise InvalidArgument.field(
+                "blob_digest.size_bytes",
+                f"the chunks add up to {claimed} bytes, the blob digest says {size}",
+                reason="DIGEST_MISMATCH",
+            )
+        shas = [s for s, _ in chunk_digests]
+        blobs.require_chunks(self.chunks, shas)
+        manifest = BlobManifest(sha, size, list(chunk_digests))
+        actual_sha, actual_size = blobs.hash_chunks(self.chunks, manifest)
+        if (actual_sha, actual_size) != (sha, size):
+            blobs.find_corrupt_chunk(self.chunks, shas)  # DATA_LOSS if storage is at fault
+            raise InvalidArgument.field(
+                "blob_digest",
+                f"the chunks concatenate to {actual_sha}/{actual_size}, not {sha}/{size}",
+                reason="DIGEST_MISMATCH",
+            )
+        return self._view(blobs.finalize(self.records, self.chunks, manifest))
+
+    # ------------------------------------------------------------------ plain path
+
+    def upload_blob(self, messages: Iterator[Message]) -> UploadStatus:
+        """Consume one plain upload stream (see :mod:`services.artifacts.uploads`)."""
+        return self.uploads.upload(messages)
+
+    def query_upload(self, upload_id: str) -> UploadStatus:
+        """How far an upload got."""
+        return self.uploads.query(upload_id)
+
+    def put_bytes(self, data: bytes, *, is_tree: bool = False) -> BlobManifest:
+        """Store a small blob held in memory (tree manifests); returns its manifest."""
+        view = memoryview(data)
+        stored = [
+            self.chunks.store(view[c.offset : c.offset + c.length])
+            for c in new_chunker().cut_buf(view)
+        ]
+        sha = hashlib.sha256(data).hexdigest()
+        manifest = BlobManifest(sha, len(data), [(s.sha256, s.size) for s in stored])
+        manifest.is_tree = is_tree
+        if is_tree:
+            manifest.inspection = {"format": "tree"}
+        return blobs.finalize(self.records, self.chunks, manifest)
+
+    # ------------------------------------------------------------------ reads
+
+    def manifest(self, digest: Digest) -> BlobManifest:
+        """The manifest of a blob by hash (the size is not compared); NOT_FOUND when absent."""
+        sha = digest[0]
+        manifest = self.records.get_manifest(sha)
+        if manifest is None:
+            raise NotFound(f"no blob has digest {sha}", metadata={"digest": sha})
+        return manifest
+
+    def read_blob(
+        self, digest: Digest, offset: int, limit: int, accept_compressed: bool = False
+    ) -> Iterator[Piece]:
+        """Check the request, then return the pieces of ``[offset, offset+limit)``.
+
+        Errors are raised here, before the first byte is sent; DATA_LOSS may still come
+        from the iterator when a chunk turns out corrupt.
+        """
+        if offset < 0:
+            raise InvalidArgument.field("offset", f"offset must not be negative, got {offset}")
+        if limit < 0:
+            raise InvalidArgument.field("limit", f"limit must not be negative, got {limit}")
+        manifest = self.manifest(digest)
+        if digest[1] and digest[1] != manifest.size:
+            raise InvalidArgument.field(
+                "digest.size_bytes",
+                f"blob {manifest.hash} has {manifest.size} bytes, not {digest[1]}",
+            )
+        if offset > manifest.size:
+            raise OutOfRange(
+                f"offset {offset} is beyond the end of the blob ({manifest.size} bytes)",
+                reason="OFFSET_OUT_OF_RANGE",
+            )
+        return BlobReader(self.chunks, manifest).pieces(offset, limit, accept_compressed)
+
+    def stat_blob(self, digest: Digest) -> BlobView:
+        """A blob's manifest and pins."""
+        return self._view(self.manifest(digest))
+
+    def _view(self, manifest: BlobManifest) -> BlobView:
+        return BlobView(manifest, self.records.pins(manifest.hash))
+
+    # ------------------------------------------------------------------ trees
+
+    def commit_tree(self, entries: list[trees.Entry]) -> BlobView:
+        """Store a tree manifest after checking paths and that every file's blob exists."""
+        entries = trees.validate_entries(entries)
+        missing = []
+        for entry in entries:
+            manifest = self.records.get_manifest(entry.hash)
+            if manifest is None or manifest.size != entry.size:
+                missing.append(entry)
+        if missing:
+            raise FailedPrecondition(
+                f"{len(missing)} file(s) of the tree name blobs the server does not hold: "
+                + ", ".join(f"{e.path} ({e.hash}/{e.size})" for e in missing[:5]),
+                reason="BLOBS_MISSING",
+                precondition_violations=[
+                    PreconditionViolation("BLOB_MISSING", f"blobs/{e.hash}", e.path)
+                    for e in missing
+                ],
+            )
+        return self._view(self.put_bytes(trees.encode(entries), is_tree=True))
+
+    def get_tree(self, digest: Digest) -> list[trees.Entry]:
+        """The entries of a tree manifest."""
+        manifest = self.manifest(digest)
+        entries = None
+        if manifest.is_tree:
+            entries = trees.decode(BlobReader(self.chunks, manifest).read_at(0, manifest.size))
+        if entries is None:
+            raise FailedPrecondition(
+                f"blob {manifest.hash} is not a tree manifest",
+                reason="NOT_A_TREE",
+                precondition_violations=[
+                    PreconditionViolation("NOT_A_TREE", f"blobs/{manifest.hash}", "not a tree")
+                ],
+            )
+        return entries
+
+    # ------------------------------------------------------------------ pins and GC
+
+    def pin(self, digest: Digest, holder: str) -> BlobView:
+        """Pin a blob for ``holder`` (idempotent)."""
+        _validate_holder(holder)
+        manifest = self.manifest(digest)
+        self.records.add_pin(manifest.hash, holder)
+        return self._view(manifest)
+
+    def unpin(self, digest: Digest, holder: str) -> bool:
+        """Remove ``holder``'s pin; ``True`` when there was one."""
+        _validate_holder(holder)
+        return self.records.remove_pin(digest[0], holder)
+
+    def collect_garbage(self, grace_seconds: float, dry_run: bool = False) -> gc.GcReport:
+        """Sweep unpinned blobs and unreferenced chunks older than ``grace_seconds``."""
+        if grace_seconds < 0:
+            raise InvalidArgument.field(
+                "grace_period", f"the grace period must not be negative, got {grace_seconds} s"
+            )
+        return gc.collect_garbage(self.backend, self.chunks, grace_seconds, dry_run)
+
+
+def _validate_holder(holder: str) -> None:
+    if not holder:
+        raise InvalidArgument.field("holder", "a holder is required")
+    if len(holder) > MAX_HOLDER or any(ord(c) < 32 for c in holder):
+        raise InvalidArgument.field(
+            "holder",
+            f"a holder is at most {MAX_HOLDER} printable characters, got {len(holder)}",
+        )

@@ -1,0 +1,130 @@
+"""``modelregistry.v1.ArtifactService`` over gRPC: protos in, domain calls, protos out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc
+from services.artifacts import convert, trees, uploads
+from services.artifacts.gc import DEFAULT_GRACE_SECONDS
+from services.artifacts.service import ArtifactService, IncomingChunk
+from services.common.errors import InvalidArgument
+
+logger = logging.getLogger(__name__)
+
+
+class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
+    """Thin adapter over :class:`ArtifactService`."""
+
+    def __init__(self, service: ArtifactService) -> None:
+        self.service = service
+
+    def FindMissingChunks(self, request, context):
+        digests = [convert.digest_in(d, f"digests[{i}]") for i, d in enumerate(request.digests)]
+        missing = self.service.find_missing_chunks(digests)
+        return artifacts_pb2.FindMissingChunksResponse(
+            missing_digests=[convert.digest_out(*d) for d in missing]
+        )
+
+    def UploadChunks(self, request_iterator, context):
+        def incoming() -> Iterator[IncomingChunk]:
+            for request in request_iterator:
+                sha, size = convert.digest_in(request.digest)
+                yield IncomingChunk(sha, size, request.compressor, request.data)
+
+        report = self.service.upload_chunks(incoming())
+        return artifacts_pb2.UploadChunksResponse(
+            chunks_received=report.received,
+            chunks_stored=report.stored,
+            wire_bytes=report.wire_bytes,
+        )
+
+    def CommitBlob(self, request, context):
+        blob = convert.digest_in(request.blob_digest, "blob_digest")
+        chunks = [
+            convert.digest_in(d, f"chunk_digests[{i}]") for i, d in enumerate(request.chunk_digests)
+        ]
+        view = self.service.commit_blob(blob, chunks)
+        return artifacts_pb2.CommitBlobResponse(blob=convert.view_out(view))
+
+    def UploadBlob(self, request_iterator, context):
+        status = self.service.upload_blob(_upload_messages(request_iterator))
+        return artifacts_pb2.UploadBlobResponse(**convert.upload_status_fields(status))
+
+    def QueryUpload(self, request, context):
+        status = self.service.query_upload(request.upload_id)
+        return artifacts_pb2.QueryUploadResponse(**convert.upload_status_fields(status))
+
+    def ReadBlob(self, request, context):
+        pieces = self.service.read_blob(
+            convert.digest_in(request.digest),
+            request.offset,
+            request.limit,
+            request.accept_compressed,
+        )
+        for piece in pieces:
+            yield artifacts_pb2.ReadBlobResponse(
+                offset=piece.offset,
+                data=bytes(piece.data),
+                compressor=piece.codec,
+                uncompressed_size=piece.raw_size,
+            )
+
+    def StatBlob(self, request, context):
+        view = self.service.stat_blob(convert.digest_in(request.digest))
+        return artifacts_pb2.StatBlobResponse(blob=convert.view_out(view))
+
+    def CommitTree(self, request, context):
+        entries = [
+            trees.Entry(e.path, *convert.digest_in(e.digest, f"entries[{i}].digest"), e.mode)
+            for i, e in enumerate(request.entries)
+        ]
+        view = self.service.commit_tree(entries)
+        return artifacts_pb2.CommitTreeResponse(tree=convert.view_out(view))
+
+    def GetTree(self, request, context):
+        entries = self.service.get_tree(convert.digest_in(request.digest))
+        return artifacts_pb2.GetTreeResponse(
+            entries=[
+                artifacts_pb2.TreeEntry(
+                    path=e.path, digest=convert.digest_out(e.hash, e.size), mode=e.mode
+                )
+                for e in entries
+            ]
+        )
+
+    def PinBlob(self, request, context):
+        view = self.service.pin(convert.digest_in(request.digest), request.holder)
+        return artifacts_pb2.PinBlobResponse(blob=convert.view_out(view))
+
+    def UnpinBlob(self, request, context):
+        removed = self.service.unpin(convert.digest_in(request.digest), request.holder)
+        return artifacts_pb2.UnpinBlobResponse(removed=removed)
+
+    def CollectGarbage(self, request, context):
+        grace = DEFAULT_GRACE_SECONDS
+        if request.HasField("grace_period"):
+            grace = request.grace_period.ToNanoseconds() / 1e9
+        report = self.service.collect_garbage(grace, request.dry_run)
+        return convert.gc_out(report)
+
+
+def _upload_messages(
+    requests: Iterator[artifacts_pb2.UploadBlobRequest],
+) -> Iterator[uploads.Message]:
+    for request in requests:
+        kind = request.WhichOneof("kind")
+        if kind == "header":
+            yield uploads.Header(request.header.upload_id, request.header.write_offset)
+        elif kind == "data":
+            yield uploads.Data(request.data)
+        elif kind == "finish":
+            expected = None
+            if request.finish.HasField("expected_digest"):
+                expected = convert.digest_in(
+                    request.finish.expected_digest, "finish.expected_digest"
+                )
+            yield uploads.Finish(expected)
+        else:
+            raise InvalidArgument.field("kind", "a message must carry a header, data or finish")

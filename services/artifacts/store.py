@@ -1,0 +1,221 @@
+"""What the artifact service keeps in its backend, and how: key layout and record formats.
+
+Everything lives in the backend, so any instance can serve any request::
+
+    chunks/{h[:2]}/{h}        one chunk: 1 byte codec (``Codec``) + the encoded bytes
+    blobs/{h[:2]}/{h}.json    blob manifest: size, ordered chunk list, inspection, tree flag
+    pins/{h}/{holder-b64}     one pin of blob ``h`` by a holder (JSON with the holder)
+    uploads/{upload_id}.json  plain-upload session: the chunks persisted so far
+
+Chunk keys are SHA-256 of the chunk's raw bytes; the service writes a chunk only after hashing
+the bytes itself. Records are JSON with sorted keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.artifacts.backends.base import Backend, ObjectNotFound
+from services.common.compression import Codec
+
+CHUNK_PREFIX = "chunks/"
+BLOB_PREFIX = "blobs/"
+PIN_PREFIX = "pins/"
+UPLOAD_PREFIX = "uploads/"
+
+
+def chunk_key(sha: str) -> str:
+    """Key of the chunk with SHA-256 ``sha``."""
+    return f"{CHUNK_PREFIX}{sha[:2]}/{sha}"
+
+
+def chunk_hash_of(key: str) -> str:
+    """The chunk hash a chunk key names."""
+    return key.rsplit("/", 1)[-1]
+
+
+def blob_key(sha: str) -> str:
+    """Key of the manifest of blob ``sha``."""
+    return f"{BLOB_PREFIX}{sha[:2]}/{sha}.json"
+
+
+def blob_hash_of(key: str) -> str:
+    """The blob hash a manifest key names."""
+    return key.rsplit("/", 1)[-1].removesuffix(".json")
+
+
+def pin_prefix(sha: str) -> str:
+    """Prefix of the pins of blob ``sha``."""
+    return f"{PIN_PREFIX}{sha}/"
+
+
+def pin_key(sha: str, holder: str) -> str:
+    """Key of ``holder``'s pin on blob ``sha``."""
+    encoded = base64.urlsafe_b64encode(holder.encode()).decode().rstrip("=")
+    return f"{pin_prefix(sha)}{encoded}"
+
+
+def holder_of(key: str) -> str:
+    """The holder a pin key names."""
+    encoded = key.rsplit("/", 1)[-1]
+    return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+
+
+def upload_key(upload_id: str) -> str:
+    """Key of an upload session."""
+    return f"{UPLOAD_PREFIX}{upload_id}.json"
+
+
+def pack_chunk(codec: Codec, payload: bytes | memoryview) -> list[bytes | memoryview]:
+    """The parts of a stored chunk object (written without joining them)."""
+    return [bytes((int(codec),)), payload]
+
+
+def unpack_chunk(stored: bytes) -> tuple[int, memoryview]:
+    """Codec and encoded payload of a stored chunk object."""
+    view = memoryview(stored)
+    if not view:
+        return 0, view
+    return view[0], view[1:]
+
+
+def _dump(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+
+
+@dataclass
+class BlobManifest:
+    """A committed blob: its content digest and its ordered chunks ``(sha, size)``."""
+
+    hash: str
+    size: int
+    chunks: list[tuple[str, int]]
+    stored_bytes: int = 0
+    is_tree: bool = False
+    inspection: dict[str, Any] | None = None
+    create_time: float = field(default_factory=time.time)
+
+    def to_bytes(self) -> bytes:
+        """The manifest record."""
+        return _dump(
+            {
+                "v": 1,
+                "hash": self.hash,
+                "size": self.size,
+                "chunks": [list(c) for c in self.chunks],
+                "stored_bytes": self.stored_bytes,
+                "is_tree": self.is_tree,
+                "inspection": self.inspection,
+                "create_time": self.create_time,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> BlobManifest:
+        """Parse a manifest record."""
+        record = json.loads(data)
+        return cls(
+            hash=record["hash"],
+            size=record["size"],
+            chunks=[(c[0], c[1]) for c in record["chunks"]],
+            stored_bytes=record.get("stored_bytes", 0),
+            is_tree=record.get("is_tree", False),
+            inspection=record.get("inspection"),
+            create_time=record.get("create_time", 0.0),
+        )
+
+
+@dataclass
+class UploadSession:
+    """A plain upload: the chunks persisted so far and, once finished, the blob it became.
+
+    ``committed_size`` is the number of bytes in the persisted chunks; a resumed stream must
+    start there. ``hash_continuous`` is false once a stream resumed mid-blob (a running
+    SHA-256 cannot be persisted), so the blob hash is then recomputed from the stored chunks.
+    """
+
+    upload_id: str
+    chunks: list[tuple[str, int]] = field(default_factory=list)
+    committed_size: int = 0
+    complete: bool = False
+    blob_hash: str = ""
+    create_time: float = field(default_factory=time.time)
+    update_time: float = field(default_factory=time.time)
+
+    def to_bytes(self) -> bytes:
+        """The session record."""
+        return _dump(
+            {
+                "v": 1,
+                "upload_id": self.upload_id,
+                "chunks": [list(c) for c in self.chunks],
+                "committed_size": self.committed_size,
+                "complete": self.complete,
+                "blob_hash": self.blob_hash,
+                "create_time": self.create_time,
+                "update_time": self.update_time,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> UploadSession:
+        """Parse a session record."""
+        record = json.loads(data)
+        return cls(
+            upload_id=record["upload_id"],
+            chunks=[(c[0], c[1]) for c in record["chunks"]],
+            committed_size=record["committed_size"],
+            complete=record["complete"],
+            blob_hash=record.get("blob_hash", ""),
+            create_time=record.get("create_time", 0.0),
+            update_time=record.get("update_time", 0.0),
+        )
+
+
+class Records:
+    """Typed access to manifests, sessions and pins in a backend."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def get_manifest(self, sha: str) -> BlobManifest | None:
+        """The manifest of blob ``sha``, or ``None``."""
+        try:
+            return BlobManifest.from_bytes(self.backend.get(blob_key(sha)))
+        except ObjectNotFound:
+            return None
+
+    def put_manifest(self, manifest: BlobManifest) -> None:
+        """Write (or replace) a manifest."""
+        self.backend.put(blob_key(manifest.hash), [manifest.to_bytes()])
+
+    def get_session(self, upload_id: str) -> UploadSession | None:
+        """The session of ``upload_id``, or ``None``."""
+        try:
+            return UploadSession.from_bytes(self.backend.get(upload_key(upload_id)))
+        except ObjectNotFound:
+            return None
+
+    def put_session(self, session: UploadSession) -> None:
+        """Persist a session."""
+        session.update_time = time.time()
+        self.backend.put(upload_key(session.upload_id), [session.to_bytes()])
+
+    def pins(self, sha: str) -> list[str]:
+        """Holders pinning blob ``sha``, sorted."""
+        return sorted(holder_of(info.key) for info in self.backend.list(pin_prefix(sha)))
+
+    def add_pin(self, sha: str, holder: str) -> None:
+        """Record ``holder``'s pin on ``sha`` (idempotent)."""
+        self.backend.put(pin_key(sha, holder), [_dump({"holder": holder, "time": time.time()})])
+
+    def remove_pin(self, sha: str, holder: str) -> bool:
+        """Remove a pin; ``True`` when it existed."""
+        key = pin_key(sha, holder)
+        existed = self.backend.stat([key])[0] is not None
+        self.backend.delete([key])
+        return existed

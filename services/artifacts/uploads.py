@@ -1,0 +1,254 @@
+"""Plain streaming uploads: the server cuts, hashes, compresses and stores the bytes itself.
+
+An upload is a session persisted in the backend (``uploads/{id}.json``) listing the chunks
+stored so far; its committed offset is the number of bytes in those chunks. The session is
+checkpointed every ``CHECKPOINT_BYTES`` and whenever a stream ends, so a client whose
+connection drops asks ``QueryUpload`` and resumes there, on any instance. Nothing becomes a
+visible blob until a finish message is verified.
+
+The blob's SHA-256 is computed as the bytes arrive; when a stream resumed mid-blob (a running
+hash cannot be persisted) it is recomputed from the stored chunks at finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from services.artifacts import blobs
+from services.artifacts.chunks import ChunkStore, StoredChunk
+from services.artifacts.store import BlobManifest, Records, UploadSession
+from services.common.chunking import StreamChunker
+from services.common.errors import (
+    Aborted,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    OutOfRange,
+)
+
+logger = logging.getLogger(__name__)
+
+UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+#: Persist the session after this many new bytes are stored.
+CHECKPOINT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Header:
+    """Opens a stream: the upload id and the offset of the first data byte."""
+
+    upload_id: str
+    write_offset: int
+
+
+@dataclass(frozen=True)
+class Data:
+    """The next raw bytes."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Ends the upload; ``expected`` is an optional ``(sha256, size)`` to check."""
+
+    expected: tuple[str, int] | None
+
+
+Message = Header | Data | Finish
+
+
+@dataclass(frozen=True)
+class UploadStatus:
+    """Where an upload stands."""
+
+    upload_id: str
+    committed_size: int
+    complete: bool
+    blob: BlobManifest | None = None
+
+
+def validate_upload_id(upload_id: str, field: str = "upload_id") -> str:
+    """8 to 64 characters of ``[A-Za-z0-9_-]``."""
+    if not UPLOAD_ID.fullmatch(upload_id):
+        raise InvalidArgument.field(
+            field,
+            f"invalid upload id {upload_id!r}: use 8 to 64 characters of letters, digits, "
+            "'_' and '-' (a UUID is a good choice)",
+        )
+    return upload_id
+
+
+class PlainUploads:
+    """Use cases of the plain upload path."""
+
+    def __init__(self, records: Records, chunks: ChunkStore) -> None:
+        self.records = records
+        self.chunks = chunks
+
+    def query(self, upload_id: str) -> UploadStatus:
+        """The committed offset of an upload, and its blob once finished."""
+        validate_upload_id(upload_id)
+        session = self.records.get_session(upload_id)
+        if session is None:
+            raise NotFound(f"no upload has id {upload_id!r}", metadata={"upload_id": upload_id})
+        return self._status(session)
+
+    def _status(self, session: UploadSession) -> UploadStatus:
+        blob = self.records.get_manifest(session.blob_hash) if session.complete else None
+        return UploadStatus(session.upload_id, session.committed_size, session.complete, blob)
+
+    def upload(self, messages: Iterator[Message]) -> UploadStatus:
+        """Consume one stream: a header, data, and optionally a finish."""
+        header = next(messages, None)
+        if not isinstance(header, Header):
+            raise InvalidArgument.field("header", "the first message of an upload must be a header")
+        session = self._open(header)
+        stream = _Stream(self, session)
+        try:
+            for message in messages:
+                if isinstance(message, Data):
+                    stream.feed(message.data)
+                elif isinstance(message, Finish):
+                    if next(messages, None) is not None:
+                        raise InvalidArgument.field(
+                            "finish", "the finish message must be the last message"
+                        )
+                    return stream.finish(message.expected)
+                else:
+                    raise InvalidArgument.field(
+                        "header", "a header may only be the first message of a stream"
+                    )
+        except BaseException:
+            stream.save_progress()
+            raise
+        stream.save_progress()
+        return self._status(session)
+
+    def _open(self, header: Header) -> UploadSession:
+        validate_upload_id(header.upload_id, "header.upload_id")
+        session = self.records.get_session(header.upload_id)
+        if session is None:
+            if header.write_offset != 0:
+                raise NotFound(
+                    f"no upload has id {header.upload_id!r}; a new upload starts at offset 0",
+                    metadata={"upload_id": header.upload_id},
+                )
+            session = UploadSession(header.upload_id)
+            self.records.put_session(session)
+        if session.complete:
+            raise FailedPrecondition(
+                f"upload {header.upload_id!r} already finished as blob {session.blob_hash}; "
+                "start a new upload with a new id",
+                reason="UPLOAD_FINISHED",
+            )
+        if header.write_offset != session.committed_size:
+            raise OutOfRange(
+                f"attempted to write at offset {header.write_offset}, "
+                f"expected {session.committed_size}",
+                reason="WRONG_OFFSET",
+                metadata={"expected_offset": str(session.committed_size)},
+            )
+        return session
+
+
+class _Stream:
+    """One stream's state: chunker, running hash, chunk jobs in flight."""
+
+    def __init__(self, uploads: PlainUploads, session: UploadSession) -> None:
+        self.uploads = uploads
+        self.session = session
+        self.chunker = StreamChunker(session.committed_size)
+        self.window = uploads.chunks.window(8)
+        # A running hash is only possible from byte 0.
+        self.hasher = hashlib.sha256() if session.committed_size == 0 else None
+        self.received = session.committed_size
+        self.unsaved = 0
+        self.failed = False
+
+    def feed(self, data: bytes) -> None:
+        if self.hasher is not None:
+            self.hasher.update(data)
+        self.received += len(data)
+        for _offset, chunk in self.chunker.feed(data):
+            self._collect(self.window.submit(self.uploads.chunks.store, chunk))
+        if self.unsaved >= CHECKPOINT_BYTES:
+            self.uploads.records.put_session(self.session)
+            self.unsaved = 0
+
+    def _collect(self, stored: list[StoredChunk]) -> None:
+        for chunk in stored:
+            self.session.chunks.append((chunk.sha256, chunk.size))
+            self.session.committed_size += chunk.size
+            self.unsaved += chunk.size
+
+    def _flush(self) -> None:
+        for _offset, chunk in self.chunker.finish():
+            self._collect(self.window.submit(self.uploads.chunks.store, chunk))
+        self._collect(self.window.drain())
+
+    def save_progress(self) -> None:
+        """Store what was received and persist the session (stream ended without finish)."""
+        if self.session.complete:
+            return
+        try:
+            self._flush()
+        except Exception:
+            # Keep what is stored in order; the rest is sent again after resuming.
+            self.window.cancel()
+            logger.warning("upload %s: storing the tail failed", self.session.upload_id)
+        self.uploads.records.put_session(self.session)
+        logger.info(
+            "upload %s paused at offset %d",
+            self.session.upload_id,
+            self.session.committed_size,
+        )
+
+    def finish(self, expected: tuple[str, int] | None) -> UploadStatus:
+        self._flush()
+        session = self.session
+        shas = [sha for sha, _ in session.chunks]
+        self._recover_lost_chunks(shas)
+        manifest = BlobManifest("", session.committed_size, list(session.chunks))
+        if self.hasher is not None:
+            sha, size = self.hasher.hexdigest(), self.received
+        else:
+            sha, size = blobs.hash_chunks(self.uploads.chunks, manifest)
+        if expected is not None and (sha, size) != expected:
+            self.uploads.records.put_session(session)
+            raise InvalidArgument.field(
+                "finish.expected_digest",
+                f"the uploaded bytes are {sha}/{size}, expected {expected[0]}/{expected[1]}",
+                reason="DIGEST_MISMATCH",
+            )
+        manifest.hash = sha
+        existing = self.uploads.records.get_manifest(sha)
+        if existing is None:
+            existing = blobs.finalize(self.uploads.records, self.uploads.chunks, manifest)
+        session.complete = True
+        session.blob_hash = sha
+        self.uploads.records.put_session(session)
+        return UploadStatus(session.upload_id, session.committed_size, True, existing)
+
+    def _recover_lost_chunks(self, shas: list[str]) -> None:
+        """If garbage collection removed a chunk meanwhile, rewind the upload to before it."""
+        missing = set(blobs.missing_chunks(self.uploads.chunks, shas))
+        if not missing:
+            return
+        keep = next(i for i, sha in enumerate(shas) if sha in missing)
+        session = self.session
+        session.chunks = session.chunks[:keep]
+        session.committed_size = sum(size for _, size in session.chunks)
+        self.uploads.records.put_session(session)
+        self.session = session
+        self.window = self.uploads.chunks.window(8)
+        raise Aborted(
+            f"a stored chunk of upload {session.upload_id!r} was removed while it ran; "
+            f"resume at offset {session.committed_size}",
+            reason="CHUNK_LOST",
+            metadata={"expected_offset": str(session.committed_size)},
+        )

@@ -1,0 +1,164 @@
+"""Content-defined chunking (FastCDC 2020) and chunk hashing, shared by the server and the SDK.
+
+Both sides MUST cut and hash with this module so that the chunks a client computes are the
+chunks the server stores: the chunk parameters below are part of the storage format.
+
+* :class:`StreamChunker` takes bytes as they arrive (``feed``) and hands back completed chunks;
+  ``finish`` flushes the tail at end of input. A chunk is final as soon as a later cut point
+  was found, because a FastCDC boundary depends only on the bytes from the chunk's start up to
+  at most ``MAX_CHUNK_BYTES``.
+* :func:`iter_file_chunks` cuts a file (memory-mapped) and hashes its chunks on a small thread
+  pool; ``hashlib`` releases the GIL on large buffers, and so does the cut itself.
+
+Chunk parameters (average 1 MiB, minimum avg/4, maximum 4x avg) follow the Remote Execution
+API's SplitBlob defaults; see ``benchmarks/README.md`` for the measurements behind them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyfastcdc.cy import FastCDC
+
+AVG_CHUNK_BYTES = 1024 * 1024
+MIN_CHUNK_BYTES = AVG_CHUNK_BYTES // 4
+MAX_CHUNK_BYTES = AVG_CHUNK_BYTES * 4
+
+#: ``StreamChunker`` cuts once this many bytes are pending, so per-cut overhead stays small.
+_CUT_THRESHOLD = 4 * MAX_CHUNK_BYTES
+
+
+def new_chunker() -> FastCDC:
+    """A FastCDC 2020 chunker with the registry's parameters (normalized chunking level 1)."""
+    return FastCDC(
+        AVG_CHUNK_BYTES, min_size=MIN_CHUNK_BYTES, max_size=MAX_CHUNK_BYTES, normalized_chunking=1
+    )
+
+
+def sha256_hex(data: bytes | memoryview) -> str:
+    """Lower-case hexadecimal SHA-256 of ``data`` (releases the GIL on large buffers)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    """Where a chunk lies in its blob and what it hashes to."""
+
+    offset: int
+    length: int
+    sha256: str
+
+
+class StreamChunker:
+    """Cuts a byte stream into chunks as it arrives.
+
+    ``feed`` returns the chunks that became final, as ``(offset, memoryview)`` pairs whose views
+    stay valid until the caller drops them (each cut owns its buffer). ``finish`` returns the
+    rest. Memory held is bounded by ``_CUT_THRESHOLD`` plus one chunk.
+    """
+
+    def __init__(self, start_offset: int = 0) -> None:
+        self._cdc = new_chunker()
+        self._parts: list[bytes | memoryview] = []
+        self._pending = 0
+        self._offset = start_offset  # blob offset of the first pending byte
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes received but not yet handed back in a chunk."""
+        return self._pending
+
+    def feed(self, data: bytes | memoryview) -> list[tuple[int, memoryview]]:
+        """Add bytes; return the chunks that are now final."""
+        if not data:
+            return []
+        self._parts.append(data)
+        self._pending += len(data)
+        if self._pending < _CUT_THRESHOLD:
+            return []
+        return self._cut(final=False)
+
+    def finish(self) -> list[tuple[int, memoryview]]:
+        """End of input: return every remaining chunk."""
+        if not self._pending:
+            return []
+        return self._cut(final=True)
+
+    def _cut(self, final: bool) -> list[tuple[int, memoryview]]:
+        buf = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        view = memoryview(buf)
+        chunks = [(c.offset, c.length) for c in self._cdc.cut_buf(view)]
+        if not final and chunks:
+            last_offset, _ = chunks.pop()
+            tail = view[last_offset:]
+            self._parts = [tail]
+        else:
+            self._parts = []
+        out = [(self._offset + off, view[off : off + length]) for off, length in chunks]
+        consumed = sum(length for _, length in chunks)
+        self._offset += consumed
+        self._pending -= consumed
+        return out
+
+
+def iter_file_chunks(
+    path: str | os.PathLike[str], *, threads: int = 2, window: int = 16
+) -> Iterator[ChunkRef]:
+    """Cut a file into chunks and hash each one; yields :class:`ChunkRef` in file order.
+
+    The file is memory-mapped (no copies); hashes run on ``threads`` threads with at most
+    ``window`` chunks in flight.
+    """
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return
+        with (
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
+            ThreadPoolExecutor(threads, thread_name_prefix="chunk-hash") as pool,
+        ):
+            view = memoryview(mapped)
+            try:
+                yield from _hash_chunks(new_chunker().cut_buf(view), pool, window)
+            finally:
+                view.release()
+
+
+def iter_buffer_chunks(
+    data: bytes | memoryview, *, threads: int = 2, window: int = 16
+) -> Iterator[ChunkRef]:
+    """Like :func:`iter_file_chunks` for bytes already in memory."""
+    if not len(data):
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="chunk-hash") as pool:
+        yield from _hash_chunks(new_chunker().cut_buf(memoryview(data)), pool, window)
+
+
+def _hash_chunks(chunks: Iterator, pool: ThreadPoolExecutor, window: int) -> Iterator[ChunkRef]:
+    inflight: deque[tuple[int, int, Future[str]]] = deque()
+    for chunk in chunks:
+        inflight.append((chunk.offset, chunk.length, pool.submit(sha256_hex, chunk.data)))
+        if len(inflight) >= window:
+            offset, length, future = inflight.popleft()
+            yield ChunkRef(offset, length, future.result())
+    while inflight:
+        offset, length, future = inflight.popleft()
+        yield ChunkRef(offset, length, future.result())
+
+
+def file_sha256(path: str | os.PathLike[str] | Path, block: int = 8 * 1024 * 1024) -> str:
+    """SHA-256 of a whole file, read in large blocks (hashlib releases the GIL)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        buf = bytearray(block)
+        view = memoryview(buf)
+        while n := handle.readinto(buf):
+            digest.update(view[:n])
+    return digest.hexdigest()
