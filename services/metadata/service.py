@@ -17,6 +17,7 @@ from services.metadata.usecases.evaluations import EvaluationUseCases
 from services.metadata.usecases.history import HistoryUseCases
 from services.metadata.usecases.lineage import LineageUseCases
 from services.metadata.usecases.models import ModelUseCases
+from services.metadata.usecases.reads import ReadUseCases
 from services.metadata.usecases.search import SearchUseCases
 from services.metadata.usecases.stages import StageUseCases
 from services.metadata.usecases.versions import VersionUseCases
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 class MetadataService(
     LineageUseCases,  # before VersionUseCases: it provides link_new_version
     VersionUseCases,
+    ReadUseCases,
     StageUseCases,
     EvaluationUseCases,
     SearchUseCases,

@@ -32,7 +32,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
     def __init__(self, service: MetadataService) -> None:
         self.service = service
 
-    def CreateModelVersion(self, request, context):
+    def CreateModelVersion(
+        self, request: metadata_pb2.CreateModelVersionRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.CreateModelVersionResponse:
         """See the proto."""
         model = parse_model_name(request.parent, "parent")
         lineage = [
@@ -53,17 +55,23 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         )
         return metadata_pb2.CreateModelVersionResponse(model_version=cv.version_to_proto(created))
 
-    def GetModelVersion(self, request, context):
+    def GetModelVersion(
+        self, request: metadata_pb2.GetModelVersionRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.GetModelVersionResponse:
         """See the proto."""
         found = self.service.get_version(request.name)
         return metadata_pb2.GetModelVersionResponse(model_version=cv.version_to_proto(found))
 
-    def ResolveModelVersion(self, request, context):
+    def ResolveModelVersion(
+        self, request: metadata_pb2.ResolveModelVersionRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ResolveModelVersionResponse:
         """See the proto."""
         found = self.service.resolve(request.reference)
         return metadata_pb2.ResolveModelVersionResponse(model_version=cv.version_to_proto(found))
 
-    def SetModelVersionState(self, request, context):
+    def SetModelVersionState(
+        self, request: metadata_pb2.SetModelVersionStateRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.SetModelVersionStateResponse:
         """See the proto."""
         state = cv.state_from_proto(request.state)
         if state is None:
@@ -80,7 +88,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         )
         return metadata_pb2.SetModelVersionStateResponse(model_version=cv.version_to_proto(changed))
 
-    def UpdateModelVersion(self, request, context):
+    def UpdateModelVersion(
+        self, request: metadata_pb2.UpdateModelVersionRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.UpdateModelVersionResponse:
         """See the proto."""
         changed = self.service.update_version(
             request.model_version.name,
@@ -91,7 +101,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         )
         return metadata_pb2.UpdateModelVersionResponse(model_version=cv.version_to_proto(changed))
 
-    def ListModelVersions(self, request, context):
+    def ListModelVersions(
+        self, request: metadata_pb2.ListModelVersionsRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ListModelVersionsResponse:
         """See the proto."""
         page = self.service.list_versions(
             request.parent, request.page_size, request.page_token, request.show_archived
@@ -101,12 +113,16 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             next_page_token=page.next_page_token,
         )
 
-    def GetModel(self, request, context):
+    def GetModel(
+        self, request: metadata_pb2.GetModelRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.GetModelResponse:
         """See the proto."""
         found = self.service.get_model(request.name)
         return metadata_pb2.GetModelResponse(model=cv.model_to_proto(found))
 
-    def UpdateModel(self, request, context):
+    def UpdateModel(
+        self, request: metadata_pb2.UpdateModelRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.UpdateModelResponse:
         """See the proto."""
         changed = self.service.update_model(
             cv.model_from_proto(request.model),
@@ -116,7 +132,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         )
         return metadata_pb2.UpdateModelResponse(model=cv.model_to_proto(changed))
 
-    def ListModels(self, request, context):
+    def ListModels(
+        self, request: metadata_pb2.ListModelsRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ListModelsResponse:
         """See the proto."""
         page = self.service.list_models(
             request.page_size, request.page_token, request.show_archived
@@ -126,17 +144,25 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             next_page_token=page.next_page_token,
         )
 
-    def DeleteModel(self, request, context):
+    def DeleteModel(
+        self, request: metadata_pb2.DeleteModelRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.DeleteModelResponse:
         """See the proto."""
         self.service.delete_model(request.name, request.etag, principal(context))
         return metadata_pb2.DeleteModelResponse()
 
-    def DeleteModelVersion(self, request, context):
+    def DeleteModelVersion(
+        self, request: metadata_pb2.DeleteModelVersionRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.DeleteModelVersionResponse:
         """See the proto."""
         self.service.delete_version(request.name, request.etag, principal(context))
         return metadata_pb2.DeleteModelVersionResponse()
 
-    def TransitionModelVersionStage(self, request, context):
+    def TransitionModelVersionStage(
+        self,
+        request: metadata_pb2.TransitionModelVersionStageRequest,
+        context: grpc.ServicerContext,
+    ) -> metadata_pb2.TransitionModelVersionStageResponse:
         """See the proto."""
         previous_stage = None
         if request.previous_production_stage:
@@ -157,7 +183,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             previous_production=cv.version_to_proto(previous) if previous else None,
         )
 
-    def ListStageTransitions(self, request, context):
+    def ListStageTransitions(
+        self, request: metadata_pb2.ListStageTransitionsRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ListStageTransitionsResponse:
         """See the proto."""
         page = self.service.list_transitions(request.name, request.page_size, request.page_token)
         return metadata_pb2.ListStageTransitionsResponse(
@@ -165,7 +193,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             next_page_token=page.next_page_token,
         )
 
-    def SetAlias(self, request, context):
+    def SetAlias(
+        self, request: metadata_pb2.SetAliasRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.SetAliasResponse:
         """See the proto."""
         alias, previous = self.service.set_alias(
             request.model_version, request.alias, principal(context)
@@ -175,26 +205,34 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             previous_model_version=f"models/{alias.model}/versions/{previous}" if previous else "",
         )
 
-    def DeleteAlias(self, request, context):
+    def DeleteAlias(
+        self, request: metadata_pb2.DeleteAliasRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.DeleteAliasResponse:
         """See the proto."""
         previous = self.service.delete_alias(request.parent, request.alias, principal(context))
         return metadata_pb2.DeleteAliasResponse(
             previous_model_version=f"{request.parent}/versions/{previous}"
         )
 
-    def ListAliases(self, request, context):
+    def ListAliases(
+        self, request: metadata_pb2.ListAliasesRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ListAliasesResponse:
         """See the proto."""
         aliases = self.service.list_aliases(request.parent)
         return metadata_pb2.ListAliasesResponse(aliases=[cv.alias_to_proto(a) for a in aliases])
 
-    def CreateEvaluation(self, request, context):
+    def CreateEvaluation(
+        self, request: metadata_pb2.CreateEvaluationRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.CreateEvaluationResponse:
         """See the proto."""
         created = self.service.create_evaluation(
             request.parent, cv.evaluation_from_proto(request.evaluation), principal(context)
         )
         return metadata_pb2.CreateEvaluationResponse(evaluation=cv.evaluation_to_proto(created))
 
-    def ListEvaluations(self, request, context):
+    def ListEvaluations(
+        self, request: metadata_pb2.ListEvaluationsRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ListEvaluationsResponse:
         """See the proto."""
         page = self.service.list_evaluations(
             request.parent,
@@ -209,17 +247,23 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             next_page_token=page.next_page_token,
         )
 
-    def CreateLineageEdge(self, request, context):
+    def CreateLineageEdge(
+        self, request: metadata_pb2.CreateLineageEdgeRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.CreateLineageEdgeResponse:
         """See the proto."""
         edge = self.service.create_edge(cv.edge_from_proto(request.edge), principal(context))
         return metadata_pb2.CreateLineageEdgeResponse(edge=cv.edge_to_proto(edge))
 
-    def DeleteLineageEdge(self, request, context):
+    def DeleteLineageEdge(
+        self, request: metadata_pb2.DeleteLineageEdgeRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.DeleteLineageEdgeResponse:
         """See the proto."""
         self.service.delete_edge(cv.edge_from_proto(request.edge), principal(context))
         return metadata_pb2.DeleteLineageEdgeResponse()
 
-    def GetLineage(self, request, context):
+    def GetLineage(
+        self, request: metadata_pb2.GetLineageRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.GetLineageResponse:
         """See the proto."""
         graph = self.service.lineage(
             cv.node_from_proto(request.node, "node"),
@@ -229,7 +273,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         )
         return cv.graph_to_proto(graph)
 
-    def AnalyzeImpact(self, request, context):
+    def AnalyzeImpact(
+        self, request: metadata_pb2.AnalyzeImpactRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.AnalyzeImpactResponse:
         """See the proto."""
         found = self.service.impact(
             cv.node_from_proto(request.node, "node"),
@@ -239,7 +285,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         )
         return metadata_pb2.AnalyzeImpactResponse(versions=[cv.impacted_to_proto(v) for v in found])
 
-    def SearchModelVersions(self, request, context):
+    def SearchModelVersions(
+        self, request: metadata_pb2.SearchModelVersionsRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.SearchModelVersionsResponse:
         """See the proto."""
         page = self.service.search(
             request.filter,
@@ -253,7 +301,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             next_page_token=page.next_page_token,
         )
 
-    def CompareModelVersions(self, request, context):
+    def CompareModelVersions(
+        self, request: metadata_pb2.CompareModelVersionsRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.CompareModelVersionsResponse:
         """See the proto."""
         result = self.service.compare(
             list(request.names), list(request.metrics), list(request.lower_is_better)
@@ -272,7 +322,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             ],
         )
 
-    def ListAuditLog(self, request, context):
+    def ListAuditLog(
+        self, request: metadata_pb2.ListAuditLogRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ListAuditLogResponse:
         """See the proto."""
         page = self.service.audit_log(request.resource, request.page_size, request.page_token)
         return metadata_pb2.ListAuditLogResponse(
@@ -280,7 +332,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             next_page_token=page.next_page_token,
         )
 
-    def ListEvents(self, request, context):
+    def ListEvents(
+        self, request: metadata_pb2.ListEventsRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ListEventsResponse:
         """See the proto."""
         events, cursor = self.service.events(
             request.after_sequence, request.limit, list(request.types), request.model

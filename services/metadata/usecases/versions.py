@@ -12,22 +12,20 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from services.common.validation import (
     model_name,
-    parse_model_name,
     parse_version_name,
     validate_model_id,
     validate_request_id,
     version_name,
 )
 from services.metadata import checks, semver
-from services.metadata.domain import EdgeType, Model, ModelVersion, NodeRef, Page, Stage, State
-from services.metadata.pagetoken import page_size as effective_size
+from services.metadata.domain import EdgeType, ModelVersion, NodeRef, Stage, State
 from services.metadata.store import versions as store
 from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
-from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
+from services.metadata.usecases.base import UseCaseBase
 from services.metadata.usecases.lineage import validate_node
 
 logger = logging.getLogger(__name__)
@@ -72,34 +70,6 @@ def validate_fields(spec: ModelVersion, prefix: str = "model_version") -> ModelV
         hyperparameters=checks.string_map(spec.hyperparameters, f"{prefix}.hyperparameters"),
         tags=checks.string_map(spec.tags, f"{prefix}.tags"),
     )
-
-
-def parse_reference(reference: str) -> tuple[str, str, str]:
-    """``name``, ``name:version``, ``name@alias|stage`` -> (model, kind, value).
-
-    ``kind`` is ``latest``, ``version``, ``stage`` or ``alias``. A ``models/`` prefix is
-    accepted.
-    """
-    ref = reference.removeprefix("models/")
-    if "@" in ref:
-        model, tag = ref.split("@", 1)
-        validate_model_id(model, "reference")
-        if tag in {s.value for s in Stage}:
-            return model, "stage", tag
-        checks.alias(tag, "reference")
-        return model, "alias", tag
-    if ":" in ref:
-        model, version = ref.split(":", 1)
-        validate_model_id(model, "reference")
-        semver.parse(version, "reference")
-        return model, "version", version
-    if not ref:
-        raise InvalidArgument.field(
-            "reference",
-            "a reference is required: 'name', 'name:1.2.0', 'name@alias' or 'name@production'",
-        )
-    validate_model_id(ref, "reference")
-    return ref, "latest", ""
 
 
 class VersionUseCases(UseCaseBase):
@@ -211,48 +181,6 @@ class VersionUseCases(UseCaseBase):
     ) -> None:
         """Hook for lineage edges at registration; the lineage use cases override it."""
 
-    def get_version(self, name: str) -> ModelVersion:
-        """One version by resource name."""
-        model, version = parse_version_name(name)
-        semver.parse(version, "name")
-        with self.db.connect() as conn:
-            found = store.get_version(conn, model, version)
-        if found is None:
-            raise version_not_found(model, version)
-        return found
-
-    def resolve(self, reference: str) -> ModelVersion:
-        """``name`` / ``name:version`` / ``name@alias`` / ``name@stage`` -> the version."""
-        model, kind, value = parse_reference(reference)
-        with self.db.connect() as conn:
-            if kind == "version":
-                found = store.get_version(conn, model, value)
-            elif kind == "alias":
-                found = store.by_alias(conn, model, value)
-            elif kind == "stage":
-                found = store.in_stage(conn, model, Stage(value))
-            else:
-                found = store.latest_ready(conn, model)
-            if found is None and not store.model_exists(conn, model):
-                raise model_not_found(model)
-        if found is not None:
-            return found
-        if kind == "version":
-            raise version_not_found(model, value)
-        if kind == "alias":
-            raise NotFound(
-                f"model {model_name(model)!r} has no alias {value!r}",
-                metadata={"model": model, "alias": value},
-            )
-        if kind == "stage":
-            raise NotFound(
-                f"model {model_name(model)!r} has no READY version in stage {value!r}",
-                metadata={"model": model, "stage": value},
-            )
-        raise NotFound(
-            f"model {model_name(model)!r} has no READY version", metadata={"model": model}
-        )
-
     def set_state(
         self,
         name: str,
@@ -334,36 +262,6 @@ class VersionUseCases(UseCaseBase):
             change.event("version.updated", model, name, version=version, fields=",".join(paths))
             flush_change(session, change)
             return after
-
-    def list_versions(
-        self, parent: str, page_size: int, page_token: str, show_archived: bool = False
-    ) -> Page:
-        """A model's versions newest first, a page at a time."""
-        model = parse_model_name(parent, "parent")
-        size = effective_size(page_size)
-        query = {"op": "ListModelVersions", "parent": parent, "archived": show_archived}
-        after = self.tokens.decode(page_token, query)[0] if page_token else None
-        with self.db.read() as session:
-            model_row = store.model_row(session, model)
-            if model_row is None:
-                raise model_not_found(model)
-            items = store.list_versions(
-                session, model_row.id, after_id=after, limit=size + 1, show_archived=show_archived
-            )
-        token = ""
-        if len(items) > size:
-            items = items[:size]
-            token = self.tokens.encode(query, [items[-1].row_id])
-        return Page(items, token)
-
-    def get_model(self, name: str) -> Model:
-        """One registered model."""
-        model = parse_model_name(name)
-        with self.db.read() as session:
-            found = store.get_model(session, model)
-        if found is None:
-            raise model_not_found(model)
-        return found
 
 
 def _request_hash(
