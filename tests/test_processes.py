@@ -1,0 +1,170 @@
+"""Each service runs as its own process, and ``mreg serve`` runs all three; both stop cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _wait_serving(address: str, service: str = "", timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                status = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=1)
+                if status.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'protos'}:{ROOT / 'clients/python'}",
+        **extra,
+    }
+
+
+def _stop(proc: subprocess.Popen, sig: int) -> tuple[int, str]:
+    proc.send_signal(sig)
+    try:
+        out, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return proc.returncode, out
+
+
+def test_gateway_process_serves_health_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.gateway"],
+        env=_env(MREG_GATEWAY_LISTEN=f"127.0.0.1:{port}", MREG_DATA_DIR=str(tmp_path)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_serving(f"127.0.0.1:{port}", "modelregistry.v1.RegistryService")
+    finally:
+        code, out = _stop(proc, signal.SIGTERM)
+    assert code == 0, out
+    assert f"gateway listening on 127.0.0.1:{port}" in out
+    assert "received SIGTERM, stopping" in out
+
+
+@pytest.mark.parametrize(
+    ("module", "listen", "service", "extra"),
+    [
+        ("services.artifacts", "MREG_ARTIFACTS_LISTEN", "modelregistry.v1.ArtifactService", {}),
+        ("services.metadata", "MREG_METADATA_LISTEN", "modelregistry.v1.MetadataService", {}),
+    ],
+)
+def test_backend_services_run_as_their_own_processes(
+    tmp_path: Path, module: str, listen: str, service: str, extra: dict[str, str]
+) -> None:
+    if module == "services.metadata":
+        migrate = subprocess.run(
+            [sys.executable, "-m", module, "migrate"],
+            env=_env(MREG_DATA_DIR=str(tmp_path)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert migrate.returncode == 0, migrate.stderr
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module],
+        env=_env(**{listen: f"127.0.0.1:{port}", "MREG_DATA_DIR": str(tmp_path)}, **extra),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_serving(f"127.0.0.1:{port}", service)
+    finally:
+        code, out = _stop(proc, signal.SIGTERM)
+    assert code == 0, out
+
+
+def test_mreg_serve_runs_all_three_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    ports = [free_port() for _ in range(3)]
+    data_dir = tmp_path / "data"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mreg.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--gateway-port",
+            str(ports[0]),
+            "--artifacts-port",
+            str(ports[1]),
+            "--metadata-port",
+            str(ports[2]),
+        ],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        for port in ports:
+            _wait_serving(f"127.0.0.1:{port}")
+    finally:
+        code, out = _stop(proc, signal.SIGINT)
+    assert code == 0, out
+    assert f"gateway    listening on 127.0.0.1:{ports[0]}" in out
+    assert f"artifacts  listening on 127.0.0.1:{ports[1]}" in out
+    assert f"metadata   listening on 127.0.0.1:{ports[2]}" in out
+    assert f"data       {data_dir.resolve()}" in out
+    assert (data_dir / "metadata.db").exists()
+    assert out.rstrip().endswith("stopped")
+
+
+def test_mreg_serve_on_a_taken_port_says_which(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mreg.cli",
+                "serve",
+                "--data-dir",
+                str(tmp_path),
+                "--metadata-port",
+                str(port),
+                "--gateway-port",
+                str(free_port()),
+                "--artifacts-port",
+                str(free_port()),
+            ],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
