@@ -76,6 +76,104 @@ def _describe(v: Message) -> str:
     return "\n".join(lines)
 
 
+def _push(args: argparse.Namespace) -> int:
+    from mreg.progress import BarProgress, human_bytes
+
+    progress = BarProgress(enabled=not args.json)
+    with _client(args) as client:
+        try:
+            result = client.push(
+                args.path,
+                model=args.model,
+                version=args.version or "",
+                bump=args.bump,
+                metrics=dict(_pairs(args.metric, float)),
+                params=dict(_pairs(args.param, str)),
+                hyperparameters=dict(_pairs(args.hyperparameter, str)),
+                tags=dict(_pairs(args.tag, str)),
+                parents=args.parent,
+                datasets=args.dataset,
+                experiment=args.experiment,
+                run=args.run,
+                description=args.description,
+                streams=args.streams,
+                use_cache=not args.no_cache,
+                progress=progress,
+            )
+        finally:
+            progress.close()
+    v, stats = result.version, result.stats
+    document = {
+        "model": v.model,
+        "version": v.version,
+        "name": v.name,
+        "digest": v.artifact_digest.hash,
+        "is_tree": v.artifact_is_tree,
+        "files": stats.files,
+        "bytes_total": stats.bytes_total,
+        "bytes_sent": stats.bytes_sent,
+        "chunks_total": stats.chunks_total,
+        "chunks_sent": stats.chunks_sent,
+        "files_hashed": stats.files_hashed,
+        "deduplicated_ratio": round(stats.dedup_ratio, 4),
+    }
+    return _emit(
+        args,
+        document,
+        lambda: (
+            f"pushed {v.name} (sha256:{v.artifact_digest.hash[:12]}, "
+            f"{stats.files} file{'s' if stats.files != 1 else ''})\n"
+            f"sent {human_bytes(stats.bytes_sent)} of {human_bytes(stats.bytes_total)}, "
+            f"{stats.dedup_ratio:.0%} already in the registry"
+        ),
+    )
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from mreg.progress import BarProgress, human_bytes
+
+    progress = BarProgress(enabled=not args.json)
+    with _client(args) as client:
+        try:
+            result = client.pull(args.reference, args.dest, threads=args.streams, progress=progress)
+        finally:
+            progress.close()
+    v, stats = result.version, result.stats
+    document = {
+        "model": v.model,
+        "version": v.version,
+        "name": v.name,
+        "digest": v.artifact_digest.hash,
+        "files": [str(p) for p in result.paths],
+        "bytes_total": stats.bytes_total,
+        "bytes_received": stats.bytes_received,
+        "files_skipped": stats.files_skipped,
+    }
+    return _emit(
+        args,
+        document,
+        lambda: (
+            f"pulled {v.name} into {args.dest}: {len(result.paths)} file(s), "
+            f"received {human_bytes(stats.bytes_received)} of {human_bytes(stats.bytes_total)}"
+            f"{f', {stats.files_skipped} already present' if stats.files_skipped else ''}; "
+            "every file verified"
+        ),
+    )
+
+
+def _pairs(items: list[str] | None, cast: Callable[[str], Any]) -> list[tuple[str, Any]]:
+    out = []
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"expected KEY=VALUE, got {item!r}")
+        try:
+            out.append((key, cast(value)))
+        except ValueError:
+            raise SystemExit(f"{key}: {value!r} is not a number") from None
+    return out
+
+
 def _ls(args: argparse.Namespace) -> int:
     with _client(args) as client:
         versions = client.list_versions(args.model)
@@ -203,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="require bearer tokens from this file (needed to listen beyond loopback)",
     )
     serve.add_argument("--log-level", default="INFO", help="log level (INFO)")
-    serve.set_defaults(run=_serve)
+    serve.set_defaults(handler=_serve)
 
     def client_command(name: str, help: str, run: Callable[[argparse.Namespace], int]):
         command = commands.add_parser(name, help=help)
@@ -215,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--json", action="store_true", help="print one JSON document")
         command.add_argument("--token", default=None, help="bearer token (default: $MREG_TOKEN)")
         command.add_argument("--timeout", type=float, default=30.0, help="seconds per call")
-        command.set_defaults(run=run)
+        command.set_defaults(handler=run)
         return command
 
     token = commands.add_parser("token", help="create, revoke and list bearer tokens")
@@ -232,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="tokens file (default: $MREG_AUTH_TOKENS_FILE or mreg-data/tokens.json)",
         )
         sub.add_argument("--json", action="store_true", help="print one JSON document")
-        sub.set_defaults(run=run)
+        sub.set_defaults(handler=run)
         if name == "create":
             sub.add_argument("--principal", required=True, help="who the token stands for")
             sub.add_argument(
@@ -249,6 +347,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = client_command("show", "show a version: name, name:version, name@alias", _show)
     show.add_argument("reference", help="name, name:1.2.0, name@alias or name@stage")
+    push = client_command("push", "upload a file or directory and register a version", _push)
+    push.add_argument("path", help="a model file or a directory of files")
+    push.add_argument("--model", required=True, help="model id")
+    numbering = push.add_mutually_exclusive_group()
+    numbering.add_argument("--version", help="explicit semantic version, e.g. 1.2.0")
+    numbering.add_argument(
+        "--bump",
+        choices=["major", "minor", "patch", "breaking", "feature"],
+        help="bump the model's latest version (default: patch)",
+    )
+    for flag, what in (
+        ("--metric", "metric KEY=NUMBER"),
+        ("--param", "parameter KEY=VALUE"),
+        ("--hyperparameter", "hyperparameter KEY=VALUE"),
+        ("--tag", "tag KEY=VALUE"),
+        ("--parent", "parent version it was fine-tuned from (name:1.0.0, name@alias)"),
+        ("--dataset", "dataset it was trained on, name@version"),
+    ):
+        push.add_argument(flag, action="append", default=[], help=f"{what} (repeatable)")
+    push.add_argument("--experiment", default="", help="experiment id")
+    push.add_argument("--run", default="", help="run id")
+    push.add_argument("--description", default="", help="description")
+    push.add_argument("--streams", type=int, default=4, help="parallel upload streams (4)")
+    push.add_argument("--no-cache", action="store_true", help="hash files even if unchanged")
+    pull = client_command("pull", "download a version's files, verified", _pull)
+    pull.add_argument("reference", help="name, name:1.2.0, name@alias or name@stage")
+    pull.add_argument("dest", help="directory to write the files into")
+    pull.add_argument("--streams", type=int, default=4, help="parallel download streams (4)")
     ls = client_command("ls", "list a model's versions, newest first", _ls)
     ls.add_argument("model", help="model id")
     return parser
@@ -258,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mreg``; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        return args.handler(args)
     except MregError as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": {"code": error.code.name, "message": error.message}}))

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 
 from modelregistry.v1 import (
+    artifacts_pb2,
     artifacts_pb2_grpc,
     metadata_pb2,
     registry_pb2,
@@ -18,7 +21,18 @@ from modelregistry.v1 import (
     resources_pb2,
 )
 from mreg.errors import UnavailableError
+from mreg.hashcache import HashCache
 from mreg.retry import call_with_retry
+from mreg.transfer import (
+    Progress,
+    RemoteFile,
+    TransferStats,
+    collect_files,
+    commit_files,
+    download_files,
+    hash_files,
+    upload_missing,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +166,7 @@ class Client:
         tags: Mapping[str, str] | None = None,
         description: str = "",
         request_id: str | None = None,
+        lineage: Sequence[metadata_pb2.LineageLink] = (),
         **fields: Any,
     ) -> resources_pb2.ModelVersion:
         """Register an uploaded artifact as a version; retried safely with one request id."""
@@ -172,5 +187,168 @@ class Client:
             ),
             bump=_BUMPS[bump],
             request_id=request_id or str(uuid.uuid4()),
+            lineage=lineage,
         )
         return self._unary("RegisterModelVersion", request).model_version
+
+    # ------------------------------------------------------------------ transfers
+
+    def push(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        model: str,
+        version: str = "",
+        bump: str | None = None,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        hyperparameters: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        parents: Sequence[str] = (),
+        datasets: Sequence[str] = (),
+        experiment: str = "",
+        run: str = "",
+        description: str = "",
+        request_id: str | None = None,
+        streams: int = 4,
+        use_cache: bool = True,
+        progress: Progress | None = None,
+    ) -> PushResult:
+        """Upload a file or a directory and register it as a version, in one call.
+
+        Files are cut and hashed locally; only chunks the registry lacks are sent, over
+        ``streams`` parallel streams. ``parents`` are versions this one was fine-tuned
+        from (``name:1.0.0``, ``name@alias``); ``datasets`` are ``name@version`` it was
+        trained on. Running an interrupted push again sends only what is missing.
+        """
+        progress = progress or Progress()
+        stats = TransferStats()
+        files, is_tree = collect_files(Path(path))
+        stats.files = len(files)
+        stats.bytes_total = sum(f.size for f in files)
+        cache = HashCache() if use_cache else None
+        try:
+            hash_files(files, cache, stats, progress)
+        finally:
+            if cache is not None:
+                cache.close()
+        lineage = [self._parent_link(p) for p in parents]
+        # The first dataset is the version's training_dataset, from which the metadata
+        # service derives its trained_on edge; the others get edges of their own.
+        lineage += [
+            _link(_DATASET, d, resources_pb2.LINEAGE_EDGE_TYPE_TRAINED_ON) for d in datasets[1:]
+        ]
+        if experiment:
+            lineage.append(
+                _link(_EXPERIMENT, experiment, resources_pb2.LINEAGE_EDGE_TYPE_PRODUCED_BY)
+            )
+        upload_missing(
+            self.artifacts,
+            files,
+            metadata=self.metadata,
+            streams=streams,
+            timeout=self.timeout * 100,
+            stats=stats,
+            progress=progress,
+        )
+        root, _blob = commit_files(
+            self.artifacts, files, is_tree, metadata=self.metadata, timeout=self.timeout
+        )
+        all_tags = dict(tags or {})
+        if not is_tree:
+            all_tags.setdefault(FILE_NAME_TAG, files[0].rel)
+        registered = self.register(
+            model,
+            root,
+            version=version,
+            bump=bump,
+            is_tree=is_tree,
+            metrics=metrics,
+            params=params,
+            hyperparameters=hyperparameters,
+            tags=all_tags,
+            description=description,
+            request_id=request_id,
+            experiment_id=experiment,
+            run_id=run,
+            training_dataset=datasets[0] if datasets else "",
+            lineage=lineage,
+        )
+        return PushResult(registered, stats)
+
+    def pull(
+        self,
+        reference: str,
+        dest: str | os.PathLike[str],
+        *,
+        threads: int = 4,
+        progress: Progress | None = None,
+    ) -> PullResult:
+        """Download a version's files into the directory ``dest``, verified.
+
+        Files already present with the right digest are skipped; others are written to
+        temporary files and renamed once their SHA-256 matches.
+        """
+        version = self.resolve(reference)
+        digest = version.artifact_digest
+        if version.artifact_is_tree:
+            entries = self._call(
+                lambda left: self.artifacts.GetTree(
+                    artifacts_pb2.GetTreeRequest(digest=digest),
+                    timeout=left,
+                    metadata=self.metadata,
+                )
+            ).entries
+            files = [RemoteFile(e.path, e.digest, e.mode) for e in entries]
+        else:
+            name = version.tags.get(FILE_NAME_TAG) or f"{version.model}-{version.version}.bin"
+            files = [RemoteFile(name, digest)]
+        stats = TransferStats()
+        paths = download_files(
+            self.artifacts,
+            files,
+            Path(dest),
+            metadata=self.metadata,
+            threads=threads,
+            timeout=self.timeout * 100,
+            stats=stats,
+            progress=progress or Progress(),
+        )
+        return PullResult(version, paths, stats)
+
+    def _parent_link(self, reference: str) -> metadata_pb2.LineageLink:
+        parent = reference if reference.startswith("models/") else self.resolve(reference).name
+        return _link(
+            resources_pb2.LINEAGE_NODE_TYPE_MODEL_VERSION,
+            parent,
+            resources_pb2.LINEAGE_EDGE_TYPE_FINE_TUNED_FROM,
+        )
+
+
+#: Tag recording the file name of a single-file version, so ``pull`` can restore it.
+FILE_NAME_TAG = "mreg.file_name"
+_DATASET = resources_pb2.LINEAGE_NODE_TYPE_DATASET
+_EXPERIMENT = resources_pb2.LINEAGE_NODE_TYPE_EXPERIMENT
+
+
+def _link(node_type: int, key: str, edge_type: int) -> metadata_pb2.LineageLink:
+    return metadata_pb2.LineageLink(
+        type=edge_type, object=resources_pb2.LineageNode(type=node_type, key=key)
+    )
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """The registered version and what the push moved."""
+
+    version: resources_pb2.ModelVersion
+    stats: TransferStats
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """The version pulled, the files written or kept, and what was received."""
+
+    version: resources_pb2.ModelVersion
+    paths: list[Path]
+    stats: TransferStats
