@@ -11,11 +11,12 @@ SQLite serializes writers anyway (``BEGIN IMMEDIATE``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from services.metadata.domain import AuditEntry, Event
@@ -64,8 +65,24 @@ class Change:
 
 
 def flush_change(session: Session, change: Change) -> None:
-    """Write the audit rows, then allocate sequences and write the events (last, see above)."""
+    """Write the audit rows, then allocate sequences and write the events (last, see above).
+
+    On PostgreSQL this is one statement (data-modifying CTEs over JSON arrays): one round
+    trip instead of three, on every write.
+    """
     conn = session.connection()
+    if conn.dialect.name == "postgresql" and change.events:
+        conn.execute(
+            _PG_FLUSH,
+            {
+                "audits": json.dumps(change.audits, default=_iso),
+                "events": json.dumps(
+                    [{"i": i, **e} for i, e in enumerate(change.events)], default=_iso
+                ),
+                "n": len(change.events),
+            },
+        )
+        return
     if change.audits:
         conn.execute(_INSERT_AUDIT, change.audits)
     if not change.events:
@@ -74,6 +91,33 @@ def flush_change(session: Session, change: Change) -> None:
     first = last - len(change.events) + 1
     rows = [{"sequence": first + i, **e} for i, e in enumerate(change.events)]
     conn.execute(_INSERT_EVENT, rows)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+_PG_FLUSH = text(
+    """
+    WITH audit AS (
+        INSERT INTO audit_log (time, actor, action, resource, before, after)
+        SELECT a.time, a.actor, a.action, a.resource, a.before, a.after
+        FROM jsonb_to_recordset(CAST(:audits AS jsonb)) AS a(
+            time timestamptz, actor text, action text, resource text, before jsonb, after jsonb
+        )
+    ), seq AS (
+        UPDATE counters SET value = value + :n WHERE name = 'events' RETURNING value
+    )
+    INSERT INTO events (sequence, type, model, resource, actor, time, attributes)
+    SELECT seq.value - :n + 1 + e.i, e.type, e.model, e.resource, e.actor, e.time, e.attributes
+    FROM seq, jsonb_to_recordset(CAST(:events AS jsonb)) AS e(
+        i bigint, type text, model text, resource text, actor text, time timestamptz,
+        attributes jsonb
+    )
+    """
+)
 
 
 def list_events(

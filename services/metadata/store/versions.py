@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, desc, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    LargeBinary,
+    bindparam,
+    delete,
+    desc,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from services.metadata.domain import Model, ModelVersion, Stage, State
@@ -147,19 +159,64 @@ def lock_model_id(session: Session, name: str) -> int | None:
     return session.connection().execute(stmt, {"name": name}).scalar_one_or_none()
 
 
-def new_version(session: Session, model: str, values: dict[str, Any]) -> ModelVersion:
-    """Insert a new version and its searchable properties with Core statements (hot path).
+def new_version(
+    session: Session, model: str, values: dict[str, Any], now: datetime
+) -> ModelVersion:
+    """Insert a new version, its searchable properties, and record it as the model's latest.
 
-    Raises IntegrityError on a duplicate version or request id.
+    The hot path of registration: on PostgreSQL one statement (data-modifying CTEs), on
+    SQLite three. Raises IntegrityError on a duplicate version or request id.
     """
-    table = VersionRow.__table__
-    stmt = cached(session, "insert_version", lambda d: insert(table).returning(table.c.id))
     conn = session.connection()
-    version_id = conn.execute(stmt, values).scalar_one()
-    entries = _property_rows(version_id, values)
-    if entries:
-        conn.execute(_INSERT_PROPERTY, entries)
+    if conn.dialect.name == "postgresql":
+        params = {k: json.dumps(v) if k in _JSON_COLUMNS else v for k, v in values.items()}
+        params.update(
+            props=json.dumps(_property_rows(0, values)),
+            b_now=now,
+        )
+        version_id = conn.execute(_pg_create(), params).scalar_one()
+    else:
+        table = VersionRow.__table__
+        stmt = cached(session, "insert_version", lambda d: insert(table).returning(table.c.id))
+        version_id = conn.execute(stmt, values).scalar_one()
+        entries = _property_rows(version_id, values)
+        if entries:
+            conn.execute(_INSERT_PROPERTY, entries)
+        set_latest(session, values["model_id"], values["version"], now)
     return version_from_row(SimpleNamespace(id=version_id, **values), model, [])
+
+
+_JSON_COLUMNS = {"metrics", "params", "hyperparameters", "tags"}
+_PG_CREATE: list[Any] = []
+
+
+def _pg_create() -> Any:
+    """``INSERT`` version, ``INSERT`` its properties and ``UPDATE`` the model, one statement."""
+    if not _PG_CREATE:
+        columns = [c.name for c in VersionRow.__table__.c if c.name != "id"]
+        placeholders = [f"CAST(:{c} AS jsonb)" if c in _JSON_COLUMNS else f":{c}" for c in columns]
+        _PG_CREATE.append(
+            text(
+                f"""
+                WITH v AS (
+                    INSERT INTO model_versions ({", ".join(columns)})
+                    VALUES ({", ".join(placeholders)})
+                    RETURNING id
+                ), p AS (
+                    INSERT INTO version_properties (version_id, kind, key, num_value, text_value)
+                    SELECT v.id, x.kind, x.key, x.num_value, x.text_value
+                    FROM v, jsonb_to_recordset(CAST(:props AS jsonb)) AS x(
+                        version_id int, kind text, key text, num_value float8, text_value text
+                    )
+                ), m AS (
+                    UPDATE models SET latest_version = :version, update_time = :b_now
+                    WHERE id = :model_id
+                )
+                SELECT id FROM v
+                """
+            ).bindparams(bindparam("sort_key", type_=LargeBinary))
+        )
+    return _PG_CREATE[0]
 
 
 def set_latest(session: Session, model_id: int, version: str, now: datetime) -> None:
