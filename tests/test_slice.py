@@ -78,10 +78,9 @@ class Registry:
 @pytest.fixture
 def registry(database_url: str, tmp_path: Path, start_server) -> Iterator[Registry]:
     from services.artifacts.app import build_bindings as artifact_bindings
+    from services.gateway.app import build_bindings as gateway_bindings
     from services.metadata.app import build_bindings as metadata_bindings
     from services.metadata.app import migrate
-
-    from services.gateway.app import build_bindings as gateway_bindings
 
     migrate(database_url)
     base = Settings(data_dir=tmp_path, database_url=database_url)
