@@ -338,16 +338,25 @@ def in_stage(session: Reader, model: str, stage: Stage) -> ModelVersion | None:
     )
 
 
+def _by_alias(dialect: str) -> Any:
+    # The alias is found first through its unique (model_id, alias) index, in an InitPlan,
+    # then the version by primary key: the plan does not depend on table statistics.
+    alias, owner = aliased(AliasRow), aliased(ModelRow)
+    target = (
+        select(alias.version_id)
+        .join(owner, owner.id == alias.model_id)
+        .where(owner.name == bindparam("model"), alias.alias == bindparam("alias"))
+        .scalar_subquery()
+    )
+    return _version_select(dialect).where(VersionRow.id == target)
+
+
 def by_alias(session: Reader, model: str, alias: str) -> ModelVersion | None:
-    """The version an alias points at: one indexed join."""
+    """The version an alias points at: one query over unique indexes."""
     return _one(
         session,
         "by_alias",
-        lambda d: (
-            _version_select(d)
-            .join(AliasRow, AliasRow.version_id == VersionRow.id)
-            .where(ModelRow.name == bindparam("model"), AliasRow.alias == bindparam("alias"))
-        ),
+        _by_alias,
         model=model,
         alias=alias,
     )
