@@ -193,7 +193,10 @@ class MetadataServiceServicer:
 
         Errors:
         * INVALID_ARGUMENT: malformed model id, version, digest, request id, or
-        a metric that is not a finite number; fields too long.
+        a metric that is not a finite number; fields too long (the message
+        states the limit); a request id reused with different content; a
+        malformed lineage link.
+        * NOT_FOUND: a lineage link names a model version that does not exist.
         * ALREADY_EXISTS: an explicit version that the model already has.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -214,8 +217,10 @@ class MetadataServiceServicer:
     def ResolveModelVersion(self, request, context):
         """ResolveModelVersion turns a user reference into a version:
         `name:1.2.0` (that version), `name@alias` (the version the alias points
-        at), `name@production` (the version in that stage) or `name` (the
-        highest READY version).
+        at), `name@production` (the highest READY version in that stage; at
+        most one version is in production) or `name` (the highest READY version
+        by semantic-version precedence, pre-releases included). A `models/`
+        prefix is accepted.
 
         Errors:
         * INVALID_ARGUMENT: the reference is malformed.
@@ -257,7 +262,8 @@ class MetadataServiceServicer:
 
     def ListModelVersions(self, request, context):
         """ListModelVersions lists a model's versions, newest first, a page at a
-        time.
+        time. Versions in the archived stage are left out unless
+        `show_archived` is set.
 
         Errors:
         * INVALID_ARGUMENT: malformed parent, page size out of range, or a page
