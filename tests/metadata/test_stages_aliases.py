@@ -193,3 +193,29 @@ def test_deleting_a_missing_alias_is_not_found(client: Client) -> None:
         )
     )
     assert (code, message) == (grpc.StatusCode.NOT_FOUND, "model 'models/fraud' has no alias 'x'")
+
+
+def test_concurrent_promotions_leave_exactly_one_version_in_production(client: Client) -> None:
+    import threading
+
+    versions = [client.create(ready=True) for _ in range(4)]
+    for v in versions:
+        move(client, v.name, S.STAGE_STAGING)
+    errors: list[BaseException] = []
+
+    def promote(name: str) -> None:
+        try:
+            move(client, name, S.STAGE_PRODUCTION, previous_production_stage=S.STAGE_STAGING)
+        except BaseException as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=promote, args=(v.name,)) for v in versions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    hits = client.SearchModelVersions(
+        metadata_pb2.SearchModelVersionsRequest(filter='stage = "production"')
+    )
+    assert len(hits.model_versions) == 1
