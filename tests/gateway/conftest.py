@@ -1,0 +1,121 @@
+"""A registry assembled from separate servers, so tests can stop and restart one of them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from modelregistry.v1 import (
+    artifacts_pb2,
+    artifacts_pb2_grpc,
+    metadata_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+    resources_pb2,
+)
+from services.common.server import RunningServer, build_server, insecure_channel
+from services.common.settings import Settings
+
+MESSAGE = 1024 * 1024
+
+
+@dataclass
+class Stack:
+    """Metadata, artifact and gateway servers with stubs; ``stop``/``restart`` one of them."""
+
+    settings: Settings
+    servers: dict[str, RunningServer] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    gateway_service: object = None
+
+    def start(self, which: str) -> None:
+        from services.artifacts.app import build_bindings as artifact_bindings
+        from services.gateway.app import bindings_for, build_gateway
+        from services.metadata.app import build_bindings as metadata_bindings
+
+        port = self.ports.get(which, 0)
+        if which == "metadata":
+            bindings = metadata_bindings(self.settings)
+        elif which == "artifacts":
+            bindings = artifact_bindings(self.settings)
+        else:
+            self.gateway_service = build_gateway(self.settings)
+            bindings = bindings_for(self.gateway_service)
+        server = build_server(f"127.0.0.1:{port}", bindings)
+        server.server.start()
+        self.servers[which] = server
+        self.ports[which] = server.port
+
+    def stop(self, which: str) -> None:
+        self.servers.pop(which).stop(grace=None)
+
+    def address(self, which: str) -> str:
+        return f"127.0.0.1:{self.ports[which]}"
+
+
+@pytest.fixture
+def stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
+    from services.metadata.app import migrate
+    from tests.conftest import free_port
+
+    migrate(database_url)
+    ports = {"metadata": free_port(), "artifacts": free_port()}
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        metadata_address=f"127.0.0.1:{ports['metadata']}",
+        artifacts_address=f"127.0.0.1:{ports['artifacts']}",
+    )
+    registry = Stack(settings, ports=ports)
+    for which in ("metadata", "artifacts", "gateway"):
+        registry.start(which)
+    yield registry
+    for which in list(registry.servers):
+        registry.stop(which)
+
+
+@pytest.fixture
+def gateway(stack: Stack) -> Iterator[registry_pb2_grpc.RegistryServiceStub]:
+    with insecure_channel(stack.address("gateway")) as channel:
+        yield registry_pb2_grpc.RegistryServiceStub(channel)
+
+
+@pytest.fixture
+def artifacts(stack: Stack) -> Iterator[artifacts_pb2_grpc.ArtifactServiceStub]:
+    with insecure_channel(stack.address("artifacts")) as channel:
+        yield artifacts_pb2_grpc.ArtifactServiceStub(channel)
+
+
+@pytest.fixture
+def metadata(stack: Stack) -> Iterator[metadata_pb2_grpc.MetadataServiceStub]:
+    with insecure_channel(stack.address("metadata")) as channel:
+        yield metadata_pb2_grpc.MetadataServiceStub(channel)
+
+
+def upload(stub: artifacts_pb2_grpc.ArtifactServiceStub, data: bytes) -> resources_pb2.Digest:
+    """Upload bytes through the plain streaming path; returns their digest."""
+
+    def requests():
+        yield artifacts_pb2.UploadBlobRequest(
+            header=artifacts_pb2.UploadHeader(upload_id=str(uuid.uuid4()))
+        )
+        for start in range(0, len(data), MESSAGE):
+            yield artifacts_pb2.UploadBlobRequest(data=data[start : start + MESSAGE])
+        yield artifacts_pb2.UploadBlobRequest(finish=artifacts_pb2.UploadFinish())
+
+    return stub.UploadBlob(requests(), timeout=30).blob.digest
+
+
+def register_request(
+    model: str, digest: resources_pb2.Digest, version: str = "", request_id: str = "", **fields
+) -> registry_pb2.RegisterModelVersionRequest:
+    """A registration request with a fresh request id unless one is given."""
+    return registry_pb2.RegisterModelVersionRequest(
+        parent=f"models/{model}",
+        model_version=resources_pb2.ModelVersion(version=version, artifact_digest=digest, **fields),
+        request_id=request_id or str(uuid.uuid4()),
+    )
