@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -116,10 +116,3 @@ def bump_counter(session: Session, name: str, by: int = 1) -> int:
     before the first one, which holds the lock, has committed or rolled back.
     """
     return int(session.connection().execute(_BUMP, {"counter": name, "by": by}).scalar_one())
-
-
-def string_agg(session: Session, column: Any) -> Any:
-    """Comma-joined values of ``column`` in a group (``string_agg`` / ``group_concat``)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.string_agg(column, ",")
-    return func.group_concat(column, ",")

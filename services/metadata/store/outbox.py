@@ -144,12 +144,6 @@ def list_events(
     ]
 
 
-def last_sequence(session: Session) -> int:
-    """The highest committed sequence (0 when there are no events)."""
-    stmt = select(EventRow.sequence).order_by(EventRow.sequence.desc()).limit(1)
-    return int(session.execute(stmt).scalar_one_or_none() or 0)
-
-
 def list_audit(
     session: Session, resource: str, after_id: int | None, limit: int, prefix: bool
 ) -> list[AuditEntry]:

@@ -245,15 +245,6 @@ def _property_rows(version_id: int, values: Any) -> list[dict[str, Any]]:
     return [{"version_id": version_id, **r} for r in rows]
 
 
-def insert_version(session: Session, values: dict[str, Any]) -> VersionRow:
-    """Insert a version row and its searchable properties; flushes to raise IntegrityError."""
-    row = VersionRow(**values)
-    session.add(row)
-    session.flush()
-    write_properties(session, row)
-    return row
-
-
 def write_properties(session: Session, row: VersionRow) -> None:
     """Replace the version's rows in ``version_properties`` from its maps."""
     session.execute(delete(PropertyRow).where(PropertyRow.version_id == row.id))
@@ -373,16 +364,6 @@ def list_versions(
         stmt = stmt.where(VersionRow.stage != Stage.ARCHIVED.value)
     stmt = stmt.order_by(desc(VersionRow.id)).limit(limit)
     return to_versions(session.execute(stmt))
-
-
-def version_ids(session: Session, model: str, versions: list[str]) -> dict[str, int]:
-    """Ids of the named versions of one model."""
-    stmt = (
-        select(VersionRow.version, VersionRow.id)
-        .join(ModelRow, ModelRow.id == VersionRow.model_id)
-        .where(ModelRow.name == model, VersionRow.version.in_(versions))
-    )
-    return {v: i for v, i in session.execute(stmt)}
 
 
 def count_versions(session: Session, model_id: int) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from services.common.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -24,7 +26,7 @@ from services.metadata.store import stages as store
 from services.metadata.store import versions as versions_store
 from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
-from services.metadata.store.schema import AliasRow
+from services.metadata.store.schema import AliasRow, VersionRow
 from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
 
 
@@ -96,7 +98,15 @@ class StageUseCases(UseCaseBase):
             flush_change(session, change)
             return moved, transition, previous
 
-    def _move(self, session, model, row, target: Stage, reason: str, change: Change):
+    def _move(
+        self,
+        session: Session,
+        model: str,
+        row: VersionRow,
+        target: Stage,
+        reason: str,
+        change: Change,
+    ) -> ModelVersion:
         """Change one row's stage and record the transition, audit and event."""
         before = versions_store.to_domain(session, row, model)
         row.stage = target.value
