@@ -1,4 +1,5 @@
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from modelregistry.v1 import governance_pb2 as _governance_pb2
 from modelregistry.v1 import resources_pb2 as _resources_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -208,18 +209,20 @@ class DeleteModelVersionResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class TransitionModelVersionStageRequest(_message.Message):
-    __slots__ = ("name", "stage", "reason", "etag", "previous_production_stage")
+    __slots__ = ("name", "stage", "reason", "etag", "previous_production_stage", "expected_production_version")
     NAME_FIELD_NUMBER: _ClassVar[int]
     STAGE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_PRODUCTION_STAGE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_PRODUCTION_VERSION_FIELD_NUMBER: _ClassVar[int]
     name: str
     stage: _resources_pb2.Stage
     reason: str
     etag: str
     previous_production_stage: _resources_pb2.Stage
-    def __init__(self, name: _Optional[str] = ..., stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., reason: _Optional[str] = ..., etag: _Optional[str] = ..., previous_production_stage: _Optional[_Union[_resources_pb2.Stage, str]] = ...) -> None: ...
+    expected_production_version: str
+    def __init__(self, name: _Optional[str] = ..., stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., reason: _Optional[str] = ..., etag: _Optional[str] = ..., previous_production_stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., expected_production_version: _Optional[str] = ...) -> None: ...
 
 class TransitionModelVersionStageResponse(_message.Message):
     __slots__ = ("model_version", "transition", "previous_production")
@@ -507,3 +510,130 @@ class ListEventsResponse(_message.Message):
     events: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Event]
     next_after_sequence: int
     def __init__(self, events: _Optional[_Iterable[_Union[_resources_pb2.Event, _Mapping]]] = ..., next_after_sequence: _Optional[int] = ...) -> None: ...
+
+class CreatePromotionRequest(_message.Message):
+    __slots__ = ("model_version", "target_stage", "reason", "required_approvals")
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TARGET_STAGE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    model_version: str
+    target_stage: _resources_pb2.Stage
+    reason: str
+    required_approvals: int
+    def __init__(self, model_version: _Optional[str] = ..., target_stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., reason: _Optional[str] = ..., required_approvals: _Optional[int] = ...) -> None: ...
+
+class CreatePromotionResponse(_message.Message):
+    __slots__ = ("promotion",)
+    PROMOTION_FIELD_NUMBER: _ClassVar[int]
+    promotion: _governance_pb2.Promotion
+    def __init__(self, promotion: _Optional[_Union[_governance_pb2.Promotion, _Mapping]] = ...) -> None: ...
+
+class GetPromotionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetPromotionResponse(_message.Message):
+    __slots__ = ("promotion",)
+    PROMOTION_FIELD_NUMBER: _ClassVar[int]
+    promotion: _governance_pb2.Promotion
+    def __init__(self, promotion: _Optional[_Union[_governance_pb2.Promotion, _Mapping]] = ...) -> None: ...
+
+class ListPromotionsRequest(_message.Message):
+    __slots__ = ("parent", "state", "page_size", "page_token", "model_version")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    state: _governance_pb2.PromotionState
+    page_size: int
+    page_token: str
+    model_version: str
+    def __init__(self, parent: _Optional[str] = ..., state: _Optional[_Union[_governance_pb2.PromotionState, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
+
+class ListPromotionsResponse(_message.Message):
+    __slots__ = ("promotions", "next_page_token")
+    PROMOTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    promotions: _containers.RepeatedCompositeFieldContainer[_governance_pb2.Promotion]
+    next_page_token: str
+    def __init__(self, promotions: _Optional[_Iterable[_Union[_governance_pb2.Promotion, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DecidePromotionRequest(_message.Message):
+    __slots__ = ("name", "decision", "comment")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    decision: _governance_pb2.ApprovalDecision
+    comment: str
+    def __init__(self, name: _Optional[str] = ..., decision: _Optional[_Union[_governance_pb2.ApprovalDecision, str]] = ..., comment: _Optional[str] = ...) -> None: ...
+
+class DecidePromotionResponse(_message.Message):
+    __slots__ = ("promotion",)
+    PROMOTION_FIELD_NUMBER: _ClassVar[int]
+    promotion: _governance_pb2.Promotion
+    def __init__(self, promotion: _Optional[_Union[_governance_pb2.Promotion, _Mapping]] = ...) -> None: ...
+
+class SetPromotionStateRequest(_message.Message):
+    __slots__ = ("name", "state", "status_message", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: _governance_pb2.PromotionState
+    status_message: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[_governance_pb2.PromotionState, str]] = ..., status_message: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class SetPromotionStateResponse(_message.Message):
+    __slots__ = ("promotion",)
+    PROMOTION_FIELD_NUMBER: _ClassVar[int]
+    promotion: _governance_pb2.Promotion
+    def __init__(self, promotion: _Optional[_Union[_governance_pb2.Promotion, _Mapping]] = ...) -> None: ...
+
+class ReportDeploymentRequest(_message.Message):
+    __slots__ = ("model_version", "environment", "endpoint", "status", "health", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    model_version: str
+    environment: str
+    endpoint: str
+    status: _governance_pb2.DeploymentStatus
+    health: str
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, model_version: _Optional[str] = ..., environment: _Optional[str] = ..., endpoint: _Optional[str] = ..., status: _Optional[_Union[_governance_pb2.DeploymentStatus, str]] = ..., health: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class ReportDeploymentResponse(_message.Message):
+    __slots__ = ("deployment",)
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    deployment: _governance_pb2.Deployment
+    def __init__(self, deployment: _Optional[_Union[_governance_pb2.Deployment, _Mapping]] = ...) -> None: ...
+
+class ListDeploymentsRequest(_message.Message):
+    __slots__ = ("parent",)
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    def __init__(self, parent: _Optional[str] = ...) -> None: ...
+
+class ListDeploymentsResponse(_message.Message):
+    __slots__ = ("deployments",)
+    DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
+    deployments: _containers.RepeatedCompositeFieldContainer[_governance_pb2.Deployment]
+    def __init__(self, deployments: _Optional[_Iterable[_Union[_governance_pb2.Deployment, _Mapping]]] = ...) -> None: ...

@@ -172,6 +172,41 @@ class MetadataServiceStub:
                 request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEventsRequest.SerializeToString,
                 response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEventsResponse.FromString,
                 _registered_method=True)
+        self.CreatePromotion = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/CreatePromotion',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreatePromotionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreatePromotionResponse.FromString,
+                _registered_method=True)
+        self.GetPromotion = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/GetPromotion',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionResponse.FromString,
+                _registered_method=True)
+        self.ListPromotions = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/ListPromotions',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsResponse.FromString,
+                _registered_method=True)
+        self.DecidePromotion = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/DecidePromotion',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.DecidePromotionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DecidePromotionResponse.FromString,
+                _registered_method=True)
+        self.SetPromotionState = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/SetPromotionState',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetPromotionStateRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetPromotionStateResponse.FromString,
+                _registered_method=True)
+        self.ReportDeployment = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/ReportDeployment',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.FromString,
+                _registered_method=True)
+        self.ListDeployments = channel.unary_unary(
+                '/modelregistry.v1.MetadataService/ListDeployments',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.FromString,
+                _registered_method=True)
 
 
 class MetadataServiceServicer:
@@ -353,16 +388,21 @@ class MetadataServiceServicer:
         atomically moves the model's current production version to
         `previous_production_stage` (archived by default), in the same
         transaction. Policy (gates, approvals) is the gateway's; this RPC only
-        enforces the transition table.
+        enforces the transition table and, when `expected_production_version`
+        is set, that the model's production version is still the one the caller
+        checked (so of two concurrent promotions only one commits).
 
         Errors:
         * INVALID_ARGUMENT: malformed name; unspecified target stage; a reason
         over 16 KiB; a `previous_production_stage` not reachable from
-        production.
+        production; an `expected_production_version` that is neither `none`
+        nor a version name of the same model.
         * NOT_FOUND: the version does not exist.
         * FAILED_PRECONDITION: the transition is not in the table (the message
         names the allowed targets), or the version is not READY.
-        * ABORTED: `etag` is set and stale.
+        * ABORTED: `etag` is set and stale, or `expected_production_version` is
+        set and another version (or none) is in production now (the message
+        names it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -563,6 +603,129 @@ class MetadataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreatePromotion(self, request, context):
+        """CreatePromotion records a request to move a version to a stage. The
+        gateway calls it after the policy's transition rules and gates pass; this
+        RPC enforces only what the records need: the version MUST exist and be
+        READY, and the model MUST NOT already have an open (PENDING_APPROVAL or
+        APPROVED) promotion to the same target stage, checked under the model's
+        row lock and backed by a partial unique index. The promotion starts
+        PENDING_APPROVAL, or APPROVED when `required_approvals` is 0. Writes a
+        `promotion.requested` event (and `promotion.approved` when approved on
+        creation). The acting principal is the requester.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed version name; unspecified target stage;
+        negative `required_approvals` or more than 100; a reason over 16 KiB.
+        * NOT_FOUND: the version does not exist.
+        * FAILED_PRECONDITION: the version is not READY, or the model already
+        has an open promotion to the target stage (the message names it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPromotion(self, request, context):
+        """GetPromotion returns one promotion with its approvals.
+
+        Errors:
+        * INVALID_ARGUMENT: the name is not `models/{model}/promotions/{id}`.
+        * NOT_FOUND: the promotion does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPromotions(self, request, context):
+        """ListPromotions lists a model's promotions, newest first, optionally only
+        those in one state or of one version, a page at a time.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed parent or version name, a version of
+        another model, page size out of range, or a page token that belongs
+        to another query or was tampered with.
+        * NOT_FOUND: the model does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecidePromotion(self, request, context):
+        """DecidePromotion records the acting principal's decision on a promotion
+        waiting for approval. In one transaction with the promotion's row
+        locked: the promotion MUST be PENDING_APPROVAL; the principal MUST NOT be
+        its requester; each principal decides at most once. A rejection moves
+        the promotion to REJECTED (event `promotion.rejected`); an approval that
+        brings the distinct approvals to `required_approvals` moves it to
+        APPROVED (event `promotion.approved`). An approval short of that changes
+        only the approvals list and the etag (audited, no event). Returns the
+        promotion after the decision.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name; unspecified decision; a comment over
+        16 KiB.
+        * NOT_FOUND: the promotion does not exist.
+        * FAILED_PRECONDITION: the promotion is not PENDING_APPROVAL (the
+        message names its state).
+        * PERMISSION_DENIED: the principal requested the promotion.
+        * ALREADY_EXISTS: the principal has already decided on it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPromotionState(self, request, context):
+        """SetPromotionState records the outcome of a promotion: WITHDRAWN (from
+        PENDING_APPROVAL or APPROVED), COMPLETED or FAILED (from APPROVED). Who
+        may withdraw is the gateway's policy. Setting the state the promotion
+        already has is accepted and changes nothing (so a retry is safe). Writes
+        a `promotion.withdrawn`, `promotion.completed` or `promotion.failed`
+        event.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name; a target state other than
+        WITHDRAWN, COMPLETED or FAILED; a status message over 16 KiB.
+        * NOT_FOUND: the promotion does not exist.
+        * FAILED_PRECONDITION: the move is not allowed from the promotion's
+        current state (the message names both).
+        * ABORTED: `etag` is set and stale.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportDeployment(self, request, context):
+        """ReportDeployment records where a version runs: it creates or replaces
+        the model's deployment in `environment` (one per model and environment)
+        so that it points at `model_version` with the reported endpoint, status,
+        health and attributes. A report that changes nothing but the time (a
+        heartbeat) updates `update_time` and `reported_by` only; any other
+        change writes an audit entry and a `deployment.reported` event.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed version name or environment; unspecified
+        status; an endpoint over 1 KiB, health over 4 KiB, or invalid
+        attributes.
+        * NOT_FOUND: the version does not exist.
+        * FAILED_PRECONDITION: the version is not READY.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeployments(self, request, context):
+        """ListDeployments lists a model's deployments by environment, or only
+        those now running one version.
+
+        Errors:
+        * INVALID_ARGUMENT: the parent is neither `models/{model}` nor
+        `models/{model}/versions/{version}`.
+        * NOT_FOUND: the model or version does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MetadataServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -695,6 +858,41 @@ def add_MetadataServiceServicer_to_server(servicer, server):
                     servicer.ListEvents,
                     request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEventsRequest.FromString,
                     response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'CreatePromotion': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePromotion,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreatePromotionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreatePromotionResponse.SerializeToString,
+            ),
+            'GetPromotion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPromotion,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionResponse.SerializeToString,
+            ),
+            'ListPromotions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPromotions,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsResponse.SerializeToString,
+            ),
+            'DecidePromotion': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecidePromotion,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DecidePromotionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.DecidePromotionResponse.SerializeToString,
+            ),
+            'SetPromotionState': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPromotionState,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetPromotionStateRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetPromotionStateResponse.SerializeToString,
+            ),
+            'ReportDeployment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportDeployment,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.SerializeToString,
+            ),
+            'ListDeployments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeployments,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1407,6 +1605,195 @@ class MetadataService:
             '/modelregistry.v1.MetadataService/ListEvents',
             modelregistry_dot_v1_dot_metadata__pb2.ListEventsRequest.SerializeToString,
             modelregistry_dot_v1_dot_metadata__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePromotion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/CreatePromotion',
+            modelregistry_dot_v1_dot_metadata__pb2.CreatePromotionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.CreatePromotionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPromotion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/GetPromotion',
+            modelregistry_dot_v1_dot_metadata__pb2.GetPromotionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.GetPromotionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPromotions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/ListPromotions',
+            modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecidePromotion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/DecidePromotion',
+            modelregistry_dot_v1_dot_metadata__pb2.DecidePromotionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.DecidePromotionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPromotionState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/SetPromotionState',
+            modelregistry_dot_v1_dot_metadata__pb2.SetPromotionStateRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.SetPromotionStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportDeployment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/ReportDeployment',
+            modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeployments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.MetadataService/ListDeployments',
+            modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.FromString,
             options,
             channel_credentials,
             insecure,
