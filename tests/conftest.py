@@ -170,12 +170,15 @@ def embedded_registry(tmp_path: Path) -> Iterator[object]:
     the gateway's ``host:port``.
     """
     from services.embedded import build_embedded
+    from services.gateway.app import start_background
 
     registry = build_embedded(
         tmp_path / "mreg-data", gateway_port=0, artifacts_port=0, metadata_port=0
     )
     for server in registry.servers:
         server.server.start()
+    stop_background = start_background(registry.settings, registry.gateway_service)
     yield registry
+    stop_background()
     for server in reversed(registry.servers):
         server.stop(grace=None)

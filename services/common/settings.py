@@ -100,6 +100,13 @@ class Settings(BaseSettings):
         15.0, gt=0, description="How often the gateway looks for stale PENDING registrations."
     )
 
+    resolve_cache_poll_seconds: float = Field(
+        0.1,
+        ge=0,
+        description="How often the gateway reads the event outbox to keep its resolve cache "
+        "correct; 0 turns the cache off.",
+    )
+
     max_workers: int = Field(32, ge=1, description="Threads serving RPCs per service.")
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="Seconds in-flight RPCs get to finish on SIGTERM."

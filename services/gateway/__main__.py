@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from services.common.runner import run_service
 from services.common.settings import load_settings
-from services.gateway.app import bindings_for, build_gateway, build_interceptors, start_reconciler
+from services.gateway.app import bindings_for, build_gateway, build_interceptors, start_background
 
 
 def main() -> None:
     """Serve until SIGTERM or SIGINT, settling stale registrations in the background."""
     settings = load_settings()
     gateway = build_gateway(settings)
-    reconciler = start_reconciler(settings, gateway)
+    stop_background = start_background(settings, gateway)
     run_service(
         "gateway",
         settings,
         settings.gateway_listen,
         lambda _settings: bindings_for(gateway),
-        on_stop=reconciler.stop,
+        on_stop=stop_background,
         make_interceptors=build_interceptors,
     )
 

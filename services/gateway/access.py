@@ -8,6 +8,7 @@ from modelregistry.v1 import registry_pb2
 from services.common.auth import Role
 
 _SERVICE = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"]
+SERVICE_NAME = _SERVICE.full_name
 _WRITES = {
     "RegisterModelVersion",
     "UpdateModelVersion",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import grpc
 
 from modelregistry.v1 import registry_pb2, registry_pb2_grpc
@@ -10,6 +12,7 @@ from services.common.server import ServiceBinding
 from services.common.settings import Settings
 from services.common.tls import channel_credentials
 from services.gateway.access import METHOD_ROLES, model_of
+from services.gateway.cache import ResolveCache
 from services.gateway.peers import Peers
 from services.gateway.reconciler import Reconciler
 from services.gateway.service import Gateway, ServerLimits
@@ -26,7 +29,12 @@ def build_gateway(settings: Settings) -> Gateway:
         channel_credentials(settings),
         settings.service_token.get_secret_value(),
     )
-    return Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address))
+    cache = (
+        ResolveCache(peers, settings.resolve_cache_poll_seconds)
+        if settings.resolve_cache_poll_seconds
+        else None
+    )
+    return Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address), cache=cache)
 
 
 def bindings_for(gateway: Gateway) -> list[ServiceBinding]:
@@ -45,13 +53,21 @@ def build_bindings(settings: Settings) -> list[ServiceBinding]:
     return bindings_for(build_gateway(settings))
 
 
-def start_reconciler(settings: Settings, gateway: Gateway) -> Reconciler:
-    """Start settling stale PENDING registrations in the background."""
+def start_background(settings: Settings, gateway: Gateway) -> Callable[[], None]:
+    """Start the reconciler and the resolve cache's outbox poller; returns what stops them."""
     reconciler = Reconciler(
         gateway, settings.reconcile_pending_after_seconds, settings.reconcile_interval_seconds
     )
     reconciler.start()
-    return reconciler
+    if gateway.cache is not None:
+        gateway.cache.start()
+
+    def stop() -> None:
+        reconciler.stop()
+        if gateway.cache is not None:
+            gateway.cache.stop()
+
+    return stop
 
 
 def build_interceptors(settings: Settings) -> list[grpc.ServerInterceptor]:

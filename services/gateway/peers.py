@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import grpc
@@ -33,13 +33,29 @@ class Peer:
 
     def call(self, method: str, request: Any, *, principal: str = "", timeout: float = 30.0) -> Any:
         """Call ``method`` on the stub; a failure becomes a :class:`RegistryError`."""
+        try:
+            return getattr(self.stub, method)(
+                request, timeout=timeout, metadata=self._metadata(principal)
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, peer=self.label) from None
+
+    def call_stream(
+        self, method: str, request: Any, *, principal: str = "", timeout: float = 600.0
+    ) -> Iterator[Any]:
+        """Iterate a server-streaming ``method``; a failure becomes a :class:`RegistryError`."""
+        try:
+            yield from getattr(self.stub, method)(
+                request, timeout=timeout, metadata=self._metadata(principal)
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, peer=self.label) from None
+
+    def _metadata(self, principal: str) -> list[tuple[str, str]]:
         metadata = [*self.auth, (REQUEST_ID_HEADER, current_request_id())]
         if principal:
             metadata.append((PRINCIPAL_HEADER, principal))
-        try:
-            return getattr(self.stub, method)(request, timeout=timeout, metadata=metadata)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error, peer=self.label) from None
+        return metadata
 
     def close(self) -> None:
         """Close the channel."""

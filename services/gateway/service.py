@@ -23,6 +23,7 @@ from services.common.validation import (
     validate_digest,
     validate_request_id,
 )
+from services.gateway.cache import ResolveCache
 from services.gateway.peers import Peers
 
 logger = logging.getLogger(__name__)
@@ -44,10 +45,35 @@ class ServerLimits:
 class Gateway:
     """Coordinates the artifact and metadata services behind the public API."""
 
-    def __init__(self, peers: Peers, limits: ServerLimits, watch_poll_seconds: float = 0.2) -> None:
+    def __init__(
+        self,
+        peers: Peers,
+        limits: ServerLimits,
+        watch_poll_seconds: float = 0.2,
+        cache: ResolveCache | None = None,
+    ) -> None:
         self.peers = peers
         self.limits = limits
         self.watch_poll_seconds = watch_poll_seconds
+        self.cache = cache
+
+    def resolve(
+        self, request: metadata_pb2.ResolveModelVersionRequest, principal: str
+    ) -> metadata_pb2.ResolveModelVersionResponse:
+        """Resolve a reference, from the cache when it can vouch for the answer."""
+        if self.cache is not None and (hit := self.cache.get(request.reference)) is not None:
+            return hit
+        model = request.reference.split("@", 1)[0].split(":", 1)[0]
+        generation = self.cache.generation(model) if self.cache is not None else 0
+        response = self.peers.metadata.call("ResolveModelVersion", request, principal=principal)
+        if self.cache is not None:
+            self.cache.put(request.reference, model, response, generation)
+        return response
+
+    def changed(self, model: str | None) -> None:
+        """Note that this gateway just changed ``model`` (drops cached answers about it)."""
+        if self.cache is not None and model:
+            self.cache.invalidate(model)
 
     def server_info(self) -> registry_pb2.GetServerInfoResponse:
         """Where clients send bytes and the limits they should use."""
@@ -88,7 +114,10 @@ class Gateway:
                 reason="REGISTRATION_FAILED",
                 metadata={"version": reserved.name},
             )
-        return self.complete(reserved, principal)
+        try:
+            return self.complete(reserved, principal)
+        finally:
+            self.changed(reserved.model)
 
     def complete(
         self, version: resources_pb2.ModelVersion, principal: str

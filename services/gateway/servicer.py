@@ -5,13 +5,13 @@ from __future__ import annotations
 import grpc
 
 from modelregistry.v1 import registry_pb2, registry_pb2_grpc
-from services.common.auth import current_identity
+from services.common.auth import Role, current_identity
+from services.gateway.access import METHOD_ROLES, SERVICE_NAME, model_of
 from services.gateway.service import Gateway
 
 #: Methods answered by the metadata service unchanged: the gateway checks the caller's
 #: role (see access.py) and passes the request on with the caller as principal.
 FORWARDED = (
-    "ResolveModelVersion",
     "GetModelVersion",
     "ListModelVersions",
     "GetModel",
@@ -49,14 +49,26 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         version = self.gateway.register(request, _principal())
         return registry_pb2.RegisterModelVersionResponse(model_version=version)
 
+    def ResolveModelVersion(self, request, context):
+        return self.gateway.resolve(request, _principal())
+
     def WatchEvents(self, request, context: grpc.ServicerContext):
         for event in self.gateway.watch(request, context.is_active):
             yield registry_pb2.WatchEventsResponse(event=event)
 
 
+#: Forwarded methods that change a model: cached resolutions of it are dropped after them.
+WRITES = frozenset(m for m, role in METHOD_ROLES.items() if role is not Role.READER)
+
+
 def _forward(method: str):
+    writes = f"/{SERVICE_NAME}/{method}" in WRITES
+
     def call(self: RegistryServicer, request, context):
-        return self.gateway.peers.metadata.call(method, request, principal=_principal())
+        response = self.gateway.peers.metadata.call(method, request, principal=_principal())
+        if writes:
+            self.gateway.changed(model_of(request))
+        return response
 
     call.__name__ = method
     call.__doc__ = f"Forward ``{method}`` to the metadata service."

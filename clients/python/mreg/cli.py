@@ -205,13 +205,13 @@ def _serve(args: argparse.Namespace) -> int:
     print("model registry running on embedded defaults (SQLite + local files)", flush=True)
     print(registry.describe(), flush=True)
     print("press Ctrl-C to stop", flush=True)
-    from services.gateway.app import start_reconciler
+    from services.gateway.app import start_background
 
-    reconciler = start_reconciler(registry.settings, registry.gateway_service)
+    stop_background = start_background(registry.settings, registry.gateway_service)
     try:
         run_until_signal(registry.servers)
     finally:
-        reconciler.stop()
+        stop_background()
     print("stopped", flush=True)
     return 0
 
