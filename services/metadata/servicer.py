@@ -176,6 +176,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             etag_value=request.etag,
             previous_production_stage=previous_stage,
             actor=principal(context),
+            expected_production=request.expected_production_version,
         )
         return metadata_pb2.TransitionModelVersionStageResponse(
             model_version=cv.version_to_proto(moved),

@@ -219,3 +219,40 @@ def test_concurrent_promotions_leave_exactly_one_version_in_production(client: C
         metadata_pb2.SearchModelVersionsRequest(filter='stage = "production"')
     )
     assert len(hits.model_versions) == 1
+
+
+def test_expected_production_version_guards_against_a_concurrent_promotion(
+    client: Client,
+) -> None:
+    a, b = client.create(ready=True), client.create(ready=True)
+    for v in (a, b):
+        move(client, v.name, S.STAGE_STAGING)
+    move(client, a.name, S.STAGE_PRODUCTION, expected_production_version="none")
+    code, message = status_of(
+        lambda: move(client, b.name, S.STAGE_PRODUCTION, expected_production_version="none")
+    )
+    assert code == grpc.StatusCode.ABORTED
+    assert message == (
+        "production of 'models/fraud' changed: expected 'none' but "
+        "'models/fraud/versions/1.0.0' is in production; check the gates again and retry"
+    )
+    moved = move(client, b.name, S.STAGE_PRODUCTION, expected_production_version=a.name)
+    assert moved.previous_production.name == a.name
+
+
+def test_expected_production_version_of_another_model_is_invalid(client: Client) -> None:
+    v = client.create(ready=True)
+    move(client, v.name, S.STAGE_STAGING)
+    code, message = status_of(
+        lambda: move(
+            client,
+            v.name,
+            S.STAGE_PRODUCTION,
+            expected_production_version="models/other/versions/1.0.0",
+        )
+    )
+    assert (code, message) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "expected_production_version: 'models/other/versions/1.0.0' is a version of another "
+        "model than 'models/fraud'",
+    )

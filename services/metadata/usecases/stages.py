@@ -5,12 +5,18 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from services.common.errors import (
+    Aborted,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
     PreconditionViolation,
 )
-from services.common.validation import model_name, parse_model_name, parse_version_name
+from services.common.validation import (
+    model_name,
+    parse_model_name,
+    parse_version_name,
+    version_name,
+)
 from services.metadata import checks
 from services.metadata.domain import (
     TRANSITIONS,
@@ -30,6 +36,19 @@ from services.metadata.store.schema import AliasRow, VersionRow
 from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
 
 
+def _expected_production(value: str, model: str) -> str:
+    """The normalized ``expected_production_version``: empty, ``none`` or a version name."""
+    if value in ("", "none"):
+        return value
+    other, version = parse_version_name(value, "expected_production_version")
+    if other != model:
+        raise InvalidArgument.field(
+            "expected_production_version",
+            f"{value!r} is a version of another model than {model_name(model)!r}",
+        )
+    return version_name(model, version)
+
+
 def _allowed(stage: Stage) -> str:
     return ", ".join(s.value for s in TRANSITIONS[stage])
 
@@ -46,9 +65,15 @@ class StageUseCases(UseCaseBase):
         etag_value: str,
         previous_production_stage: Stage | None,
         actor: str,
+        expected_production: str = "",
     ) -> tuple[ModelVersion, StageTransition, ModelVersion | None]:
-        """Move a READY version to ``target``; production is handed over atomically."""
+        """Move a READY version to ``target``; production is handed over atomically.
+
+        ``expected_production`` (a version name of the model, or ``none``), when set, must
+        be what is in production when the transition commits, else ABORTED.
+        """
         model, version = parse_version_name(name)
+        expected = _expected_production(expected_production, model)
         checks.text(reason, "reason", checks.MAX_DESCRIPTION_BYTES)
         demote_to = previous_production_stage or Stage.ARCHIVED
         if demote_to not in TRANSITIONS[Stage.PRODUCTION]:
@@ -62,6 +87,16 @@ class StageUseCases(UseCaseBase):
             model_row = self.locked_model(session, model)
             row = self.locked_version(session, model, version)
             self.check_etag(etag_value, row.revision, name)
+            if expected:
+                in_production = store.production_row(session, model_row.id)
+                actual = version_name(model, in_production.version) if in_production else "none"
+                if actual != expected:
+                    raise Aborted(
+                        f"production of {model_name(model)!r} changed: expected {expected!r} "
+                        f"but {actual!r} is in production; check the gates again and retry",
+                        reason="PRODUCTION_CHANGED",
+                        metadata={"expected": expected, "actual": actual},
+                    )
             current = Stage(row.stage)
             if target not in TRANSITIONS[current]:
                 raise FailedPrecondition(
