@@ -71,6 +71,7 @@ def build_embedded(
     artifacts_port: int = 50052,
     metadata_port: int = 50053,
     tokens_file: Path | None = None,
+    policy_file: Path | None = None,
 ) -> EmbeddedRegistry:
     """Migrate the embedded database and build (not start) the three servers.
 
@@ -81,6 +82,7 @@ def build_embedded(
     from services.artifacts.app import build_bindings as artifact_bindings
     from services.gateway.app import bindings_for, build_gateway
     from services.gateway.app import build_interceptors as gateway_interceptors
+    from services.gateway.policy import load_policy
     from services.metadata.app import build_bindings as metadata_bindings
     from services.metadata.app import migrate
 
@@ -95,6 +97,7 @@ def build_embedded(
         storage_backend="local",
         auth_tokens_file=tokens_file,
         service_token=SecretStr(secrets.token_urlsafe(32) if tokens_file else ""),
+        policy_file=policy_file,
     )
     migrate(base.resolved_database_url)
     metadata = build_server(
@@ -117,7 +120,7 @@ def build_embedded(
     gateway_service = build_gateway(settings)
     gateway = build_server(
         settings.gateway_listen,
-        bindings_for(gateway_service),
+        bindings_for(gateway_service, load_policy(policy_file)),
         interceptors=gateway_interceptors(settings),
     )
     return EmbeddedRegistry(gateway, artifacts, metadata, host, settings, gateway_service)

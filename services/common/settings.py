@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         None, description="PEM private key of tls_client_cert_file."
     )
 
+    policy_file: Path | None = Field(
+        None,
+        description="Promotion policy (YAML, or TOML by its .toml suffix); none: no gates "
+        "and no approvals, only the stage transition table.",
+    )
     reconcile_pending_after_seconds: float = Field(
         60.0, gt=0, description="Age after which the gateway settles a PENDING registration."
     )

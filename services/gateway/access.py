@@ -16,14 +16,22 @@ _WRITES = {
     "DeleteAlias",
     "CreateEvaluation",
     "CreateLineageEdge",
+    "PromoteModelVersion",
+    "WithdrawPromotion",
+    "RollbackProduction",
+    "ReportDeployment",
 }
+_APPROVALS = {"ApprovePromotion", "RejectPromotion"}
 
 
 def _role(method: str) -> Role:
+    if method in _APPROVALS:
+        return Role.APPROVER
     return Role.WRITER if method in _WRITES else Role.READER
 
 
-#: The role each method needs: writes need writer, everything else reader.
+#: The role each method needs: approvals need approver, writes writer, the rest reader.
+#: (A rollback with ``override`` also needs admin; the promotion engine checks that.)
 METHOD_ROLES: dict[str, Role] = {
     f"/{_SERVICE.full_name}/{m.name}": _role(m.name) for m in _SERVICE.methods
 }

@@ -14,6 +14,8 @@ from services.common.tls import channel_credentials
 from services.gateway.access import METHOD_ROLES, model_of
 from services.gateway.cache import ResolveCache
 from services.gateway.peers import Peers
+from services.gateway.policy import Policy, load_policy
+from services.gateway.promotions import Promotions
 from services.gateway.reconciler import Reconciler
 from services.gateway.service import Gateway, ServerLimits
 from services.gateway.servicer import RegistryServicer
@@ -37,20 +39,25 @@ def build_gateway(settings: Settings) -> Gateway:
     return Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address), cache=cache)
 
 
-def bindings_for(gateway: Gateway) -> list[ServiceBinding]:
-    """The ``RegistryService`` binding of a gateway."""
+def bindings_for(gateway: Gateway, policy: Policy | None = None) -> list[ServiceBinding]:
+    """The ``RegistryService`` binding of a gateway, with its promotion policy."""
+    promotions = Promotions(gateway.peers, policy or Policy())
     return [
         ServiceBinding(
             SERVICE_NAME,
             registry_pb2_grpc.add_RegistryServiceServicer_to_server,
-            RegistryServicer(gateway),
+            RegistryServicer(gateway, promotions),
         )
     ]
 
 
 def build_bindings(settings: Settings) -> list[ServiceBinding]:
-    """The gateway's servicer, connected to the peers named in ``settings``."""
-    return bindings_for(build_gateway(settings))
+    """The gateway's servicer, connected to the peers named in ``settings``.
+
+    Raises :class:`PolicyError` (naming the line) when the policy file is malformed.
+    """
+    policy = load_policy(settings.policy_file)
+    return bindings_for(build_gateway(settings), policy)
 
 
 def start_background(settings: Settings, gateway: Gateway) -> Callable[[], None]:

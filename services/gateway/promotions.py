@@ -98,7 +98,9 @@ class Promotions:
     def approve(
         self, request: registry_pb2.ApprovePromotionRequest, identity: Identity
     ) -> registry_pb2.PromoteModelVersionResponse:
-        """Record an approval; execute the promotion once enough approvals are in."""
+        """Record an approval; execute the promotion once enough approvals are in.
+
+        Returns the same shape as :meth:`promote` (the servicer converts it)."""
         promotion = self._decide(
             request.name, governance_pb2.APPROVAL_DECISION_APPROVE, request.comment, identity
         )
@@ -170,6 +172,66 @@ class Promotions:
         return registry_pb2.PromoteModelVersionResponse(
             model_version=moved.model_version, previous_production=moved.previous_production
         )
+
+    def report(
+        self, request: registry_pb2.GetModelReportRequest, identity: Identity
+    ) -> registry_pb2.GetModelReportResponse:
+        """A version with its evaluations, lineage, transitions, promotions and deployments."""
+        version = self._version(request.name, identity)
+        evaluations = self._all(
+            "ListEvaluations",
+            metadata_pb2.ListEvaluationsRequest(parent=version.name),
+            "evaluations",
+            identity,
+        )
+        transitions = self._all(
+            "ListStageTransitions",
+            metadata_pb2.ListStageTransitionsRequest(name=version.name),
+            "transitions",
+            identity,
+        )
+        promotions = self._all(
+            "ListPromotions",
+            metadata_pb2.ListPromotionsRequest(
+                parent=f"models/{version.model}", model_version=version.name
+            ),
+            "promotions",
+            identity,
+        )
+        lineage = self._metadata(
+            "GetLineage",
+            metadata_pb2.GetLineageRequest(
+                node=resources_pb2.LineageNode(
+                    type=resources_pb2.LINEAGE_NODE_TYPE_MODEL_VERSION, key=version.name
+                ),
+                direction=metadata_pb2.LINEAGE_DIRECTION_BOTH,
+                max_depth=3,
+            ),
+            identity,
+        )
+        deployments = self._metadata(
+            "ListDeployments", metadata_pb2.ListDeploymentsRequest(parent=version.name), identity
+        ).deployments
+        return registry_pb2.GetModelReportResponse(
+            model_version=version,
+            evaluations=evaluations,
+            lineage_nodes=lineage.nodes,
+            lineage_edges=lineage.edges,
+            transitions=transitions,
+            promotions=promotions,
+            deployments=deployments,
+        )
+
+    def _all(self, method: str, request, field: str, identity: Identity) -> list:
+        """Every item of a paged list."""
+        items: list = []
+        while True:
+            request.page_size = PAGE
+            page = self._metadata(method, request, identity)
+            items.extend(getattr(page, field))
+            if not page.next_page_token:
+                return items
+            request.page_token = page.next_page_token
 
     # ------------------------------------------------------------------ execution
 
@@ -325,7 +387,7 @@ class Promotions:
         while True:
             page = self._metadata(
                 "ListEvaluations",
-                metadata_pb2.ListEvaluationsRequest(name=name, page_size=PAGE, page_token=token),
+                metadata_pb2.ListEvaluationsRequest(parent=name, page_size=PAGE, page_token=token),
                 identity,
             )
             for e in page.evaluations:

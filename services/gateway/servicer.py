@@ -7,6 +7,7 @@ import grpc
 from modelregistry.v1 import registry_pb2, registry_pb2_grpc
 from services.common.auth import Role, current_identity
 from services.gateway.access import METHOD_ROLES, SERVICE_NAME, model_of
+from services.gateway.promotions import Promotions
 from services.gateway.service import Gateway
 
 #: Methods answered by the metadata service unchanged: the gateway checks the caller's
@@ -29,6 +30,10 @@ FORWARDED = (
     "GetLineage",
     "AnalyzeImpact",
     "ListAuditLog",
+    "GetPromotion",
+    "ListPromotions",
+    "ReportDeployment",
+    "ListDeployments",
 )
 
 
@@ -39,8 +44,9 @@ def _principal() -> str:
 class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
     """Converts protos and delegates; forwarded methods go to the metadata service."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, promotions: Promotions) -> None:
         self.gateway = gateway
+        self.promotions = promotions
 
     def GetServerInfo(self, request, context):
         return self.gateway.server_info()
@@ -51,6 +57,40 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
 
     def ResolveModelVersion(self, request, context):
         return self.gateway.resolve(request, _principal())
+
+    def PromoteModelVersion(self, request, context):
+        response = self.promotions.promote(request, current_identity())
+        self.gateway.changed(model_of(request))
+        return response
+
+    def ApprovePromotion(self, request, context):
+        done = self.promotions.approve(request, current_identity())
+        self.gateway.changed(model_of(request))
+        return registry_pb2.ApprovePromotionResponse(
+            promotion=done.promotion,
+            model_version=done.model_version,
+            previous_production=done.previous_production,
+        )
+
+    def RejectPromotion(self, request, context):
+        promotion = self.promotions.reject(request, current_identity())
+        return registry_pb2.RejectPromotionResponse(promotion=promotion)
+
+    def WithdrawPromotion(self, request, context):
+        promotion = self.promotions.withdraw(request, current_identity())
+        return registry_pb2.WithdrawPromotionResponse(promotion=promotion)
+
+    def RollbackProduction(self, request, context):
+        done = self.promotions.rollback(request, current_identity())
+        self.gateway.changed(model_of(request))
+        return registry_pb2.RollbackProductionResponse(
+            promotion=done.promotion,
+            model_version=done.model_version,
+            previous_production=done.previous_production,
+        )
+
+    def GetModelReport(self, request, context):
+        return self.promotions.report(request, current_identity())
 
     def WatchEvents(self, request, context: grpc.ServicerContext):
         for event in self.gateway.watch(request, context.is_active):

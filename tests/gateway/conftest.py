@@ -17,8 +17,10 @@ from modelregistry.v1 import (
     registry_pb2_grpc,
     resources_pb2,
 )
+from services.common.auth import AuthInterceptor, Role, TokenStore
 from services.common.server import RunningServer, build_server, insecure_channel
 from services.common.settings import Settings
+from services.gateway.policy import Policy, parse_policy
 
 MESSAGE = 1024 * 1024
 
@@ -31,21 +33,30 @@ class Stack:
     servers: dict[str, RunningServer] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     gateway_service: object = None
+    artifact_service: object = None
+    policy: Policy = field(default_factory=Policy)
+    tokens: TokenStore | None = None
 
     def start(self, which: str) -> None:
-        from services.artifacts.app import build_bindings as artifact_bindings
+        from services.artifacts.app import bindings_for as artifact_bindings
+        from services.artifacts.app import build_service
+        from services.gateway.access import METHOD_ROLES, model_of
         from services.gateway.app import bindings_for, build_gateway
         from services.metadata.app import build_bindings as metadata_bindings
 
         port = self.ports.get(which, 0)
+        interceptors = []
         if which == "metadata":
             bindings = metadata_bindings(self.settings)
         elif which == "artifacts":
-            bindings = artifact_bindings(self.settings)
+            self.artifact_service = build_service(self.settings)
+            bindings = artifact_bindings(self.artifact_service)
         else:
             self.gateway_service = build_gateway(self.settings)
-            bindings = bindings_for(self.gateway_service)
-        server = build_server(f"127.0.0.1:{port}", bindings)
+            bindings = bindings_for(self.gateway_service, self.policy)
+            if self.tokens is not None:
+                interceptors = [AuthInterceptor(self.tokens, METHOD_ROLES, model_of=model_of)]
+        server = build_server(f"127.0.0.1:{port}", bindings, interceptors=interceptors)
         server.server.start()
         self.servers[which] = server
         self.ports[which] = server.port
@@ -55,6 +66,20 @@ class Stack:
 
     def address(self, which: str) -> str:
         return f"127.0.0.1:{self.ports[which]}"
+
+    def restart_gateway(self, policy: str = "", auth: bool = False) -> None:
+        """Run the gateway again with a policy (YAML text) and, optionally, bearer tokens."""
+        self.policy = parse_policy(policy) if policy else Policy()
+        if auth and self.tokens is None:
+            self.tokens = TokenStore(self.settings.data_dir / "tokens.json")
+        self.stop("gateway")
+        self.start("gateway")
+
+    def token(self, principal: str, *roles: Role) -> tuple[tuple[str, str], ...]:
+        """Call metadata carrying a new bearer token for ``principal``."""
+        assert self.tokens is not None, "restart_gateway(auth=True) first"
+        token, _ = self.tokens.create(principal, list(roles))
+        return (("authorization", f"Bearer {token}"),)
 
 
 @pytest.fixture

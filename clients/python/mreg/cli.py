@@ -198,6 +198,7 @@ def _serve(args: argparse.Namespace) -> int:
             artifacts_port=args.artifacts_port,
             metadata_port=args.metadata_port,
             tokens_file=Path(args.tokens_file) if args.tokens_file else None,
+            policy_file=Path(args.policy) if args.policy else None,
         )
     except (OSError, ValueError) as error:
         print(f"mreg serve: {error}", file=sys.stderr)
@@ -300,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="require bearer tokens from this file (needed to listen beyond loopback)",
     )
+    serve.add_argument("--policy", default=None, help="promotion policy file (YAML or TOML)")
     serve.add_argument("--log-level", default="INFO", help="log level (INFO)")
     serve.set_defaults(handler=_serve)
 

@@ -148,6 +148,56 @@ class RegistryServiceStub:
                 request_serializer=modelregistry_dot_v1_dot_registry__pb2.WatchEventsRequest.SerializeToString,
                 response_deserializer=modelregistry_dot_v1_dot_registry__pb2.WatchEventsResponse.FromString,
                 _registered_method=True)
+        self.PromoteModelVersion = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/PromoteModelVersion',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.PromoteModelVersionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.PromoteModelVersionResponse.FromString,
+                _registered_method=True)
+        self.ApprovePromotion = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/ApprovePromotion',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ApprovePromotionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ApprovePromotionResponse.FromString,
+                _registered_method=True)
+        self.RejectPromotion = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/RejectPromotion',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.RejectPromotionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.RejectPromotionResponse.FromString,
+                _registered_method=True)
+        self.WithdrawPromotion = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/WithdrawPromotion',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.WithdrawPromotionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.WithdrawPromotionResponse.FromString,
+                _registered_method=True)
+        self.GetPromotion = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/GetPromotion',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionResponse.FromString,
+                _registered_method=True)
+        self.ListPromotions = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/ListPromotions',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsResponse.FromString,
+                _registered_method=True)
+        self.RollbackProduction = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/RollbackProduction',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.RollbackProductionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.RollbackProductionResponse.FromString,
+                _registered_method=True)
+        self.ReportDeployment = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/ReportDeployment',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.FromString,
+                _registered_method=True)
+        self.ListDeployments = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/ListDeployments',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.FromString,
+                _registered_method=True)
+        self.GetModelReport = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/GetModelReport',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.GetModelReportRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.GetModelReportResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -383,6 +433,136 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PromoteModelVersion(self, request, context):
+        """PromoteModelVersion asks to move a version to another stage. The
+        transition must be allowed by the promotion policy, and the version MUST
+        pass the target stage's gates (required evaluations, metric thresholds,
+        no regression against production, maximum size, integrity re-check).
+        When the policy asks for approvals, the promotion waits in
+        PENDING_APPROVAL; otherwise it is executed at once. Moving to production
+        moves the previous production version as the policy says, atomically.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name or unspecified target stage.
+        * NOT_FOUND: the version does not exist.
+        * FAILED_PRECONDITION: the version is not READY, the transition is not
+        allowed (the message names the allowed targets), gates failed (a
+        `PreconditionFailure` lists every failed gate and why), or a promotion
+        of the model to that stage is already open.
+        * ABORTED: a concurrent promotion changed production first; nothing
+        moved.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApprovePromotion(self, request, context):
+        """ApprovePromotion records the caller's approval of a waiting promotion and
+        executes it once enough distinct principals other than the requester
+        approved (the gates are checked again first).
+
+        Errors:
+        * NOT_FOUND: the promotion does not exist.
+        * PERMISSION_DENIED: the caller requested the promotion, or lacks the
+        approver role.
+        * ALREADY_EXISTS: the caller already decided on it.
+        * FAILED_PRECONDITION: the promotion is not waiting for approval, or the
+        gates no longer pass.
+        * ABORTED: a concurrent promotion changed production first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectPromotion(self, request, context):
+        """RejectPromotion rejects a waiting promotion.
+
+        Errors: as `ApprovePromotion`, without ABORTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WithdrawPromotion(self, request, context):
+        """WithdrawPromotion withdraws a waiting or approved promotion; only its
+        requester or an admin may.
+
+        Errors:
+        * NOT_FOUND: the promotion does not exist.
+        * PERMISSION_DENIED: the caller is neither the requester nor an admin.
+        * FAILED_PRECONDITION: the promotion is already decided or finished.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPromotion(self, request, context):
+        """GetPromotion returns one promotion with its approvals.
+
+        Errors: as `MetadataService.GetPromotion`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPromotions(self, request, context):
+        """ListPromotions lists a model's promotions, newest first, optionally only
+        those in one state (for example waiting for approval).
+
+        Errors: as `MetadataService.ListPromotions`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackProduction(self, request, context):
+        """RollbackProduction promotes the version that was in production before
+        the current one, through the same rules and gates, or, with `override`
+        (admin only), without gates and approvals, recorded as an override.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed parent.
+        * FAILED_PRECONDITION: no earlier version was ever in production, or a
+        rule or gate refuses it.
+        * PERMISSION_DENIED: `override` without the admin role.
+        * ABORTED: a concurrent promotion changed production first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportDeployment(self, request, context):
+        """ReportDeployment records where a version runs (environment, endpoint,
+        status, health), as serving infrastructure sees it.
+
+        Errors: as `MetadataService.ReportDeployment`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeployments(self, request, context):
+        """ListDeployments lists where a model's (or one version's) versions run.
+
+        Errors: as `MetadataService.ListDeployments`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetModelReport(self, request, context):
+        """GetModelReport returns, in one call, a version with its evaluations, a
+        lineage summary, its stage transitions, its promotions with approvals and
+        its deployments.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name.
+        * NOT_FOUND: the version does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -490,6 +670,56 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.WatchEvents,
                     request_deserializer=modelregistry_dot_v1_dot_registry__pb2.WatchEventsRequest.FromString,
                     response_serializer=modelregistry_dot_v1_dot_registry__pb2.WatchEventsResponse.SerializeToString,
+            ),
+            'PromoteModelVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.PromoteModelVersion,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.PromoteModelVersionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.PromoteModelVersionResponse.SerializeToString,
+            ),
+            'ApprovePromotion': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApprovePromotion,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ApprovePromotionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ApprovePromotionResponse.SerializeToString,
+            ),
+            'RejectPromotion': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectPromotion,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.RejectPromotionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.RejectPromotionResponse.SerializeToString,
+            ),
+            'WithdrawPromotion': grpc.unary_unary_rpc_method_handler(
+                    servicer.WithdrawPromotion,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.WithdrawPromotionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.WithdrawPromotionResponse.SerializeToString,
+            ),
+            'GetPromotion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPromotion,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionResponse.SerializeToString,
+            ),
+            'ListPromotions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPromotions,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsResponse.SerializeToString,
+            ),
+            'RollbackProduction': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackProduction,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.RollbackProductionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.RollbackProductionResponse.SerializeToString,
+            ),
+            'ReportDeployment': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportDeployment,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.SerializeToString,
+            ),
+            'ListDeployments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeployments,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.SerializeToString,
+            ),
+            'GetModelReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModelReport,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.GetModelReportRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.GetModelReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1067,6 +1297,276 @@ class RegistryService:
             '/modelregistry.v1.RegistryService/WatchEvents',
             modelregistry_dot_v1_dot_registry__pb2.WatchEventsRequest.SerializeToString,
             modelregistry_dot_v1_dot_registry__pb2.WatchEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PromoteModelVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/PromoteModelVersion',
+            modelregistry_dot_v1_dot_registry__pb2.PromoteModelVersionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.PromoteModelVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApprovePromotion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/ApprovePromotion',
+            modelregistry_dot_v1_dot_registry__pb2.ApprovePromotionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ApprovePromotionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectPromotion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/RejectPromotion',
+            modelregistry_dot_v1_dot_registry__pb2.RejectPromotionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.RejectPromotionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WithdrawPromotion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/WithdrawPromotion',
+            modelregistry_dot_v1_dot_registry__pb2.WithdrawPromotionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.WithdrawPromotionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPromotion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/GetPromotion',
+            modelregistry_dot_v1_dot_metadata__pb2.GetPromotionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.GetPromotionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPromotions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/ListPromotions',
+            modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackProduction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/RollbackProduction',
+            modelregistry_dot_v1_dot_registry__pb2.RollbackProductionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.RollbackProductionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportDeployment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/ReportDeployment',
+            modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeployments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/ListDeployments',
+            modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModelReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/GetModelReport',
+            modelregistry_dot_v1_dot_registry__pb2.GetModelReportRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.GetModelReportResponse.FromString,
             options,
             channel_credentials,
             insecure,
