@@ -91,6 +91,12 @@ class ResolveCache:
     def poll_once(self) -> None:
         """Read new events and invalidate the models they name."""
         try:
+            if not self._healthy and self._cursor == 0:
+                # Nothing is cached yet, so only events from now on matter.
+                page = self.peers.metadata.call(
+                    "ListEvents", metadata_pb2.ListEventsRequest(limit=1), timeout=5
+                )
+                self._cursor = page.latest_sequence
             while True:
                 page = self.peers.metadata.call(
                     "ListEvents",

@@ -14,6 +14,7 @@ from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2, resource
 from services.common.errors import (
     FailedPrecondition,
     InvalidArgument,
+    OutOfRange,
     PreconditionViolation,
     RegistryError,
 )
@@ -170,6 +171,7 @@ class Gateway:
                 "after_sequence", f"must not be negative, got {request.after_sequence}"
             )
         cursor = request.after_sequence
+        first = True
         while active():
             page = self.peers.metadata.call(
                 "ListEvents",
@@ -180,6 +182,13 @@ class Gateway:
                     model=request.model,
                 ),
             )
+            if first and cursor > page.latest_sequence:
+                raise OutOfRange(
+                    f"after_sequence {cursor} is beyond the newest event "
+                    f"({page.latest_sequence}); resume from a sequence this registry gave you",
+                    metadata={"latest_sequence": str(page.latest_sequence)},
+                )
+            first = False
             yield from page.events
             cursor = max(cursor, page.next_after_sequence)
             if len(page.events) < WATCH_BATCH:

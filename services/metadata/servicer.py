@@ -337,9 +337,11 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.ListEventsRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ListEventsResponse:
         """See the proto."""
-        events, cursor = self.service.events(
+        events, cursor, latest = self.service.events(
             request.after_sequence, request.limit, list(request.types), request.model
         )
         return metadata_pb2.ListEventsResponse(
-            events=[cv.event_to_proto(e) for e in events], next_after_sequence=cursor
+            events=[cv.event_to_proto(e) for e in events],
+            next_after_sequence=cursor,
+            latest_sequence=latest,
         )

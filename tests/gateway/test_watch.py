@@ -80,3 +80,12 @@ def test_a_negative_cursor_is_invalid(gateway) -> None:
         next(call)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert info.value.details() == "after_sequence: must not be negative, got -1"
+
+
+def test_a_cursor_from_the_future_is_out_of_range(gateway, artifacts) -> None:
+    gateway.RegisterModelVersion(register_request("m", upload(artifacts, b"a"), "1.0.0"))
+    call = gateway.WatchEvents(registry_pb2.WatchEventsRequest(after_sequence=10**9), timeout=5)
+    with pytest.raises(grpc.RpcError) as info:
+        next(call)
+    assert info.value.code() == grpc.StatusCode.OUT_OF_RANGE
+    assert info.value.details().startswith("after_sequence 1000000000 is beyond the newest event")

@@ -504,12 +504,14 @@ class ListEventsRequest(_message.Message):
     def __init__(self, after_sequence: _Optional[int] = ..., limit: _Optional[int] = ..., types: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ...) -> None: ...
 
 class ListEventsResponse(_message.Message):
-    __slots__ = ("events", "next_after_sequence")
+    __slots__ = ("events", "next_after_sequence", "latest_sequence")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     NEXT_AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    LATEST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Event]
     next_after_sequence: int
-    def __init__(self, events: _Optional[_Iterable[_Union[_resources_pb2.Event, _Mapping]]] = ..., next_after_sequence: _Optional[int] = ...) -> None: ...
+    latest_sequence: int
+    def __init__(self, events: _Optional[_Iterable[_Union[_resources_pb2.Event, _Mapping]]] = ..., next_after_sequence: _Optional[int] = ..., latest_sequence: _Optional[int] = ...) -> None: ...
 
 class CreatePromotionRequest(_message.Message):
     __slots__ = ("model_version", "target_stage", "reason", "required_approvals")

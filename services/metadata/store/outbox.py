@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from services.metadata.domain import AuditEntry, Event
@@ -142,6 +142,11 @@ def list_events(
         )
         for r in session.execute(stmt).scalars()
     ]
+
+
+def latest_sequence(session: Session) -> int:
+    """The sequence of the newest event, 0 when there is none."""
+    return session.execute(select(func.max(EventRow.sequence))).scalar() or 0
 
 
 def list_audit(

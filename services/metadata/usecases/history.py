@@ -29,8 +29,9 @@ class HistoryUseCases(UseCaseBase):
 
     def events(
         self, after: int, limit: int, types: list[str], model: str
-    ) -> tuple[list[Event], int]:
-        """Events after the cursor in sequence order, and the cursor to resume from."""
+    ) -> tuple[list[Event], int, int]:
+        """Events after the cursor in sequence order, the cursor to resume from, and the
+        newest sequence in the outbox."""
         if after < 0:
             raise InvalidArgument.field("after_sequence", f"must not be negative, got {after}")
         if limit < 0 or limit > MAX_PAGE_SIZE:
@@ -41,4 +42,5 @@ class HistoryUseCases(UseCaseBase):
             )
         with self.db.read() as session:
             found = store.list_events(session, after, limit or DEFAULT_EVENTS, types, model)
-        return found, (found[-1].sequence if found else after)
+            latest = store.latest_sequence(session)
+        return found, (found[-1].sequence if found else after), latest
