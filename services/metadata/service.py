@@ -14,6 +14,7 @@ from services.metadata.pagetoken import PageTokens
 from services.metadata.store.db import Database
 from services.metadata.store.schema import SecretRow
 from services.metadata.usecases.evaluations import EvaluationUseCases
+from services.metadata.usecases.governance import GovernanceUseCases
 from services.metadata.usecases.history import HistoryUseCases
 from services.metadata.usecases.lineage import LineageUseCases
 from services.metadata.usecases.models import ModelUseCases
@@ -34,6 +35,7 @@ class MetadataService(
     SearchUseCases,
     ModelUseCases,
     HistoryUseCases,
+    GovernanceUseCases,
 ):
     """Every use case of the metadata service."""
 

@@ -12,6 +12,7 @@ from services.common.errors import InvalidArgument
 from services.common.validation import parse_model_name
 from services.metadata import checks
 from services.metadata import convert as cv
+from services.metadata import convert_governance as gv
 from services.metadata.service import MetadataService
 
 #: Request header carrying the acting principal (set by the gateway).
@@ -344,4 +345,89 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             events=[cv.event_to_proto(e) for e in events],
             next_after_sequence=cursor,
             latest_sequence=latest,
+        )
+
+    def CreatePromotion(
+        self, request: metadata_pb2.CreatePromotionRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.CreatePromotionResponse:
+        """See the proto."""
+        created = self.service.create_promotion(
+            request.model_version,
+            cv.stage_from_proto(request.target_stage, "target_stage"),
+            reason=request.reason,
+            required_approvals=request.required_approvals,
+            actor=principal(context),
+        )
+        return metadata_pb2.CreatePromotionResponse(promotion=gv.promotion_to_proto(created))
+
+    def GetPromotion(
+        self, request: metadata_pb2.GetPromotionRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.GetPromotionResponse:
+        """See the proto."""
+        found = self.service.get_promotion(request.name)
+        return metadata_pb2.GetPromotionResponse(promotion=gv.promotion_to_proto(found))
+
+    def ListPromotions(
+        self, request: metadata_pb2.ListPromotionsRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ListPromotionsResponse:
+        """See the proto."""
+        page = self.service.list_promotions(
+            request.parent,
+            state=gv.promotion_state_from_proto(request.state),
+            version_filter=request.model_version,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return metadata_pb2.ListPromotionsResponse(
+            promotions=[gv.promotion_to_proto(p) for p in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    def DecidePromotion(
+        self, request: metadata_pb2.DecidePromotionRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.DecidePromotionResponse:
+        """See the proto."""
+        decided = self.service.decide_promotion(
+            request.name,
+            gv.decision_from_proto(request.decision),
+            request.comment,
+            principal(context),
+        )
+        return metadata_pb2.DecidePromotionResponse(promotion=gv.promotion_to_proto(decided))
+
+    def SetPromotionState(
+        self, request: metadata_pb2.SetPromotionStateRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.SetPromotionStateResponse:
+        """See the proto."""
+        changed = self.service.set_promotion_state(
+            request.name,
+            gv.promotion_state_from_proto(request.state),
+            request.status_message,
+            request.etag,
+            principal(context),
+        )
+        return metadata_pb2.SetPromotionStateResponse(promotion=gv.promotion_to_proto(changed))
+
+    def ReportDeployment(
+        self, request: metadata_pb2.ReportDeploymentRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ReportDeploymentResponse:
+        """See the proto."""
+        reported = self.service.report_deployment(
+            request.model_version,
+            request.environment,
+            endpoint=request.endpoint,
+            status=gv.deployment_status_from_proto(request.status),
+            health=request.health,
+            attributes=dict(request.attributes),
+            actor=principal(context),
+        )
+        return metadata_pb2.ReportDeploymentResponse(deployment=gv.deployment_to_proto(reported))
+
+    def ListDeployments(
+        self, request: metadata_pb2.ListDeploymentsRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ListDeploymentsResponse:
+        """See the proto."""
+        found = self.service.list_deployments(request.parent)
+        return metadata_pb2.ListDeploymentsResponse(
+            deployments=[gv.deployment_to_proto(d) for d in found]
         )

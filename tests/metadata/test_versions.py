@@ -9,7 +9,7 @@ import pytest
 
 from modelregistry.v1 import metadata_pb2, resources_pb2
 from services.common.settings import Settings
-from services.metadata.app import SchemaOutOfDate, build_bindings
+from services.metadata.app import SchemaOutOfDate, build_bindings, head_revision
 from tests.metadata.conftest import Client, status_of
 
 DIGEST = resources_pb2.Digest(hash="a" * 64, size_bytes=10)
@@ -245,7 +245,7 @@ def test_server_refuses_an_unmigrated_database(database_url: str) -> None:
     with pytest.raises(SchemaOutOfDate) as info:
         build_bindings(Settings(database_url=database_url))
     assert "run `python -m services.metadata migrate`" in str(info.value)
-    assert "schema revision (empty) but this server needs 0002" in str(info.value)
+    assert f"schema revision (empty) but this server needs {head_revision()}" in str(info.value)
 
 
 def test_server_refuses_a_database_at_an_older_revision(database_url: str) -> None:
@@ -257,6 +257,6 @@ def test_server_refuses_a_database_at_an_older_revision(database_url: str) -> No
     with pytest.raises(SchemaOutOfDate) as info:
         build_bindings(Settings(database_url=database_url))
     assert str(info.value).startswith(
-        "the metadata database is at schema revision 0001 but this server needs 0002: run "
-        "`python -m services.metadata migrate`"
+        "the metadata database is at schema revision 0001 but this server needs "
+        f"{head_revision()}: run `python -m services.metadata migrate`"
     )

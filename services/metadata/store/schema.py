@@ -259,3 +259,76 @@ class EdgeRow(Base):
     type: Mapped[str] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(256))
     create_time: Mapped[datetime] = mapped_column(Time)
+
+
+_OPEN_PROMOTION = text("state IN ('pending_approval', 'approved')")
+
+
+class PromotionRow(Base):
+    """A request to move a version to a stage; at most one open per model and stage."""
+
+    __tablename__ = "promotions"
+    __table_args__ = (
+        Index("ix_promotions_model", "model_id", "id"),
+        Index(
+            "uq_promotions_one_open",
+            "model_id",
+            "target_stage",
+            unique=True,
+            sqlite_where=_OPEN_PROMOTION,
+            postgresql_where=_OPEN_PROMOTION,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), index=True
+    )
+    target_stage: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(24))
+    requested_by: Mapped[str] = mapped_column(String(256))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    required_approvals: Mapped[int] = mapped_column(Integer)
+    status_message: Mapped[str] = mapped_column(Text, default="")
+    create_time: Mapped[datetime] = mapped_column(Time)
+    update_time: Mapped[datetime] = mapped_column(Time)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ApprovalRow(Base):
+    """One principal's decision on a promotion; one per principal."""
+
+    __tablename__ = "promotion_approvals"
+    __table_args__ = (
+        UniqueConstraint("promotion_id", "principal", name="uq_promotion_approvals_principal"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id", ondelete="CASCADE"))
+    principal: Mapped[str] = mapped_column(String(256))
+    decision: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    time: Mapped[datetime] = mapped_column(Time)
+
+
+class DeploymentRow(Base):
+    """Which version of a model runs in one environment; one per model and environment."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (
+        UniqueConstraint("model_id", "environment", name="uq_deployments_model_environment"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), index=True
+    )
+    environment: Mapped[str] = mapped_column(String(64))
+    endpoint: Mapped[str] = mapped_column(String(1024), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    health: Mapped[str] = mapped_column(Text, default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    reported_by: Mapped[str] = mapped_column(String(256))
+    update_time: Mapped[datetime] = mapped_column(Time)

@@ -1,0 +1,484 @@
+"""Governance use cases: promotion requests and their approvals, deployments.
+
+The gateway decides policy (which gates, how many approvals, who may withdraw); these use
+cases keep the records and enforce, inside each transaction, the rules the records need:
+one open promotion per model and target stage (under the model's row lock, backed by a
+partial unique index), decisions only on pending promotions, never by the requester,
+once per principal (unique key), and one deployment per model and environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlalchemy.orm import Session
+
+from services.common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    PreconditionViolation,
+)
+from services.common.validation import (
+    model_name,
+    parse_model_name,
+    parse_version_name,
+    validate_model_id,
+    version_name,
+)
+from services.metadata import checks, semver
+from services.metadata.domain import Page, Stage, State
+from services.metadata.domain_governance import (
+    OUTCOMES,
+    Decision,
+    Deployment,
+    DeploymentStatus,
+    Promotion,
+    PromotionState,
+)
+from services.metadata.pagetoken import page_size as effective_size
+from services.metadata.store import governance as store
+from services.metadata.store import stages as stages_store
+from services.metadata.store import versions as versions_store
+from services.metadata.store.mapping import snapshot
+from services.metadata.store.outbox import Change, flush_change
+from services.metadata.store.schema import DeploymentRow, PromotionRow
+from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
+
+logger = logging.getLogger(__name__)
+
+#: Most approvals a promotion may require.
+MAX_REQUIRED_APPROVALS = 100
+#: Endpoint and health limits, in bytes of UTF-8.
+MAX_ENDPOINT_BYTES = 1024
+MAX_HEALTH_BYTES = 4 * 1024
+
+ENVIRONMENT_PATTERN = r"[a-z0-9][a-z0-9._-]{0,62}"
+_ENVIRONMENT = re.compile(ENVIRONMENT_PATTERN)
+_MODEL_NAME = re.compile(r"models/(?P<model>[^/]+)")
+_PROMOTION_NAME = re.compile(r"models/(?P<model>[^/]+)/promotions/(?P<id>[1-9][0-9]{0,17})")
+_EVENTS = {
+    PromotionState.APPROVED: "promotion.approved",
+    PromotionState.REJECTED: "promotion.rejected",
+    PromotionState.WITHDRAWN: "promotion.withdrawn",
+    PromotionState.COMPLETED: "promotion.completed",
+    PromotionState.FAILED: "promotion.failed",
+}
+
+
+def parse_promotion_name(name: str, field: str = "name") -> tuple[str, int]:
+    """``models/{model}/promotions/{id}`` -> (model id, promotion id)."""
+    match = _PROMOTION_NAME.fullmatch(name)
+    if not match:
+        raise InvalidArgument.field(
+            field, f"expected 'models/{{model}}/promotions/{{promotion}}', got {name!r}"
+        )
+    return validate_model_id(match["model"], field), int(match["id"])
+
+
+def environment(value: str, field: str = "environment") -> str:
+    """A deployment environment: ``[a-z0-9][a-z0-9._-]{0,62}``."""
+    if not _ENVIRONMENT.fullmatch(value):
+        raise InvalidArgument.field(
+            field,
+            f"invalid environment {value[:80]!r}: use 1-63 characters of lower-case letters, "
+            "digits, '.', '_' and '-', starting with a letter or digit",
+        )
+    return value
+
+
+def _state(state: PromotionState) -> str:
+    return state.name
+
+
+def promotion_not_found(model: str, promotion_id: int) -> NotFound:
+    """NOT_FOUND for a promotion."""
+    name = f"{model_name(model)}/promotions/{promotion_id}"
+    return NotFound(f"promotion {name!r} does not exist", metadata={"promotion": name})
+
+
+class GovernanceUseCases(UseCaseBase):
+    """Promotions with approvals, and deployments."""
+
+    # ------------------------------------------------------------------ promotions
+
+    def create_promotion(
+        self,
+        version_name_: str,
+        target: Stage,
+        *,
+        reason: str,
+        required_approvals: int,
+        actor: str,
+    ) -> Promotion:
+        """Record a request to move a READY version to ``target``."""
+        model, version = parse_version_name(version_name_, "model_version")
+        semver.parse(version, "model_version")
+        checks.text(reason, "reason", checks.MAX_DESCRIPTION_BYTES)
+        if not 0 <= required_approvals <= MAX_REQUIRED_APPROVALS:
+            raise InvalidArgument.field(
+                "required_approvals",
+                f"must be between 0 and {MAX_REQUIRED_APPROVALS}, got {required_approvals}",
+            )
+        now = self.now()
+        with self.db.write() as session:
+            model_row = self.locked_model(session, model)
+            row = versions_store.version_row(session, model, version)
+            if row is None:
+                raise version_not_found(model, version)
+            if row.state != State.READY.value:
+                raise FailedPrecondition(
+                    f"cannot request promotion of {version_name_!r} to {target.value}: it is "
+                    f"{row.state.upper()}, and only READY versions are promoted",
+                    reason="NOT_READY",
+                    precondition_violations=[
+                        PreconditionViolation("NOT_READY", version_name_, f"state is {row.state}")
+                    ],
+                )
+            open_ = store.open_promotion(session, model_row.id, target)
+            if open_ is not None:
+                other, other_version = open_
+                other_name = f"{model_name(model)}/promotions/{other.id}"
+                raise FailedPrecondition(
+                    f"model {model_name(model)!r} already has an open promotion to "
+                    f"{target.value}: {other_name!r} of {version_name(model, other_version)!r} "
+                    f"is {PromotionState(other.state).name}; approve, reject or withdraw it first",
+                    reason="PROMOTION_OPEN",
+                    metadata={"promotion": other_name},
+                    precondition_violations=[
+                        PreconditionViolation(
+                            "PROMOTION_OPEN",
+                            other_name,
+                            f"open promotion to {target.value} "
+                            f"({PromotionState(other.state).name})",
+                        )
+                    ],
+                )
+            state = (
+                PromotionState.APPROVED
+                if required_approvals == 0
+                else PromotionState.PENDING_APPROVAL
+            )
+            created_row = store.insert_promotion(
+                session,
+                model_id=model_row.id,
+                version_id=row.id,
+                target=target,
+                state=state,
+                requested_by=actor,
+                reason=reason,
+                required_approvals=required_approvals,
+                now=now,
+            )
+            created = store.to_promotion(session, created_row, model, version)
+            change = Change(actor, now)
+            change.audit("promotion.create", created.name, None, snapshot(created))
+            self._event(change, "promotion.requested", created, reason=reason)
+            if state is PromotionState.APPROVED:
+                self._event(change, "promotion.approved", created, automatic="true")
+            flush_change(session, change)
+        logger.info("promotion %s requested by %s (%s)", created.name, actor, state.value)
+        return created
+
+    def get_promotion(self, name: str) -> Promotion:
+        """One promotion with its approvals."""
+        model, promotion_id = parse_promotion_name(name)
+        with self.db.read() as session:
+            found = store.promotion_row(session, model, promotion_id)
+            if found is None:
+                raise promotion_not_found(model, promotion_id)
+            return store.to_promotion(session, found[0], model, found[1])
+
+    def list_promotions(
+        self,
+        parent: str,
+        *,
+        state: PromotionState | None,
+        version_filter: str,
+        page_size: int,
+        page_token: str,
+    ) -> Page:
+        """A model's promotions newest first, optionally of one state or version."""
+        model = parse_model_name(parent, "parent")
+        version = ""
+        if version_filter:
+            filter_model, version = parse_version_name(version_filter, "model_version")
+            if filter_model != model:
+                raise InvalidArgument.field(
+                    "model_version",
+                    f"names a version of {model_name(filter_model)!r}, not of {parent!r}",
+                )
+        size = effective_size(page_size)
+        query = {
+            "op": "ListPromotions",
+            "parent": parent,
+            "state": state.value if state else "",
+            "version": version,
+        }
+        after = self.tokens.decode(page_token, query)[0] if page_token else None
+        with self.db.read() as session:
+            model_row = versions_store.model_row(session, model)
+            if model_row is None:
+                raise model_not_found(model)
+            version_id = None
+            if version:
+                row = versions_store.version_row(session, model, version)
+                if row is None:
+                    raise version_not_found(model, version)
+                version_id = row.id
+            items = store.list_promotions(
+                session,
+                model_row.id,
+                model,
+                state=state,
+                version_id=version_id,
+                after_id=after,
+                limit=size + 1,
+            )
+        token = ""
+        if len(items) > size:
+            items = items[:size]
+            token = self.tokens.encode(query, [items[-1].id])
+        return Page(items, token)
+
+    def decide_promotion(
+        self, name: str, decision: Decision | None, comment: str, actor: str
+    ) -> Promotion:
+        """Record ``actor``'s approval or rejection of a pending promotion."""
+        model, promotion_id = parse_promotion_name(name)
+        if decision is None:
+            raise InvalidArgument.field(
+                "decision", "a decision is required: APPROVAL_DECISION_APPROVE or _REJECT"
+            )
+        checks.text(comment, "comment", checks.MAX_DESCRIPTION_BYTES)
+        now = self.now()
+        with self.db.write() as session:
+            row, version = self._locked_promotion(session, model, promotion_id)
+            before = store.to_promotion(session, row, model, version)
+            if before.state is not PromotionState.PENDING_APPROVAL:
+                raise FailedPrecondition(
+                    f"cannot decide on {name!r}: it is {_state(before.state)}, and only "
+                    "PENDING_APPROVAL promotions take decisions",
+                    reason="PROMOTION_NOT_PENDING",
+                    precondition_violations=[
+                        PreconditionViolation(
+                            "PROMOTION_NOT_PENDING", name, f"state is {_state(before.state)}"
+                        )
+                    ],
+                )
+            if before.requested_by == actor:
+                raise PermissionDenied(
+                    f"{actor!r} requested {name!r} and may not decide on their own request: "
+                    "another principal must approve or reject it",
+                    reason="OWN_REQUEST",
+                    metadata={"principal": actor, "promotion": name},
+                )
+            earlier = store.decision_of(session, row.id, actor)
+            if earlier is not None:
+                raise AlreadyExists(
+                    f"{actor!r} has already decided on {name!r} "
+                    f"({earlier.decision.name}); each principal decides once",
+                    reason="ALREADY_DECIDED",
+                    metadata={"principal": actor, "promotion": name},
+                )
+            store.add_decision(session, row.id, actor, decision, comment, now)
+            if decision is Decision.REJECT:
+                row.state = PromotionState.REJECTED.value
+                row.status_message = f"rejected by {actor}" + (f": {comment}" if comment else "")
+            elif store.count_approvals(session, row.id) >= row.required_approvals:
+                row.state = PromotionState.APPROVED.value
+            row.update_time, row.revision = now, row.revision + 1
+            session.flush()
+            after = store.to_promotion(session, row, model, version)
+            change = Change(actor, now)
+            change.audit("promotion.decide", name, snapshot(before), snapshot(after))
+            if after.state is not before.state:
+                self._event(
+                    change, _EVENTS[after.state], after, decision=decision.value, comment=comment
+                )
+            flush_change(session, change)
+        return after
+
+    def set_promotion_state(
+        self,
+        name: str,
+        target: PromotionState | None,
+        status_message: str,
+        etag_value: str,
+        actor: str,
+    ) -> Promotion:
+        """Record a promotion's outcome: WITHDRAWN, COMPLETED or FAILED."""
+        model, promotion_id = parse_promotion_name(name)
+        if target not in OUTCOMES:
+            got = target.name if target else "unspecified"
+            raise InvalidArgument.field(
+                "state", f"the target state must be WITHDRAWN, COMPLETED or FAILED, got {got}"
+            )
+        checks.text(status_message, "status_message", checks.MAX_DESCRIPTION_BYTES)
+        now = self.now()
+        with self.db.write() as session:
+            row, version = self._locked_promotion(session, model, promotion_id)
+            before = store.to_promotion(session, row, model, version)
+            if before.state is target:
+                return before  # a retry of a recorded outcome changes nothing
+            self.check_etag(etag_value, row.revision, name)
+            allowed = OUTCOMES[target]
+            if before.state not in allowed:
+                sources = " or ".join(_state(s) for s in allowed)
+                raise FailedPrecondition(
+                    f"cannot move {name!r} from {_state(before.state)} to {_state(target)}: "
+                    f"only a promotion that is {sources} can become {_state(target)}",
+                    reason="PROMOTION_STATE_NOT_ALLOWED",
+                    precondition_violations=[
+                        PreconditionViolation(
+                            "PROMOTION_STATE_NOT_ALLOWED",
+                            name,
+                            f"{_state(before.state)} -> {_state(target)}; allowed from {sources}",
+                        )
+                    ],
+                )
+            row.state, row.status_message = target.value, status_message
+            row.update_time, row.revision = now, row.revision + 1
+            session.flush()
+            after = store.to_promotion(session, row, model, version)
+            change = Change(actor, now)
+            change.audit("promotion.state", name, snapshot(before), snapshot(after))
+            self._event(change, _EVENTS[target], after, status_message=status_message)
+            flush_change(session, change)
+        return after
+
+    @staticmethod
+    def _locked_promotion(
+        session: Session, model: str, promotion_id: int
+    ) -> tuple[PromotionRow, str]:
+        found = store.promotion_row(session, model, promotion_id, lock=True)
+        if found is None:
+            raise promotion_not_found(model, promotion_id)
+        return found
+
+    @staticmethod
+    def _event(change: Change, type_: str, p: Promotion, **attributes: str) -> None:
+        change.event(
+            type_,
+            p.model,
+            p.name,
+            promotion=str(p.id),
+            version=p.version,
+            target_stage=p.target_stage.value,
+            state=p.state.value,
+            **attributes,
+        )
+
+    # ------------------------------------------------------------------ deployments
+
+    def report_deployment(
+        self,
+        version_name_: str,
+        environment_: str,
+        *,
+        endpoint: str,
+        status: DeploymentStatus | None,
+        health: str,
+        attributes: dict[str, str],
+        actor: str,
+    ) -> Deployment:
+        """Create or replace the model's deployment in an environment."""
+        model, version = parse_version_name(version_name_, "model_version")
+        semver.parse(version, "model_version")
+        environment(environment_)
+        if status is None:
+            raise InvalidArgument.field(
+                "status", "a status is required: DEPLOYING, SERVING, DEGRADED, FAILED or RETIRED"
+            )
+        checks.text(endpoint, "endpoint", MAX_ENDPOINT_BYTES)
+        checks.text(health, "health", MAX_HEALTH_BYTES)
+        attributes = checks.string_map(attributes, "attributes")
+        now = self.now()
+        with self.db.write() as session:
+            model_row = self.locked_model(session, model)
+            version_row = versions_store.version_row(session, model, version)
+            if version_row is None:
+                raise version_not_found(model, version)
+            if version_row.state != State.READY.value:
+                raise FailedPrecondition(
+                    f"cannot record {version_name_!r} as deployed to {environment_!r}: it is "
+                    f"{version_row.state.upper()}, and only READY versions are deployed",
+                    reason="NOT_READY",
+                    precondition_violations=[
+                        PreconditionViolation(
+                            "NOT_READY", version_name_, f"state is {version_row.state}"
+                        )
+                    ],
+                )
+            row = store.deployment_row(session, model_row.id, environment_)
+            before = None
+            previous = ""
+            if row is None:
+                row = DeploymentRow(model_id=model_row.id, environment=environment_)
+                session.add(row)
+            else:
+                previous = stages_store.version_of_id(session, row.version_id)
+                before = store.to_deployment(row, model, previous)
+            unchanged = before is not None and (
+                row.version_id,
+                row.endpoint,
+                row.status,
+                row.health,
+                dict(row.attributes or {}),
+            ) == (version_row.id, endpoint, status.value, health, attributes)
+            row.version_id, row.endpoint, row.status = version_row.id, endpoint, status.value
+            row.health, row.attributes = health, attributes
+            row.reported_by, row.update_time = actor, now
+            session.flush()
+            after = store.to_deployment(row, model, version)
+            if not unchanged:
+                change = Change(actor, now)
+                change.audit(
+                    "deployment.report",
+                    after.name,
+                    snapshot(before) if before else None,
+                    snapshot(after),
+                )
+                change.event(
+                    "deployment.reported",
+                    model,
+                    after.name,
+                    version=version,
+                    environment=environment_,
+                    status=status.value,
+                    endpoint=endpoint,
+                    previous_version=previous,
+                )
+                flush_change(session, change)
+        return after
+
+    def list_deployments(self, parent: str) -> list[Deployment]:
+        """A model's deployments, or those of one version, by environment."""
+        if "/versions/" in parent:
+            model, version = parse_version_name(parent, "parent")
+        else:
+            model, version = self._model_parent(parent), ""
+        with self.db.read() as session:
+            model_row = versions_store.model_row(session, model)
+            if model_row is None:
+                raise model_not_found(model)
+            version_id = None
+            if version:
+                row = versions_store.version_row(session, model, version)
+                if row is None:
+                    raise version_not_found(model, version)
+                version_id = row.id
+            return store.list_deployments(session, model_row.id, model, version_id)
+
+    @staticmethod
+    def _model_parent(parent: str) -> str:
+        if not _MODEL_NAME.fullmatch(parent):
+            raise InvalidArgument.field(
+                "parent",
+                f"expected 'models/{{model}}' or 'models/{{model}}/versions/{{version}}', "
+                f"got {parent!r}",
+            )
+        return parse_model_name(parent, "parent")
