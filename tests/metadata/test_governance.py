@@ -585,3 +585,23 @@ def test_concurrent_promotions_with_one_expectation_commit_exactly_one(client: C
         metadata_pb2.SearchModelVersionsRequest(filter='stage = "production"')
     )
     assert [h.name for h in hits.model_versions] == winners
+
+
+def test_open_promotion_refusal_carries_machine_readable_details(client: Client) -> None:
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    a, b = client.create(ready=True), client.create(ready=True)
+    promote(client, a.name, approvals=0)
+    with pytest.raises(grpc.RpcError) as info:
+        promote(client, b.name)
+    status = rpc_status.from_call(info.value)
+    assert status is not None
+    error_info = error_details_pb2.ErrorInfo()
+    assert status.details[0].Unpack(error_info)
+    assert error_info.reason == "PROMOTION_OPEN"
+    assert dict(error_info.metadata) == {
+        "promotion": "models/fraud/promotions/1",
+        "state": "APPROVED",
+        "model_version": a.name,
+    }

@@ -147,7 +147,11 @@ class GovernanceUseCases(UseCaseBase):
                     f"{target.value}: {other_name!r} of {version_name(model, other_version)!r} "
                     f"is {PromotionState(other.state).name}; approve, reject or withdraw it first",
                     reason="PROMOTION_OPEN",
-                    metadata={"promotion": other_name},
+                    metadata={
+                        "promotion": other_name,
+                        "state": PromotionState(other.state).name,
+                        "model_version": version_name(model, other_version),
+                    },
                     precondition_violations=[
                         PreconditionViolation(
                             "PROMOTION_OPEN",
