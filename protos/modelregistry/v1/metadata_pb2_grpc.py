@@ -618,8 +618,12 @@ class MetadataServiceServicer:
         * INVALID_ARGUMENT: malformed version name; unspecified target stage;
         negative `required_approvals` or more than 100; a reason over 16 KiB.
         * NOT_FOUND: the version does not exist.
-        * FAILED_PRECONDITION: the version is not READY, or the model already
-        has an open promotion to the target stage (the message names it).
+        * FAILED_PRECONDITION: the version is not READY (ErrorInfo reason
+        `NOT_READY`), or the model already has an open promotion to the target
+        stage (the message names it; ErrorInfo reason `PROMOTION_OPEN` with
+        metadata `promotion`, `state` and `model_version` of the open one, so
+        a caller can tell an APPROVED promotion being executed from one
+        waiting for approval).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
