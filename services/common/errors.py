@@ -189,6 +189,9 @@ class RemoteError(RegistryError):
         super().__init__(message)
         self.code = code
         self.remote_details = list(details)
+        for detail in self.remote_details:
+            if isinstance(detail, error_details_pb2.ErrorInfo):
+                self.reason, self.metadata = detail.reason, dict(detail.metadata)
 
     def to_status_proto(self) -> status_pb2.Status:
         packed = []

@@ -81,16 +81,26 @@ class Promotions:
         stage_policy = self.policy.for_model(model).for_stage(target)
         self._raise_failures(version, self._gate_failures(version, target, identity))
         auto = identity.principal in stage_policy.auto_approve_principals
-        promotion = self._metadata(
-            "CreatePromotion",
-            metadata_pb2.CreatePromotionRequest(
-                model_version=version.name,
-                target_stage=request.target_stage,
-                reason=request.reason,
-                required_approvals=0 if auto else stage_policy.approvals,
-            ),
-            identity,
-        ).promotion
+        try:
+            promotion = self._metadata(
+                "CreatePromotion",
+                metadata_pb2.CreatePromotionRequest(
+                    model_version=version.name,
+                    target_stage=request.target_stage,
+                    reason=request.reason,
+                    required_approvals=0 if auto else stage_policy.approvals,
+                ),
+                identity,
+            ).promotion
+        except RegistryError as error:
+            if error.reason == "PROMOTION_OPEN" and error.metadata.get("state") == "APPROVED":
+                # Another promotion to this stage is being executed right now: a race.
+                raise Aborted(
+                    f"another promotion of {version.model} to {target} is in progress "
+                    f"({error.metadata.get('promotion')}); try again once it has finished",
+                    reason="CONCURRENT_PROMOTION",
+                ) from None
+            raise
         if promotion.state != governance_pb2.PROMOTION_STATE_APPROVED:
             return registry_pb2.PromoteModelVersionResponse(promotion=promotion)
         return self._execute(promotion, identity)

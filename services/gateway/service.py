@@ -192,6 +192,8 @@ class Gateway:
             yield from page.events
             cursor = max(cursor, page.next_after_sequence)
             if len(page.events) < WATCH_BATCH:
+                if request.stop_when_caught_up:
+                    return
                 time.sleep(self.watch_poll_seconds)
 
     def _check_artifact(self, digest: resources_pb2.Digest) -> artifacts_pb2.BlobInfo:

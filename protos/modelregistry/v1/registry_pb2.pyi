@@ -50,14 +50,16 @@ class RegisterModelVersionResponse(_message.Message):
     def __init__(self, model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ...) -> None: ...
 
 class WatchEventsRequest(_message.Message):
-    __slots__ = ("after_sequence", "types", "model")
+    __slots__ = ("after_sequence", "types", "model", "stop_when_caught_up")
     AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TYPES_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    STOP_WHEN_CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
     after_sequence: int
     types: _containers.RepeatedScalarFieldContainer[str]
     model: str
-    def __init__(self, after_sequence: _Optional[int] = ..., types: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ...) -> None: ...
+    stop_when_caught_up: bool
+    def __init__(self, after_sequence: _Optional[int] = ..., types: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ..., stop_when_caught_up: _Optional[bool] = ...) -> None: ...
 
 class WatchEventsResponse(_message.Message):
     __slots__ = ("event",)
