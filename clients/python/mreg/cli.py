@@ -9,15 +9,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
+from mreg.commands import add_commands, pairs, to_dict
 from mreg.errors import MregError
-
-
-def to_dict(message: Message) -> dict[str, Any]:
-    """A proto as a JSON-ready dict with the proto's own field names."""
-    return MessageToDict(message, preserving_proto_field_name=True)
 
 
 def _client(args: argparse.Namespace):
@@ -87,10 +82,10 @@ def _push(args: argparse.Namespace) -> int:
                 model=args.model,
                 version=args.version or "",
                 bump=args.bump,
-                metrics=dict(_pairs(args.metric, float)),
-                params=dict(_pairs(args.param, str)),
-                hyperparameters=dict(_pairs(args.hyperparameter, str)),
-                tags=dict(_pairs(args.tag, str)),
+                metrics=dict(pairs(args.metric, float)),
+                params=dict(pairs(args.param, str)),
+                hyperparameters=dict(pairs(args.hyperparameter, str)),
+                tags=dict(pairs(args.tag, str)),
                 parents=args.parent,
                 datasets=args.dataset,
                 experiment=args.experiment,
@@ -159,19 +154,6 @@ def _pull(args: argparse.Namespace) -> int:
             "every file verified"
         ),
     )
-
-
-def _pairs(items: list[str] | None, cast: Callable[[str], Any]) -> list[tuple[str, Any]]:
-    out = []
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"expected KEY=VALUE, got {item!r}")
-        try:
-            out.append((key, cast(value)))
-        except ValueError:
-            raise SystemExit(f"{key}: {value!r} is not a number") from None
-    return out
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -379,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--streams", type=int, default=4, help="parallel download streams (4)")
     ls = client_command("ls", "list a model's versions, newest first", _ls)
     ls.add_argument("model", help="model id")
+    add_commands(commands, client_command, _emit, _client)
     return parser
 
 

@@ -22,6 +22,7 @@ from modelregistry.v1 import (
 )
 from mreg.errors import UnavailableError
 from mreg.hashcache import HashCache
+from mreg.operations import Operations
 from mreg.retry import call_with_retry
 from mreg.transfer import (
     Progress,
@@ -53,7 +54,7 @@ _BUMPS = {
 }
 
 
-class Client:
+class Client(Operations):
     """A connection to a registry's gateway (and, for bytes, its artifact service).
 
     ``token`` (or ``$MREG_TOKEN``) is sent as a bearer token when the registry needs one.
