@@ -18,7 +18,9 @@ Emit = Callable[[argparse.Namespace, Any, Callable[[], str]], int]
 
 def to_dict(message: Message) -> dict[str, Any]:
     """A proto as a JSON-ready dict with the proto's own field names."""
-    return MessageToDict(message, preserving_proto_field_name=True)
+    return MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
 
 
 def pairs(items: list[str] | None, cast: Callable[[str], Any]) -> list[tuple[str, Any]]:

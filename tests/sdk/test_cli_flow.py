@@ -1,0 +1,211 @@
+"""The README quick start through the ``mreg`` command line, every step with --json."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def mreg(embedded_registry, tmp_path: Path):
+    gateway = embedded_registry.address(embedded_registry.gateway)
+    env = {**os.environ, "MREG_GATEWAY": gateway, "MREG_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, "-m", "mreg.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    def json_of(*args: str) -> dict:
+        return json.loads(run(*args, "--json").stdout)
+
+    run.json = json_of  # type: ignore[attr-defined]
+    run.env = env  # type: ignore[attr-defined]
+    return run
+
+
+def _model_dir(root: Path) -> Path:
+    (root / "weights").mkdir(parents=True)
+    (root / "config.json").write_text('{"hidden": 16}')
+    (root / "weights" / "model.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    return root
+
+
+def test_quick_start_push_evaluate_promote_pull(mreg, tmp_path: Path) -> None:
+    model = _model_dir(tmp_path / "fraud")
+    pushed = mreg.json(
+        "push",
+        str(model),
+        "--model",
+        "fraud-detector",
+        "--metric",
+        "auc=0.91",
+        "--dataset",
+        "transactions@3",
+        "--tag",
+        "team=risk",
+    )
+    assert {"model", "version", "digest", "bytes_total", "bytes_sent"} <= set(pushed)
+    assert (pushed["model"], pushed["version"]) == ("fraud-detector", "1.0.0")
+    assert pushed["bytes_sent"] == pushed["bytes_total"] > 3 * 1024 * 1024
+
+    again = mreg.json("push", str(model), "--model", "fraud-detector", "--bump", "minor")
+    assert (again["version"], again["bytes_sent"]) == ("1.1.0", 0)
+    human = mreg("push", str(model), "--model", "fraud-detector").stdout
+    assert "sent 0 B of 3.0 MiB, 100% already in the registry" in human
+
+    evaluation = mreg.json(
+        "evaluate",
+        "fraud-detector:1.0.0",
+        "--dataset",
+        "holdout@1",
+        "--metric",
+        "auc=0.93",
+        "--type",
+        "test",
+    )
+    assert evaluation["metrics"] == {"auc": 0.93}
+    staged = mreg.json("promote", "fraud-detector:1.0.0", "staging", "--reason", "candidate")
+    assert staged["promotion"]["state"] == "PROMOTION_STATE_COMPLETED"
+    live = mreg.json("promote", "fraud-detector:1.0.0", "production")
+    assert live["model_version"]["stage"] == "STAGE_PRODUCTION"
+    assert mreg.json("alias", "fraud-detector:1.0.0", "champion")["alias"] == "champion"
+
+    shown = mreg.json("show", "fraud-detector@production")
+    assert shown["name"] == "models/fraud-detector/versions/1.0.0"
+    assert shown["aliases"] == ["champion"]
+
+    out = tmp_path / "pulled"
+    pulled = mreg.json("pull", "fraud-detector@champion", str(out))
+    assert sorted(Path(p).relative_to(out).as_posix() for p in pulled["files"]) == [
+        "config.json",
+        "weights/model.bin",
+    ]
+    assert (out / "weights" / "model.bin").read_bytes() == (
+        model / "weights" / "model.bin"
+    ).read_bytes()
+
+    listed = mreg.json("ls", "fraud-detector")["model_versions"]
+    assert [v["version"] for v in listed] == ["1.1.1", "1.1.0", "1.0.0"]
+    found = mreg.json("search", 'metrics.auc > 0.9 AND tags.team = "risk"')["model_versions"]
+    assert [v["version"] for v in found] == ["1.0.0"]
+    table = mreg.json("compare", "fraud-detector:1.0.0", "fraud-detector:1.1.0")
+    assert table["rows"][0]["model_version"] == "models/fraud-detector/versions/1.0.0"
+
+
+def test_lineage_tree_dot_and_impact(mreg, tmp_path: Path) -> None:
+    base = tmp_path / "base.bin"
+    base.write_bytes(b"base weights")
+    tuned = tmp_path / "tuned.bin"
+    tuned.write_bytes(b"tuned weights")
+    mreg("push", str(base), "--model", "llm", "--version", "1.0.0", "--dataset", "web@7")
+    mreg(
+        "push",
+        str(tuned),
+        "--model",
+        "llm-chat",
+        "--version",
+        "1.0.0",
+        "--parent",
+        "llm:1.0.0",
+        "--dataset",
+        "chat@2",
+    )
+    tree = mreg("lineage", "llm-chat:1.0.0").stdout
+    assert tree.splitlines()[0] == "model models/llm-chat/versions/1.0.0"
+    assert "fine_tuned_from model models/llm/versions/1.0.0" in tree
+    assert "trained_on dataset web@7" in tree
+    graph = mreg("lineage", "llm-chat:1.0.0", "--format", "dot").stdout
+    assert graph.startswith("digraph lineage {")
+    assert '"models/llm-chat/versions/1.0.0" -> "models/llm/versions/1.0.0"' in graph
+    impacted = mreg.json("impact", "web@7")["versions"]
+    assert {v["model_version"] for v in impacted} == {
+        "models/llm/versions/1.0.0",
+        "models/llm-chat/versions/1.0.0",
+    }
+
+
+def test_events_follow_sees_a_promotion(mreg, tmp_path: Path) -> None:
+    model = tmp_path / "m.bin"
+    model.write_bytes(b"weights")
+    mreg("push", str(model), "--model", "watched", "--version", "1.0.0")
+    listed = mreg.json("events", "--model", "watched")["events"]
+    assert [e["type"] for e in listed] == ["version.created", "version.ready"]
+    follower = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mreg.cli",
+            "events",
+            "--follow",
+            "--json",
+            "--type",
+            "stage.changed",
+            "--after",
+            str(listed[-1]["sequence"]),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=mreg.env,
+    )
+    try:
+        time.sleep(1.0)
+        mreg("promote", "watched:1.0.0", "staging")
+        line = follower.stdout.readline()
+    finally:
+        follower.send_signal(signal.SIGINT)
+        follower.wait(timeout=10)
+    event = json.loads(line)
+    assert event["type"] == "stage.changed"
+    assert event["attributes"]["to_stage"] == "staging"
+
+
+def test_deploy_gc_and_db_upgrade(mreg, tmp_path: Path) -> None:
+    model = tmp_path / "m.bin"
+    model.write_bytes(b"weights")
+    mreg("push", str(model), "--model", "served", "--version", "1.0.0")
+    deployed = mreg.json(
+        "deploy", "served:1.0.0", "--environment", "prod-eu", "--endpoint", "http://x:8080"
+    )
+    assert deployed["environment"] == "prod-eu"
+    from mreg.client import Client
+    from tests.gateway.conftest import upload
+
+    with Client(mreg.env["MREG_GATEWAY"]) as client:
+        upload(client.artifacts, b"uploaded but never registered")
+    dry = mreg.json("gc", "--grace-seconds", "0", "--dry-run")
+    assert dry["blobs_removed"] == "1"
+    collected = mreg.json("gc", "--grace-seconds", "0")
+    assert collected["blobs_removed"] == "1"
+    assert mreg.json("gc", "--grace-seconds", "0")["blobs_removed"] == "0"
+    pulled = mreg.json("pull", "served:1.0.0", str(tmp_path / "out"))
+    assert Path(pulled["files"][0]).read_bytes() == b"weights"
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    upgraded = mreg("db", "upgrade", "--database-url", url)
+    assert "metadata schema is up to date" in upgraded.stderr
+
+
+def test_errors_print_the_server_message_and_exit_non_zero(mreg) -> None:
+    result = mreg("show", "nobody:1.0.0", check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("mreg show: ")
+    assert "nobody" in result.stderr
+    assert "Traceback" not in result.stderr
+    bad = mreg("promote", "nobody:1.0.0", "production", check=False)
+    assert bad.returncode == 1
+    assert "Traceback" not in bad.stderr
