@@ -13,6 +13,7 @@ from sqlalchemy import select
 from services.metadata.pagetoken import PageTokens
 from services.metadata.store.db import Database
 from services.metadata.store.schema import SecretRow
+from services.metadata.usecases.deployments import DeploymentUseCases
 from services.metadata.usecases.evaluations import EvaluationUseCases
 from services.metadata.usecases.governance import GovernanceUseCases
 from services.metadata.usecases.history import HistoryUseCases
@@ -36,6 +37,7 @@ class MetadataService(
     ModelUseCases,
     HistoryUseCases,
     GovernanceUseCases,
+    DeploymentUseCases,
 ):
     """Every use case of the metadata service."""
 
