@@ -209,3 +209,47 @@ def test_errors_print_the_server_message_and_exit_non_zero(mreg) -> None:
     bad = mreg("promote", "nobody:1.0.0", "production", check=False)
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr
+
+
+def test_a_killed_push_resumes_sending_only_what_is_missing(mreg, tmp_path: Path) -> None:
+    from modelregistry.v1 import artifacts_pb2, resources_pb2
+    from mreg.client import Client
+    from services.common.chunking import iter_file_chunks
+
+    model = tmp_path / "big.bin"
+    model.write_bytes(os.urandom(160 * 1024 * 1024))
+    chunks = {c.sha256: c.length for c in iter_file_chunks(model)}
+    digests = [resources_pb2.Digest(hash=h, size_bytes=n) for h, n in chunks.items()]
+    pusher = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mreg.cli",
+            "push",
+            str(model),
+            "--model",
+            "killed",
+            "--streams",
+            "1",
+        ],
+        env={**mreg.env, "MREG_CACHE_DIR": str(tmp_path / "kill-cache")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    with Client(mreg.env["MREG_GATEWAY"]) as client:
+        request = artifacts_pb2.FindMissingChunksRequest(digests=digests)
+        deadline = time.monotonic() + 60
+        while True:
+            missing = client.artifacts.FindMissingChunks(request, timeout=10).missing_digests
+            if len(missing) < len(digests) or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        pusher.kill()
+        pusher.wait(timeout=10)
+        time.sleep(1.0)  # let the server finish storing the chunk it was receiving, if any
+        missing = client.artifacts.FindMissingChunks(request, timeout=10).missing_digests
+    assert 0 < len(missing) < len(digests), "the push was not interrupted part-way"
+    still_missing = sum(d.size_bytes for d in missing)
+    resumed = mreg.json("push", str(model), "--model", "killed")
+    assert resumed["bytes_sent"] == still_missing
+    assert resumed["bytes_total"] == model.stat().st_size
