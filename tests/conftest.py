@@ -95,14 +95,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """URL of a moto S3 server running as a subprocess on loopback."""
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a moto S3 server running as a subprocess on loopback.
+
+    Its request log goes to a file: a pipe nobody reads would fill up and stall it.
+    """
     port = free_port()
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed when the fixture ends
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env=env,
     )
     url = f"http://127.0.0.1:{port}"
@@ -113,9 +118,10 @@ def s3_endpoint() -> Iterator[str]:
                 break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                stderr = proc.stderr.read().decode() if proc.stderr else ""
                 proc.kill()
-                _unavailable(f"moto S3 server did not start on {url}: {stderr[-2000:]}")
+                log.close()
+                output = log_path.read_text(errors="replace")[-2000:]
+                _unavailable(f"moto S3 server did not start on {url}: {output}")
             time.sleep(0.1)
     yield url
     proc.terminate()
@@ -123,6 +129,7 @@ def s3_endpoint() -> Iterator[str]:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log.close()
 
 
 @pytest.fixture
