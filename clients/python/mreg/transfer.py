@@ -13,12 +13,14 @@ under its final name, and files already present with the right digest are skippe
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat as stat_module
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -27,13 +29,14 @@ import grpc
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, resources_pb2
 from mreg.errors import MregError, from_rpc_error
 from mreg.hashcache import HashCache
-from services.common.chunking import ChunkRef, file_sha256, iter_file_chunks
+from services.common.chunking import ChunkRef, StreamChunker, file_sha256, sha256_hex
 from services.common.compression import Codec, decode_chunk
 
 logger = logging.getLogger(__name__)
 
 FIND_BATCH = 10_000
 RANGE_BYTES = 64 * 1024 * 1024
+READ_BLOCK = 8 * 1024 * 1024
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
@@ -168,12 +171,42 @@ def hash_files(
         if remembered is not None:
             local.sha256, local.chunks = remembered
         else:
-            local.chunks = list(iter_file_chunks(local.path))
-            local.sha256 = file_sha256(local.path) if local.size else EMPTY_SHA256
+            local.sha256, local.chunks = chunk_and_hash(local.path)
             stats.files_hashed += 1
             if cache is not None:
                 cache.put(local.path, local.stat, local.sha256, local.chunks)
         progress.advance(local.size)
+
+
+def chunk_and_hash(
+    path: Path, *, block: int = READ_BLOCK, threads: int = 2, window: int = 16
+) -> tuple[str, list[ChunkRef]]:
+    """The file's SHA-256 and its chunks, in one read of bounded memory.
+
+    Blocks are read in order and fed to the whole-file hash and to the stream chunker;
+    finished chunks are hashed on ``threads`` threads (hashlib releases the GIL), with at
+    most ``window`` in flight. Memory stays near the chunker's buffer plus the window.
+    """
+    whole = hashlib.sha256()
+    chunker = StreamChunker()
+    chunks: list[ChunkRef] = []
+    inflight: deque[tuple[int, int, Future[str]]] = deque()
+
+    def collect(limit: int) -> None:
+        while len(inflight) > limit:
+            offset, length, future = inflight.popleft()
+            chunks.append(ChunkRef(offset, length, future.result()))
+
+    with open(path, "rb") as handle, ThreadPoolExecutor(threads, "chunk-hash") as pool:
+        while data := handle.read(block):
+            whole.update(data)
+            for offset, view in chunker.feed(data):
+                inflight.append((offset, len(view), pool.submit(sha256_hex, view)))
+                collect(window)
+        for offset, view in chunker.finish():
+            inflight.append((offset, len(view), pool.submit(sha256_hex, view)))
+        collect(0)
+    return whole.hexdigest(), chunks
 
 
 def upload_missing(
