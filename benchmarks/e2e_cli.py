@@ -25,59 +25,17 @@ import time
 import uuid
 from pathlib import Path
 
-import grpc
 import psutil
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from benchmarks.grpc_ceiling import measure_ceiling
 from benchmarks.harness import MB, PeakRss, emit, environment, free_port
 from benchmarks.models import write_safetensors
+from benchmarks.servers import start_embedded, wait_healthy
 
 logger = logging.getLogger(__name__)
 POSTGRES_ADMIN = os.environ.get(
     "MREG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-
-
-def _wait_healthy(address: str, procs: list[subprocess.Popen], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while True:
-            try:
-                stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                return
-            except grpc.RpcError:
-                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                    raise RuntimeError(f"server at {address} did not start") from None
-                time.sleep(0.2)
-
-
-def _start_embedded(data: Path) -> tuple[list[subprocess.Popen], str]:
-    ports = [free_port() for _ in range(3)]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mreg.cli",
-            "serve",
-            "--data-dir",
-            str(data),
-            "--gateway-port",
-            str(ports[0]),
-            "--artifacts-port",
-            str(ports[1]),
-            "--metadata-port",
-            str(ports[2]),
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    address = f"127.0.0.1:{ports[0]}"
-    _wait_healthy(address, [proc])
-    return [proc], address
 
 
 def _start_postgres(data: Path) -> tuple[list[subprocess.Popen], str, str]:
@@ -118,7 +76,7 @@ def _start_postgres(data: Path) -> tuple[list[subprocess.Popen], str, str]:
         )
         for service in ("metadata", "artifacts", "gateway")
     ]
-    _wait_healthy(env["MREG_GATEWAY_LISTEN"], procs)
+    wait_healthy(env["MREG_GATEWAY_LISTEN"], procs)
     return procs, env["MREG_GATEWAY_LISTEN"], name
 
 
@@ -206,7 +164,8 @@ def main(argv: list[str] | None = None) -> None:
             work.mkdir()
             database = None
             if backend == "embedded":
-                servers, address = _start_embedded(work / "data")
+                server, address = start_embedded(work / "data")
+                servers = [server]
             else:
                 servers, address, database = _start_postgres(work)
             try:

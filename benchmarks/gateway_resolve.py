@@ -15,57 +15,19 @@ import logging
 import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from benchmarks.harness import emit, environment, free_port
+from benchmarks.harness import emit, environment
+from benchmarks.servers import start_embedded
 
 logger = logging.getLogger(__name__)
 
 REFERENCES = ("bench-model@champion", "bench-model:1.0.0", "bench-model")
-
-
-def _start_registry(data_dir: Path) -> tuple[subprocess.Popen, str]:
-    ports = [free_port() for _ in range(3)]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mreg.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--gateway-port",
-            str(ports[0]),
-            "--artifacts-port",
-            str(ports[1]),
-            "--metadata-port",
-            str(ports[2]),
-            "--log-level",
-            "WARNING",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    address = f"127.0.0.1:{ports[0]}"
-    deadline = time.monotonic() + 60
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while True:
-            try:
-                stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                return proc, address
-            except grpc.RpcError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    proc.kill()
-                    raise RuntimeError("mreg serve did not start") from None
-                time.sleep(0.2)
 
 
 def _prepare(address: str, tmp: Path) -> None:
@@ -132,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="mreg-bench-") as tmp:
-        proc, address = _start_registry(Path(tmp) / "data")
+        proc, address = start_embedded(Path(tmp) / "data")
         try:
             _prepare(address, Path(tmp))
             single = _run(address, 1, args.seconds)

@@ -1,0 +1,56 @@
+"""Registry processes for benchmarks: ``mreg serve`` on free ports, and a health wait."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from benchmarks.harness import free_port
+
+
+def wait_healthy(address: str, procs: list[subprocess.Popen], timeout: float = 60) -> None:
+    """Block until the server at ``address`` answers health checks; fail if a process died."""
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                return
+            except grpc.RpcError:
+                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                    raise RuntimeError(f"server at {address} did not start") from None
+                time.sleep(0.2)
+
+
+def start_embedded(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    """``mreg serve`` (SQLite + local files) on free ports; returns it and the gateway."""
+    gateway, artifacts, metadata = (free_port() for _ in range(3))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mreg.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--gateway-port",
+            str(gateway),
+            "--artifacts-port",
+            str(artifacts),
+            "--metadata-port",
+            str(metadata),
+            "--log-level",
+            "WARNING",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    address = f"127.0.0.1:{gateway}"
+    wait_healthy(address, [proc])
+    return proc, address
