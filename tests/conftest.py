@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -53,7 +54,8 @@ def postgres_admin_url() -> URL:
 @pytest.fixture(scope="session")
 def postgres_database_factory(postgres_admin_url: URL) -> Iterator[Callable[[], str]]:
     """Creates fresh, empty databases on demand; all are dropped at the end of the session."""
-    engine = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    # No pooling: a test may restart PostgreSQL, which would break a pooled connection.
+    engine = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -7,7 +7,7 @@ its traceback and never shown to the client.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import grpc
@@ -200,6 +200,28 @@ class RemoteError(RegistryError):
             any_detail.Pack(detail)
             packed.append(any_detail)
         return status_pb2.Status(code=self.code.value[0], message=self.message, details=packed)
+
+
+#: Translators of foreign exceptions (a database driver's, say) into registry errors.
+_TRANSLATORS: list[tuple[type[BaseException], Callable[[BaseException], RegistryError | None]]] = []
+
+
+def add_translator(
+    kind: type[BaseException], translate: Callable[[BaseException], RegistryError | None]
+) -> None:
+    """Let the error-mapping interceptor turn ``kind`` exceptions into registry errors.
+
+    ``translate`` returns the error to answer with, or None to leave it an INTERNAL error.
+    """
+    _TRANSLATORS.append((kind, translate))
+
+
+def translate(error: BaseException) -> RegistryError | None:
+    """The registry error a foreign exception stands for, if a translator knows it."""
+    for kind, translator in _TRANSLATORS:
+        if isinstance(error, kind) and (translated := translator(error)) is not None:
+            return translated
+    return None
 
 
 _DETAIL_TYPES: tuple[type[Message], ...] = (

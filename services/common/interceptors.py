@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 
-from services.common.errors import RegistryError
+from services.common.errors import RegistryError, translate
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,9 @@ def _already_aborted(context: grpc.ServicerContext) -> bool:
 def _handle(error: BaseException, context: grpc.ServicerContext, method: str) -> None:
     if isinstance(error, RegistryError):
         context.abort_with_status(error.to_grpc_status())
+    if (translated := translate(error)) is not None:
+        logger.warning("%s: %s (%s)", method, translated.message, error)
+        context.abort_with_status(translated.to_grpc_status())
     if _already_aborted(context):
         raise error
     logger.exception("unexpected error in %s", method)

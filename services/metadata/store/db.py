@@ -16,8 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from services.common.errors import RegistryError, Unavailable, add_translator
 from services.metadata.store.schema import CounterRow
 
 logger = logging.getLogger(__name__)
@@ -53,9 +55,25 @@ def make_engine(url: str, *, pool_size: int = 16) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    # No pre-ping: it costs a round trip per checkout; a connection broken by a database
-    # restart fails one request, which the gateway retries as UNAVAILABLE-like INTERNAL.
+    # No pre-ping: it costs a round trip per checkout. A connection broken by a database
+    # restart fails one request with UNAVAILABLE (see _database_unavailable), which clients
+    # retry; SQLAlchemy then drops the pool's stale connections.
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+
+
+def _database_unavailable(error: BaseException) -> RegistryError | None:
+    """A lost or refused database connection is UNAVAILABLE: retrying (with the same
+    request id) is safe, and the pool reconnects. Other database errors stay INTERNAL."""
+    assert isinstance(error, DBAPIError)
+    if error.connection_invalidated or isinstance(error, OperationalError):
+        return Unavailable(
+            "the metadata database is unavailable (connection lost or refused); retry",
+            reason="DATABASE_UNAVAILABLE",
+        )
+    return None
+
+
+add_translator(DBAPIError, _database_unavailable)
 
 
 class Database:
