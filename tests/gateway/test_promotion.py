@@ -369,3 +369,64 @@ def test_model_report_gathers_everything_about_a_version(gateway, artifacts) -> 
     assert [t.to_stage for t in report.transitions] == [STAGING]
     assert [p.state for p in report.promotions] == [governance_pb2.PROMOTION_STATE_COMPLETED]
     assert [d.environment for d in report.deployments] == ["staging-eu"]
+
+
+def test_an_admin_override_rollback_skips_gates_and_walks_the_transition_table(
+    stack, gateway, artifacts
+) -> None:
+    stack.restart_gateway(GATED, auth=True)
+    admin, writer = stack.token("root", Role.ADMIN), stack.token("w", Role.WRITER)
+    first = call(
+        gateway.RegisterModelVersion, register_request("m", upload(artifacts, b"1"), "1.0.0"), admin
+    ).model_version.name
+    for name in (first,):
+        call(gateway.CreateEvaluation, _evaluation(name), admin)
+    promote(gateway, first, STAGING, admin)
+    promote(gateway, first, PRODUCTION, admin)
+    second = call(
+        gateway.RegisterModelVersion, register_request("m", upload(artifacts, b"2"), "2.0.0"), admin
+    ).model_version.name
+    call(gateway.CreateEvaluation, _evaluation(second), admin)
+    call(
+        gateway.UpdateModelVersion,
+        metadata_pb2.UpdateModelVersionRequest(
+            model_version=resources_pb2.ModelVersion(name=second, metrics={"auc": 0.99}),
+            update_mask={"paths": ["metrics"]},
+        ),
+        admin,
+    )
+    promote(gateway, second, STAGING, admin)
+    promote(gateway, second, PRODUCTION, admin)
+    assert stage_of(gateway, first, admin) == STAGING  # GATED moves the old one to staging
+
+    denied = refused(
+        gateway.RollbackProduction,
+        registry_pb2.RollbackProductionRequest(parent="models/m", override=True),
+        writer,
+    )
+    assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert denied.details() == "w may not override promotion policy: it needs the admin role"
+    done = call(
+        gateway.RollbackProduction,
+        registry_pb2.RollbackProductionRequest(parent="models/m", override=True, reason="outage"),
+        admin,
+    )
+    assert done.model_version.name == first
+    assert done.model_version.stage == PRODUCTION
+    history = call(
+        gateway.ListStageTransitions, metadata_pb2.ListStageTransitionsRequest(name=first), admin
+    ).transitions
+    assert history[0].reason == "override by root: outage"
+    assert history[0].actor == "root"
+
+
+def _evaluation(name: str) -> metadata_pb2.CreateEvaluationRequest:
+    return metadata_pb2.CreateEvaluationRequest(
+        parent=name,
+        evaluation=resources_pb2.Evaluation(
+            dataset_name="holdout",
+            dataset_version="1",
+            type=resources_pb2.EVALUATION_TYPE_TEST,
+            metrics={"auc": 0.95, "f1": 0.9},
+        ),
+    )
