@@ -13,8 +13,24 @@ from services.common.observability import start_metrics_server
 from services.common.server import ServiceBinding, build_server, run_until_signal
 from services.common.settings import Settings
 from services.common.tls import server_credentials
+from services.common.tracing import configure_tracing
 
 logger = logging.getLogger(__name__)
+
+_prepared = False
+
+
+def prepare_process(service: str, settings: Settings) -> None:
+    """Logging, tracing and the metrics endpoint of a process, once; call before building
+    servers and channels (tracing instruments them as they are created)."""
+    global _prepared
+    if _prepared:
+        return
+    _prepared = True
+    configure_logging(settings.log_level, settings.log_format)
+    configure_tracing(service, settings)
+    if settings.metrics_port:
+        start_metrics_server(settings.metrics_port, settings.metrics_host)
 
 
 def run_service(
@@ -32,10 +48,8 @@ def run_service(
     A non-loopback ``listen`` address is refused unless authentication is configured
     (tokens for public services; the service token for ``services_only`` ones).
     """
-    configure_logging(settings.log_level, settings.log_format)
+    prepare_process(service, settings)
     check_bind_is_safe(service, listen, settings, services_only)
-    if settings.metrics_port:
-        start_metrics_server(settings.metrics_port, settings.metrics_host)
     interceptors = list(make_interceptors(settings)) if make_interceptors else []
     running = build_server(
         listen,

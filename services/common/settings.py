@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         "correct; 0 turns the cache off.",
     )
 
+    otel_exporter: Literal["", "console", "otlp"] = Field(
+        "", description="OpenTelemetry span exporter; empty turns tracing off."
+    )
+    otel_endpoint: str = Field(
+        "", description="OTLP/gRPC collector endpoint, e.g. http://otel-collector:4317."
+    )
+
     max_workers: int = Field(32, ge=1, description="Threads serving RPCs per service.")
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="Seconds in-flight RPCs get to finish on SIGTERM."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.runner import run_service
+from services.common.runner import prepare_process, run_service
 from services.common.settings import load_settings
 from services.gateway.app import bindings_for, build_gateway, build_interceptors, start_background
 from services.gateway.policy import PolicyError, load_policy
@@ -11,6 +11,7 @@ from services.gateway.policy import PolicyError, load_policy
 def main() -> None:
     """Serve until SIGTERM or SIGINT, settling stale registrations in the background."""
     settings = load_settings()
+    prepare_process("gateway", settings)  # before channels exist, so tracing sees them
     try:
         policy = load_policy(settings.policy_file)
     except PolicyError as error:

@@ -167,11 +167,12 @@ def _ls(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from services.common.logs import configure_logging
+    from services.common.runner import prepare_process
     from services.common.server import run_until_signal
+    from services.common.settings import load_settings
     from services.embedded import build_embedded
 
-    configure_logging(args.log_level)
+    prepare_process("embedded", load_settings(log_level=args.log_level))
     try:
         registry = build_embedded(
             Path(args.data_dir),
