@@ -209,26 +209,7 @@ def _zip(read_at: ReadAt, size: int) -> dict[str, Any]:
         if not pickles or pickles[0].file_size > MAX_HEADER_BYTES:
             return _result("plain", details={"container": "zip"})
         program = archive.read(pickles[0])
-    dtypes: set[str] = set()
-    storages: dict[str, int] = {}
-    tensors = 0
-    recent: list[Any] = []
-    for opcode, arg, _pos in pickletools.genops(program):
-        if opcode.name in ("GLOBAL", "STACK_GLOBAL"):
-            name = str(arg).split()[-1] if arg else str(recent[-1]) if recent else ""
-            if name.endswith("Storage"):
-                dtypes.add(name.removesuffix("Storage").upper() or "UNTYPED")
-                recent = []
-            continue
-        if opcode.name == "BINPERSID":
-            tensors += 1
-            strings = [r for r in recent if isinstance(r, str)]
-            ints = [r for r in recent if isinstance(r, int)]
-            if len(strings) >= 2 and ints:
-                storages[strings[-2]] = ints[-1]
-            recent = []
-        elif arg is not None:
-            recent.append(arg)
+    dtypes, storages, tensors = _scan_torch_pickle(program)
     return _result(
         "pytorch",
         tensor_count=tensors,
@@ -237,6 +218,56 @@ def _zip(read_at: ReadAt, size: int) -> dict[str, Any]:
         may_execute_code=True,
         details={"storages": str(len(storages))},
     )
+
+
+_PUSH_OPS = {"BINUNICODE", "SHORT_BINUNICODE", "UNICODE", "BINUNICODE8", "SHORT_BINSTRING",
+             "BINSTRING", "STRING", "BININT", "BININT1", "BININT2", "INT", "LONG", "LONG1",
+             "LONG4"}  # fmt: skip
+
+
+def _scan_torch_pickle(program: bytes) -> tuple[set[str], dict[str, int], int]:
+    """Storage dtypes, ``{storage key: numel}`` and tensor count of a ``data.pkl``.
+
+    Each tensor references its storage through a persistent id
+    ``("storage", torch.XStorage, key, location, numel)``; the opcodes are followed with a
+    small model of the memo, never executed.
+    """
+    dtypes: set[str] = set()
+    storages: dict[str, int] = {}
+    tensors = 0
+    memo: dict[int, object] = {}
+    recent: list[object] = []
+    last: object = None
+    for opcode, arg, _pos in pickletools.genops(program):
+        name = opcode.name
+        if name in _PUSH_OPS:
+            last = arg
+        elif name in ("GLOBAL", "STACK_GLOBAL"):
+            last = str(arg).replace(" ", ".") if arg else ".".join(map(str, recent[-2:]))
+            if str(last).endswith("Storage"):
+                dtypes.add(str(last).rsplit(".", 1)[-1].removesuffix("Storage").upper())
+        elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
+            memo[int(arg)] = last
+            continue
+        elif name == "MEMOIZE":
+            memo[len(memo)] = last
+            continue
+        elif name in ("BINGET", "LONG_BINGET", "GET"):
+            last = memo.get(int(arg))
+        elif name == "MARK":
+            recent = []
+            continue
+        elif name == "BINPERSID":
+            tensors += 1
+            if len(recent) >= 5 and recent[0] == "storage" and isinstance(recent[-1], int):
+                storages[str(recent[2])] = recent[-1]
+            recent = []
+            continue
+        else:
+            last = None
+            continue
+        recent.append(last)
+    return dtypes, storages, tensors
 
 
 def _varint(read_at: ReadAt, pos: int) -> tuple[int, int]:

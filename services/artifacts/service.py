@@ -17,7 +17,7 @@ from services.artifacts.backends.base import Backend
 from services.artifacts.blobs import BlobReader, Piece
 from services.artifacts.chunks import ChunkStore, StoredChunk
 from services.artifacts.store import BlobManifest, Records, blob_key
-from services.artifacts.uploads import Message, PlainUploads, UploadStatus
+from services.artifacts.uploads import Message, PlainUploads, StreamBroken, UploadStatus
 from services.common.chunking import MAX_CHUNK_BYTES, new_chunker
 from services.common.errors import (
     FailedPrecondition,
@@ -114,6 +114,9 @@ class ArtifactService:
                     )
                 )
             count(window.drain())
+        except StreamBroken:
+            count(window.drain())
+            logger.info("UploadChunks: the client went away after %d chunks", received)
         finally:
             window.cancel()
         return ChunkUploadReport(received, stored, wire)

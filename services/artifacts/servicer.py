@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+import grpc
+
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc
 from services.artifacts import convert, trees, uploads
 from services.artifacts.gc import DEFAULT_GRACE_SECONDS
@@ -29,7 +31,7 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
 
     def UploadChunks(self, request_iterator, context):
         def incoming() -> Iterator[IncomingChunk]:
-            for request in request_iterator:
+            for request in _requests(request_iterator):
                 sha, size = convert.digest_in(request.digest)
                 yield IncomingChunk(sha, size, request.compressor, request.data)
 
@@ -110,10 +112,18 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
         return convert.gc_out(report)
 
 
+def _requests(requests: Iterator) -> Iterator:
+    """The requests of a client stream; a client that goes away raises ``StreamBroken``."""
+    try:
+        yield from requests
+    except grpc.RpcError as error:
+        raise uploads.StreamBroken(str(error)) from None
+
+
 def _upload_messages(
     requests: Iterator[artifacts_pb2.UploadBlobRequest],
 ) -> Iterator[uploads.Message]:
-    for request in requests:
+    for request in _requests(requests):
         kind = request.WhichOneof("kind")
         if kind == "header":
             yield uploads.Header(request.header.upload_id, request.header.write_offset)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -33,8 +34,11 @@ from services.common.errors import (
 logger = logging.getLogger(__name__)
 
 UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-#: Persist the session after this many new bytes are stored.
+#: Persist the session after this many new bytes are stored ...
 CHECKPOINT_BYTES = 64 * 1024 * 1024
+#: ... or this many seconds after the last save. Garbage collection protects a stored chunk
+#: by its age until the session lists it, so its grace period must exceed this.
+CHECKPOINT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,10 @@ class Finish:
 
 
 Message = Header | Data | Finish
+
+
+class StreamBroken(Exception):
+    """The client went away mid-stream (cancelled, disconnected, deadline passed)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,8 @@ class PlainUploads:
                     raise InvalidArgument.field(
                         "header", "a header may only be the first message of a stream"
                     )
+        except StreamBroken:
+            logger.info("upload %s: the client went away", session.upload_id)
         except BaseException:
             stream.save_progress()
             raise
@@ -168,7 +178,7 @@ class _Stream:
         self.hasher = hashlib.sha256() if session.committed_size == 0 else None
         self.received = session.committed_size
         self.unsaved = 0
-        self.failed = False
+        self.last_save = time.monotonic()
 
     def feed(self, data: bytes) -> None:
         if self.hasher is not None:
@@ -176,9 +186,13 @@ class _Stream:
         self.received += len(data)
         for _offset, chunk in self.chunker.feed(data):
             self._collect(self.window.submit(self.uploads.chunks.store, chunk))
-        if self.unsaved >= CHECKPOINT_BYTES:
+        now = time.monotonic()
+        if self.unsaved >= CHECKPOINT_BYTES or (
+            self.unsaved and now - self.last_save >= CHECKPOINT_SECONDS
+        ):
             self.uploads.records.put_session(self.session)
             self.unsaved = 0
+            self.last_save = now
 
     def _collect(self, stored: list[StoredChunk]) -> None:
         for chunk in stored:
