@@ -141,7 +141,9 @@ class ArtifactServiceServicer:
 
     def FindMissingChunks(self, request, context):
         """FindMissingChunks tells which of the given chunk digests the server does
-        not hold, so a client sends only those.
+        not hold, so a client sends only those. Chunks reported present are
+        touched: garbage collection keeps them for at least its grace period, so
+        a following `CommitBlob` can rely on them.
 
         Errors:
         * INVALID_ARGUMENT: a digest is malformed, or more than 10000 are asked.
@@ -156,8 +158,10 @@ class ArtifactServiceServicer:
         already present is accepted without being written again.
 
         Errors:
-        * INVALID_ARGUMENT: a digest does not match the data, the data does not
-        decompress, or a chunk exceeds the maximum chunk size (4 MiB).
+        * INVALID_ARGUMENT: a digest's hash or size does not match the data, the
+        data does not decompress, the compressor is not IDENTITY or ZSTD, or a
+        chunk exceeds the maximum chunk size (4 MiB). Chunks verified before the
+        bad one stay stored.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -174,6 +178,7 @@ class ArtifactServiceServicer:
         to the stated digest and size.
         * FAILED_PRECONDITION: chunks are missing; the `PreconditionFailure`
         detail lists each missing chunk digest.
+        * DATA_LOSS: a stored chunk is corrupt, so the blob cannot be verified.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -185,14 +190,24 @@ class ArtifactServiceServicer:
         then optionally a finish message. The server cuts, hashes, compresses and
         deduplicates the bytes itself. If the stream ends without a finish
         message, whatever the server committed stays and the upload can be
-        resumed, on any instance, at the offset `QueryUpload` returns.
+        resumed, on any instance, at the offset `QueryUpload` returns. The same
+        holds when the client disconnects mid-stream: every byte received is
+        kept, and nothing becomes a visible blob before a verified finish.
 
         Errors:
-        * INVALID_ARGUMENT: the first message is not a header, the upload id is
-        malformed, or the finished blob does not match its expected digest.
+        * INVALID_ARGUMENT: the first message is not a header, a header comes
+        later, the finish is not the last message, the upload id is malformed,
+        or the finished blob does not match its expected digest (the upload
+        stays resumable: a stream with only a header and a finish retries).
+        * NOT_FOUND: the header resumes (offset > 0) an upload id never seen.
         * OUT_OF_RANGE: the header's offset is not the committed offset; the
-        message names the expected offset.
+        message names the expected offset ("attempted to write at offset 4096,
+        expected 8192").
         * FAILED_PRECONDITION: the upload id belongs to a finished upload.
+        * ABORTED: garbage collection removed a stored chunk of this upload while
+        it ran (possible only with a grace period shorter than the upload's
+        checkpoint interval); the upload was rewound and the message names the
+        offset to resume from.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -215,8 +230,8 @@ class ArtifactServiceServicer:
         1 MiB. Every chunk is verified against its digest as it is read.
 
         Errors:
-        * INVALID_ARGUMENT: the digest is malformed, or offset or limit is
-        negative.
+        * INVALID_ARGUMENT: the digest is malformed, its non-zero size differs
+        from the blob's, or offset or limit is negative.
         * NOT_FOUND: no blob has that digest.
         * OUT_OF_RANGE: offset is beyond the end of the blob.
         * DATA_LOSS: a stored chunk does not match its digest; no wrong byte is
@@ -227,7 +242,9 @@ class ArtifactServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StatBlob(self, request, context):
-        """StatBlob describes a stored blob without reading its bytes.
+        """StatBlob describes a stored blob without reading its bytes. The blob is
+        looked up by hash; the response carries its true size, so a caller
+        compares `size_bytes` itself.
 
         Errors:
         * INVALID_ARGUMENT: the digest is malformed.
@@ -289,7 +306,10 @@ class ArtifactServiceServicer:
 
     def CollectGarbage(self, request, context):
         """CollectGarbage removes unpinned blobs older than the grace period and the
-        chunks that no remaining blob, tree or in-flight upload references.
+        chunks that no remaining blob, tree or in-flight upload references. A
+        chunk written or touched within the grace period is always kept; the
+        grace period should exceed the plain-upload checkpoint interval (10 s).
+        Also runnable as `python -m services.artifacts gc`.
 
         Errors:
         * INVALID_ARGUMENT: the grace period is negative.
