@@ -11,15 +11,15 @@ Run: ``python -m benchmarks.artifacts_transfer [--size-mib 1024] [--big-gib 4]``
 from __future__ import annotations
 
 import argparse
-import json
+import hashlib
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,50 +29,41 @@ import psutil
 
 from benchmarks import harness
 from benchmarks.grpc_ceiling import measure_ceiling
-from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc
-from services.artifacts.client import push_file, read_verified
+from benchmarks.models import write_safetensors
+from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, resources_pb2
+from mreg.transfer import push_blob
 from services.common.server import insecure_channel
 
-TENSORS = 8
 MIB = 1024 * 1024
 
 
-def write_safetensors(
-    path: Path,
-    total_bytes: int,
-    dtype: str,
-    seed: int,
-    changed: int | None = None,
-    extra_header: int = 0,
-) -> None:
-    """A safetensors file of ``TENSORS`` tensors of synthetic weights (normal, std 0.02).
+@dataclass(frozen=True)
+class Pushed:
+    """What one push stored and sent."""
 
-    ``changed`` regenerates that tensor with another seed; ``extra_header`` pads the JSON
-    header's metadata by that many bytes (shifting every tensor).
-    """
-    width = {"BF16": 2, "F16": 2, "F32": 4}[dtype]
-    per = total_bytes // TENSORS // width
-    header: dict[str, Any] = {"__metadata__": {"note": "x" * extra_header}}
-    for i in range(TENSORS):
-        header[f"layer{i}.weight"] = {
-            "dtype": dtype,
-            "shape": [per],
-            "data_offsets": [i * per * width, (i + 1) * per * width],
-        }
-    raw = json.dumps(header).encode()
-    with open(path, "wb") as out:
-        out.write(struct.pack("<Q", len(raw)) + raw)
-        for i in range(TENSORS):
-            rng = np.random.default_rng(seed * 100 + i + (1000 if i == changed else 0))
-            for start in range(0, per, 16 * MIB):
-                n = min(16 * MIB, per - start)
-                values = rng.normal(0, 0.02, n).astype(np.float32)
-                if dtype == "BF16":
-                    out.write((values.view(np.uint32) >> 16).astype(np.uint16).tobytes())
-                elif dtype == "F16":
-                    out.write(values.astype(np.float16).tobytes())
-                else:
-                    out.write(values.tobytes())
+    blob: artifacts_pb2.BlobInfo
+    chunks: int
+    chunks_sent: int
+    bytes_sent: int
+
+
+def push_file(channel: grpc.Channel, path: Path) -> Pushed:
+    """One file through the dedup path, with the SDK's own transfer code."""
+    blob, stats = push_blob(artifacts_pb2_grpc.ArtifactServiceStub(channel), path)
+    return Pushed(blob, stats.chunks_total, stats.chunks_sent, stats.bytes_sent)
+
+
+def read_verified(channel: grpc.Channel, digest: resources_pb2.Digest) -> int:
+    """Download a blob, hashing it as it arrives; returns the byte count."""
+    stub = artifacts_pb2_grpc.ArtifactServiceStub(channel)
+    hasher = hashlib.sha256()
+    total = 0
+    for piece in stub.ReadBlob(artifacts_pb2.ReadBlobRequest(digest=digest)):
+        hasher.update(piece.data)
+        total += len(piece.data)
+    if hasher.hexdigest() != digest.hash or total != digest.size_bytes:
+        raise RuntimeError(f"downloaded {hasher.hexdigest()}/{total}, expected {digest}")
+    return total
 
 
 class Server:

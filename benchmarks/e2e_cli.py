@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     report: dict = {"benchmark": "e2e_cli", "size_bytes": size, "environment": environment()}
     with tempfile.TemporaryDirectory(prefix="mreg-e2e-") as tmp_name:
         tmp = Path(tmp_name)
-        model = write_safetensors(tmp / "model.safetensors", size)
+        model = write_safetensors(tmp / "model.safetensors", size, "BF16", seed=1)
         ceiling = measure_ceiling(total_bytes=size, repeats=2)
         report["ceiling_mb_s"] = {
             "upload": ceiling["upload_mb_s"]["median"],

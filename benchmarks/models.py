@@ -1,44 +1,52 @@
-"""Synthetic model files for benchmarks: safetensors of realistic bf16 weights."""
+"""Synthetic model files for benchmarks: safetensors of realistic weights."""
 
 from __future__ import annotations
 
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-
-def bf16_tensor(values: int, seed: int) -> bytes:
-    """``values`` bf16 numbers drawn from N(0, 0.02): the top 2 bytes of each float32."""
-    rng = np.random.default_rng(seed)
-    floats = rng.normal(0.0, 0.02, values).astype("<f4")
-    return (floats.view("<u4") >> 16).astype("<u2").tobytes()
+TENSORS = 8
+MIB = 1024 * 1024
 
 
 def write_safetensors(
-    path: Path, total_bytes: int, tensors: int = 8, seed: int = 0, header_pad: int = 0
+    path: Path,
+    total_bytes: int,
+    dtype: str,
+    seed: int,
+    changed: int | None = None,
+    extra_header: int = 0,
 ) -> Path:
-    """A safetensors file of ``tensors`` bf16 tensors totalling about ``total_bytes``.
+    """A safetensors file of ``TENSORS`` tensors of synthetic weights (normal, std 0.02).
 
-    Tensor ``i`` is generated from ``seed + i``, so changing ``seed`` for one tensor
-    (see ``changed``) alters only that tensor. ``header_pad`` adds bytes to the JSON
-    header, shifting every tensor's offset.
+    ``changed`` regenerates that tensor with another seed; ``extra_header`` pads the JSON
+    header's metadata by that many bytes (shifting every tensor).
     """
-    per_tensor = (total_bytes // tensors) // 2 * 2
-    header: dict[str, object] = {"__metadata__": {"format": "pt", "pad": "x" * header_pad}}
-    offset = 0
-    for i in range(tensors):
-        header[f"layer.{i}.weight"] = {
-            "dtype": "BF16",
-            "shape": [per_tensor // 2],
-            "data_offsets": [offset, offset + per_tensor],
+    width = {"BF16": 2, "F16": 2, "F32": 4}[dtype]
+    per = total_bytes // TENSORS // width
+    header: dict[str, Any] = {"__metadata__": {"note": "x" * extra_header}}
+    for i in range(TENSORS):
+        header[f"layer{i}.weight"] = {
+            "dtype": dtype,
+            "shape": [per],
+            "data_offsets": [i * per * width, (i + 1) * per * width],
         }
-        offset += per_tensor
-    encoded = json.dumps(header).encode()
+    raw = json.dumps(header).encode()
     with open(path, "wb") as out:
-        out.write(struct.pack("<Q", len(encoded)))
-        out.write(encoded)
-        for i in range(tensors):
-            out.write(bf16_tensor(per_tensor // 2, seed + i))
+        out.write(struct.pack("<Q", len(raw)) + raw)
+        for i in range(TENSORS):
+            rng = np.random.default_rng(seed * 100 + i + (1000 if i == changed else 0))
+            for start in range(0, per, 16 * MIB):
+                n = min(16 * MIB, per - start)
+                values = rng.normal(0, 0.02, n).astype(np.float32)
+                if dtype == "BF16":
+                    out.write((values.view(np.uint32) >> 16).astype(np.uint16).tobytes())
+                elif dtype == "F16":
+                    out.write(values.astype(np.float16).tobytes())
+                else:
+                    out.write(values.tobytes())
     return path

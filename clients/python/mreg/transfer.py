@@ -314,6 +314,31 @@ def commit_files(
     return tree.digest, tree
 
 
+def push_blob(
+    stub: artifacts_pb2_grpc.ArtifactServiceStub,
+    path: Path,
+    *,
+    metadata: Sequence[tuple[str, str]] = (),
+    streams: int = 4,
+    timeout: float = 3600.0,
+) -> tuple[artifacts_pb2.BlobInfo, TransferStats]:
+    """Upload one file through the dedup path without registering it (no hash cache)."""
+    files, _ = collect_files(Path(path))
+    stats = TransferStats(files=1, bytes_total=files[0].size)
+    hash_files(files, None, stats, Progress())
+    upload_missing(
+        stub,
+        files,
+        metadata=metadata,
+        streams=streams,
+        timeout=timeout,
+        stats=stats,
+        progress=Progress(),
+    )
+    _, blob = commit_files(stub, files, False, metadata=metadata, timeout=timeout)
+    return blob, stats
+
+
 # ----------------------------------------------------------------------------- pull
 
 
