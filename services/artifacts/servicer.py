@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc
-from services.artifacts import convert, trees, uploads
+from services.artifacts import convert, metrics, trees, uploads
 from services.artifacts.gc import DEFAULT_GRACE_SECONDS
 from services.artifacts.service import ArtifactService, IncomingChunk
 from services.common.errors import InvalidArgument
@@ -25,6 +25,7 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
     def FindMissingChunks(self, request, context):
         digests = [convert.digest_in(d, f"digests[{i}]") for i, d in enumerate(request.digests)]
         missing = self.service.find_missing_chunks(digests)
+        metrics.BYTES_DEDUPLICATED.inc(sum(s for _, s in digests) - sum(s for _, s in missing))
         return artifacts_pb2.FindMissingChunksResponse(
             missing_digests=[convert.digest_out(*d) for d in missing]
         )
@@ -36,6 +37,8 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
                 yield IncomingChunk(sha, size, request.compressor, request.data)
 
         report = self.service.upload_chunks(incoming())
+        metrics.BYTES_RECEIVED.labels("chunks").inc(report.wire_bytes)
+        metrics.CHUNKS_STORED.inc(report.stored)
         return artifacts_pb2.UploadChunksResponse(
             chunks_received=report.received,
             chunks_stored=report.stored,
@@ -48,10 +51,12 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
             convert.digest_in(d, f"chunk_digests[{i}]") for i, d in enumerate(request.chunk_digests)
         ]
         view = self.service.commit_blob(blob, chunks)
+        _count_commit(view)
         return artifacts_pb2.CommitBlobResponse(blob=convert.view_out(view))
 
     def UploadBlob(self, request_iterator, context):
-        status = self.service.upload_blob(_upload_messages(request_iterator))
+        with metrics.UPLOADS_IN_FLIGHT.track_inprogress():
+            status = self.service.upload_blob(_upload_messages(request_iterator))
         return artifacts_pb2.UploadBlobResponse(**convert.upload_status_fields(status))
 
     def QueryUpload(self, request, context):
@@ -66,6 +71,7 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
             request.accept_compressed,
         )
         for piece in pieces:
+            metrics.BYTES_SENT.inc(len(piece.data))
             yield artifacts_pb2.ReadBlobResponse(
                 offset=piece.offset,
                 data=bytes(piece.data),
@@ -109,7 +115,17 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
         if request.HasField("grace_period"):
             grace = request.grace_period.ToNanoseconds() / 1e9
         report = self.service.collect_garbage(grace, request.dry_run)
+        metrics.GC_RUNS.labels(str(request.dry_run).lower()).inc()
+        if not request.dry_run:
+            metrics.GC_REMOVED.labels("blobs").inc(report.blobs_removed)
+            metrics.GC_REMOVED.labels("chunks").inc(report.chunks_removed)
+            metrics.GC_BYTES_FREED.inc(report.bytes_freed)
         return convert.gc_out(report)
+
+
+def _count_commit(view) -> None:
+    metrics.COMMITTED_BYTES.labels("raw").inc(view.manifest.size)
+    metrics.COMMITTED_BYTES.labels("stored").inc(view.manifest.stored_bytes)
 
 
 def _requests(requests: Iterator) -> Iterator:
@@ -128,6 +144,7 @@ def _upload_messages(
         if kind == "header":
             yield uploads.Header(request.header.upload_id, request.header.write_offset)
         elif kind == "data":
+            metrics.BYTES_RECEIVED.labels("plain").inc(len(request.data))
             yield uploads.Data(request.data)
         elif kind == "finish":
             expected = None
