@@ -52,3 +52,37 @@ def model_of(request: Any) -> str | None:
             reference = reference.split(separator, 1)[0]
         return reference
     return None
+
+
+def _model_of_name(name: str) -> str:
+    return name.split("/")[1] if name.startswith("models/") else name
+
+
+def scope_response(method: str, request: Any, response: Any, prefix: str) -> Any:
+    """Drop what a model-prefix-limited token may not see from cross-model answers.
+
+    Single-model requests are checked before the call (``model_of``); these answers mix
+    models, so they are filtered after it. Pages may then hold fewer items than asked.
+    """
+    if not prefix:
+        return response
+    if method == "SearchModelVersions":
+        kept = [v for v in response.model_versions if v.model.startswith(prefix)]
+        del response.model_versions[:]
+        response.model_versions.extend(kept)
+    elif method == "ListModels":
+        kept = [m for m in response.models if _model_of_name(m.name).startswith(prefix)]
+        del response.models[:]
+        response.models.extend(kept)
+    elif method == "AnalyzeImpact":
+        kept = [v for v in response.versions if _model_of_name(v.model_version).startswith(prefix)]
+        del response.versions[:]
+        response.versions.extend(kept)
+    return response
+
+
+def out_of_scope(method: str, request: Any, prefix: str) -> list[str]:
+    """Models named by a multi-model request that lie outside the token's prefix."""
+    if not prefix or method != "CompareModelVersions":
+        return []
+    return [n for n in request.names if not _model_of_name(n).startswith(prefix)]

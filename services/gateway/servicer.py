@@ -6,7 +6,14 @@ import grpc
 
 from modelregistry.v1 import registry_pb2, registry_pb2_grpc
 from services.common.auth import Role, current_identity
-from services.gateway.access import METHOD_ROLES, SERVICE_NAME, model_of
+from services.common.errors import PermissionDenied
+from services.gateway.access import (
+    METHOD_ROLES,
+    SERVICE_NAME,
+    model_of,
+    out_of_scope,
+    scope_response,
+)
 from services.gateway.promotions import Promotions
 from services.gateway.service import Gateway
 
@@ -93,8 +100,10 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         return self.promotions.report(request, current_identity())
 
     def WatchEvents(self, request, context: grpc.ServicerContext):
+        prefix = current_identity().model_prefix
         for event in self.gateway.watch(request, context.is_active):
-            yield registry_pb2.WatchEventsResponse(event=event)
+            if event.model.startswith(prefix):
+                yield registry_pb2.WatchEventsResponse(event=event)
 
 
 #: Forwarded methods that change a model: cached resolutions of it are dropped after them.
@@ -105,10 +114,17 @@ def _forward(method: str):
     writes = f"/{SERVICE_NAME}/{method}" in WRITES
 
     def call(self: RegistryServicer, request, context):
-        response = self.gateway.peers.metadata.call(method, request, principal=_principal())
+        identity = current_identity()
+        if outside := out_of_scope(method, request, identity.model_prefix):
+            raise PermissionDenied(
+                f"{identity.principal}'s token is limited to models starting with "
+                f"{identity.model_prefix!r} and cannot touch {', '.join(outside)}",
+                reason="MODEL_OUT_OF_SCOPE",
+            )
+        response = self.gateway.peers.metadata.call(method, request, principal=identity.principal)
         if writes:
             self.gateway.changed(model_of(request))
-        return response
+        return scope_response(method, request, response, identity.model_prefix)
 
     call.__name__ = method
     call.__doc__ = f"Forward ``{method}`` to the metadata service."
