@@ -21,7 +21,7 @@ import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Any
 import grpc
 
 from services.common.errors import PermissionDenied, Unauthenticated
-from services.common.interceptors import wrap_handler
+from services.common.interceptors import wrap_around
 from services.common.observability import PRINCIPAL_HEADER, principal_var
 from services.common.settings import Settings
 
@@ -286,33 +286,11 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 )
             return identity_var.set(identity), principal_var.set(identity.principal)
 
-        def release(tokens: tuple[contextvars.Token, contextvars.Token]) -> None:
+        def release(tokens: tuple[contextvars.Token, contextvars.Token], *_: object) -> None:
             identity_var.reset(tokens[0])
             principal_var.reset(tokens[1])
 
-        streaming_request = bool(handler.stream_unary or handler.stream_stream)
-
-        def wrap_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
-            def call(request: Any, context: grpc.ServicerContext) -> Any:
-                tokens = admit(None if streaming_request else request)
-                try:
-                    return behavior(request, context)
-                finally:
-                    release(tokens)
-
-            return call
-
-        def wrap_stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
-            def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-                tokens = admit(None if streaming_request else request)
-                try:
-                    yield from behavior(request, context)
-                finally:
-                    release(tokens)
-
-            return call
-
-        return wrap_handler(handler, wrap_unary, wrap_stream)
+        return wrap_around(handler, admit, release)
 
 
 def is_loopback(address: str) -> bool:

@@ -85,3 +85,43 @@ def wrap_handler(
     if handler.unary_stream:
         return handler._replace(unary_stream=wrap_stream(handler.unary_stream))
     return handler._replace(stream_stream=wrap_stream(handler.stream_stream))
+
+
+def wrap_around(
+    handler: grpc.RpcMethodHandler,
+    enter: Callable[[Any], Any],
+    leave: Callable[[Any, grpc.ServicerContext, bool], None],
+) -> grpc.RpcMethodHandler:
+    """``handler`` with ``enter(request)`` before its behaviour and ``leave(state, context,
+    failed)`` after it (after the last message of a stream), whatever happens.
+
+    ``request`` is None for client-streaming methods; ``state`` is what ``enter`` returned.
+    """
+    streaming_request = bool(handler.stream_unary or handler.stream_stream)
+
+    def wrap_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+        def call(request: Any, context: grpc.ServicerContext) -> Any:
+            state = enter(None if streaming_request else request)
+            failed = True
+            try:
+                response = behavior(request, context)
+                failed = False
+                return response
+            finally:
+                leave(state, context, failed)
+
+        return call
+
+    def wrap_stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+        def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            state = enter(None if streaming_request else request)
+            failed = True
+            try:
+                yield from behavior(request, context)
+                failed = False
+            finally:
+                leave(state, context, failed)
+
+        return call
+
+    return wrap_handler(handler, wrap_unary, wrap_stream)

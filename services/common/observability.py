@@ -11,13 +11,13 @@ import contextvars
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from services.common.interceptors import wrap_handler
+from services.common.interceptors import wrap_around
 
 logger = logging.getLogger(__name__)
 
@@ -86,12 +86,12 @@ class ObservabilityInterceptor(grpc.ServerInterceptor):
         method = details.method
         headers = dict(details.invocation_metadata or ())
 
-        def enter() -> tuple[contextvars.Token[str], float]:
+        def enter(_request: Any) -> tuple[contextvars.Token[str], float]:
             rid = headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
             RPC_IN_FLIGHT.labels(method).inc()
             return request_id_var.set(str(rid)), time.perf_counter()
 
-        def leave(state: tuple[Any, float], context: grpc.ServicerContext, failed: bool):
+        def leave(state: tuple[Any, float], context: grpc.ServicerContext, failed: bool) -> None:
             code = _final_code(context, failed)
             RPC_IN_FLIGHT.labels(method).dec()
             RPC_DURATION.labels(method).observe(time.perf_counter() - state[1])
@@ -100,29 +100,4 @@ class ObservabilityInterceptor(grpc.ServerInterceptor):
                 RPC_ERRORS.labels(method, code).inc()
             request_id_var.reset(state[0])
 
-        def wrap_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
-            def call(request: Any, context: grpc.ServicerContext) -> Any:
-                state = enter()
-                failed = True
-                try:
-                    response = behavior(request, context)
-                    failed = False
-                    return response
-                finally:
-                    leave(state, context, failed)
-
-            return call
-
-        def wrap_stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
-            def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-                state = enter()
-                failed = True
-                try:
-                    yield from behavior(request, context)
-                    failed = False
-                finally:
-                    leave(state, context, failed)
-
-            return call
-
-        return wrap_handler(handler, wrap_unary, wrap_stream)
+        return wrap_around(handler, enter, leave)
