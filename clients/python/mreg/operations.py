@@ -7,7 +7,7 @@ resource name ``models/{model}/versions/{version}``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -62,14 +62,11 @@ def _choice(table: Mapping[str, int], value: str, what: str) -> int:
 class Operations:
     """Lifecycle and query calls; needs ``_unary``, ``resolve`` and ``registry`` from Client."""
 
+    # Provided by mreg.Client, which mixes this class in.
     registry: Any
     metadata: tuple[tuple[str, str], ...]
-
-    def _unary(self, method: str, request: Any, timeout: float | None = None) -> Any:
-        raise NotImplementedError  # provided by Client
-
-    def resolve(self, reference: str) -> resources_pb2.ModelVersion:
-        raise NotImplementedError  # provided by Client
+    _unary: Callable[..., Any]
+    resolve: Callable[[str], resources_pb2.ModelVersion]
 
     def version_name(self, reference: str) -> str:
         """A version's resource name from any reference (``name:1.0.0`` needs no call)."""
