@@ -88,6 +88,8 @@ def test_quick_start_push_evaluate_promote_pull(mreg, tmp_path: Path) -> None:
     shown = mreg.json("show", "fraud-detector@production")
     assert shown["name"] == "models/fraud-detector/versions/1.0.0"
     assert shown["aliases"] == ["champion"]
+    human = mreg("show", "fraud-detector@production").stdout
+    assert "(tree of 2 files, 3.0 MiB)" in human
 
     out = tmp_path / "pulled"
     pulled = mreg.json("pull", "fraud-detector@champion", str(out))

@@ -48,17 +48,25 @@ def resources_state_name(state: int) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from mreg.progress import human_bytes
+
     with _client(args) as client:
         version = client.resolve(args.reference)
-    return _emit(args, to_dict(version), lambda: _describe(version))
+        digest = version.artifact_digest
+        size = f"{human_bytes(digest.size_bytes)}"
+        if version.artifact_is_tree:
+            files = client.tree(digest)
+            total = human_bytes(sum(f.digest.size_bytes for f in files))
+            size = f"tree of {len(files)} files, {total}"
+    return _emit(args, to_dict(version), lambda: _describe(version, size))
 
 
-def _describe(v: Message) -> str:
+def _describe(v: Message, size: str) -> str:
     lines = [
         f"{v.name}",
         f"  state      {resources_state_name(v.state)}",
         f"  stage      {resources_stage_name(v.stage)}",
-        f"  artifact   sha256:{v.artifact_digest.hash} ({v.artifact_digest.size_bytes} bytes)",
+        f"  artifact   sha256:{v.artifact_digest.hash} ({size})",
         f"  format     {v.format or '-'}  parameters {v.parameter_count or '-'}",
         f"  created    {v.create_time.ToJsonString()} by {v.created_by or '-'}",
     ]

@@ -293,14 +293,7 @@ class Client(Operations):
         version = self.resolve(reference)
         digest = version.artifact_digest
         if version.artifact_is_tree:
-            entries = self._call(
-                lambda left: self.artifacts.GetTree(
-                    artifacts_pb2.GetTreeRequest(digest=digest),
-                    timeout=left,
-                    metadata=self.metadata,
-                )
-            ).entries
-            files = [RemoteFile(e.path, e.digest, e.mode) for e in entries]
+            files = [RemoteFile(e.path, e.digest, e.mode) for e in self.tree(digest)]
         else:
             name = version.tags.get(FILE_NAME_TAG) or f"{version.model}-{version.version}.bin"
             files = [RemoteFile(name, digest)]
@@ -316,6 +309,18 @@ class Client(Operations):
             progress=progress or Progress(),
         )
         return PullResult(version, paths, stats)
+
+    def tree(self, digest: resources_pb2.Digest) -> list[artifacts_pb2.TreeEntry]:
+        """The files of a tree artifact."""
+        return list(
+            self._call(
+                lambda left: self.artifacts.GetTree(
+                    artifacts_pb2.GetTreeRequest(digest=digest),
+                    timeout=left,
+                    metadata=self.metadata,
+                )
+            ).entries
+        )
 
     def _parent_link(self, reference: str) -> metadata_pb2.LineageLink:
         parent = reference if reference.startswith("models/") else self.resolve(reference).name
