@@ -51,6 +51,11 @@ def parse_version_name(name: str, field: str = "name") -> tuple[str, str]:
     return validate_model_id(match["model"], field), match["version"]
 
 
+def reference_model(reference: str) -> str:
+    """The model id of a user reference: ``name``, ``name:1.0.0``, ``name@alias``."""
+    return reference.split("@", 1)[0].split(":", 1)[0]
+
+
 def model_name(model_id: str) -> str:
     """The resource name of a model."""
     return f"models/{model_id}"
