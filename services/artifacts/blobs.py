@@ -6,7 +6,7 @@ import bisect
 import hashlib
 import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from services.artifacts.backends.base import ObjectNotFound
@@ -96,9 +96,11 @@ def missing_chunks(chunks: ChunkStore, shas: list[str]) -> list[str]:
     return [sha for sha, ok in zip(distinct, touched, strict=True) if not ok]
 
 
-def require_chunks(chunks: ChunkStore, shas: list[str]) -> None:
-    """FAILED_PRECONDITION listing every chunk of ``shas`` not in storage."""
-    missing = missing_chunks(chunks, shas)
+def require_chunks(chunks: ChunkStore, shas: list[str], hidden: Collection[str] = ()) -> None:
+    """FAILED_PRECONDITION listing every chunk of ``shas`` not in storage (or ``hidden``:
+    present, but treated as missing for this caller)."""
+    absent = set(missing_chunks(chunks, shas)) | set(hidden)
+    missing = [sha for sha in dict.fromkeys(shas) if sha in absent]
     if missing:
         shown = ", ".join(missing[:5]) + (
             f" and {len(missing) - 5} more" if len(missing) > 5 else ""

@@ -95,23 +95,35 @@ class ArtifactService:
 
     # ------------------------------------------------------------------ dedup path
 
-    def find_missing_chunks(self, digests: list[Digest]) -> list[Digest]:
-        """The digests whose chunks are not stored; present ones are touched (kept by GC)."""
+    def find_missing_chunks(
+        self, digests: list[Digest], identity: Identity = ANONYMOUS
+    ) -> list[Digest]:
+        """The digests whose chunks are not stored; present ones are touched (kept by GC).
+
+        For a prefix-limited caller, a chunk that is another's whole one-chunk file counts
+        as missing (see :mod:`services.artifacts.visibility`).
+        """
         if len(digests) > MAX_FIND_MISSING:
             raise InvalidArgument.field(
                 "digests", f"at most {MAX_FIND_MISSING} digests per call, got {len(digests)}"
             )
-        missing = set(blobs.missing_chunks(self.chunks, [sha for sha, _ in digests]))
+        shas = [sha for sha, _ in digests]
+        missing = set(blobs.missing_chunks(self.chunks, shas))
+        missing |= self.visibility.hidden_blobs(identity, [s for s in shas if s not in missing])
         return [d for d in digests if d[0] in missing]
 
-    def upload_chunks(self, incoming: Iterable[IncomingChunk]) -> ChunkUploadReport:
+    def upload_chunks(
+        self, incoming: Iterable[IncomingChunk], identity: Identity = ANONYMOUS
+    ) -> ChunkUploadReport:
         """Verify and store each chunk; a few are decoded, hashed and written in parallel."""
         received = stored = wire = 0
         window = self.chunks.window(8)
+        sent: list[str] = []
 
         def count(results: list[StoredChunk]) -> None:
             nonlocal stored
             stored += sum(1 for r in results if r.new)
+            sent.extend(r.sha256 for r in results)
 
         try:
             for chunk in incoming:
@@ -135,6 +147,7 @@ class ArtifactService:
             logger.info("UploadChunks: the client went away after %d chunks", received)
         finally:
             window.cancel()
+        self.visibility.claim_sent(identity, sent)
         return ChunkUploadReport(received, stored, wire)
 
     def commit_blob(
@@ -164,7 +177,7 @@ class ArtifactService:
                 reason="DIGEST_MISMATCH",
             )
         shas = [s for s, _ in chunk_digests]
-        blobs.require_chunks(self.chunks, shas)
+        blobs.require_chunks(self.chunks, shas, self.visibility.hidden_blobs(identity, shas))
         manifest = BlobManifest(sha, size, list(chunk_digests))
         actual_sha, actual_size = blobs.hash_chunks(self.chunks, manifest)
         if (actual_sha, actual_size) != (sha, size):

@@ -25,7 +25,7 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
 
     def FindMissingChunks(self, request, context):
         digests = [convert.digest_in(d, f"digests[{i}]") for i, d in enumerate(request.digests)]
-        missing = self.service.find_missing_chunks(digests)
+        missing = self.service.find_missing_chunks(digests, current_identity())
         metrics.BYTES_DEDUPLICATED.inc(sum(s for _, s in digests) - sum(s for _, s in missing))
         return artifacts_pb2.FindMissingChunksResponse(
             missing_digests=[convert.digest_out(*d) for d in missing]
@@ -37,7 +37,7 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
                 sha, size = convert.digest_in(request.digest)
                 yield IncomingChunk(sha, size, request.compressor, request.data)
 
-        report = self.service.upload_chunks(incoming())
+        report = self.service.upload_chunks(incoming(), current_identity())
         metrics.BYTES_RECEIVED.labels("chunks").inc(report.wire_bytes)
         metrics.CHUNKS_STORED.inc(report.stored)
         return artifacts_pb2.UploadChunksResponse(

@@ -10,11 +10,16 @@ sees every blob. A token limited to a prefix sees a blob only when
 
 Any other blob answers NOT_FOUND with the message an absent blob gets, so guessing the
 digest of another prefix's file never confirms that it exists.
+
+A file small enough to be one chunk has a chunk digest equal to its blob digest, so the
+dedup path could confirm (``FindMissingChunks``) or claim (``CommitBlob``) it by digest
+alone. For a prefix-limited caller such a chunk is therefore reported missing until the
+caller sends its bytes, which proves it holds the file and makes it an owner.
 """
 
 from __future__ import annotations
 
-from services.artifacts.store import Records
+from services.artifacts.store import Records, blob_key
 from services.common.auth import Identity
 from services.common.errors import NotFound
 
@@ -55,3 +60,27 @@ class Visibility:
         """NOT_FOUND unless ``identity`` may see blob ``sha``."""
         if not self.may_see(identity, sha):
             raise not_found(sha)
+
+    def hidden_blobs(self, identity: Identity, chunk_shas: list[str]) -> set[str]:
+        """Of these chunk digests, those that are also the digest of a stored blob
+        ``identity`` may not see (one-chunk files of others); empty for unlimited callers."""
+        if not identity.model_prefix or not chunk_shas:
+            return set()
+        distinct = list(dict.fromkeys(chunk_shas))
+        infos = self.records.backend.stat([blob_key(sha) for sha in distinct])
+        return {
+            sha
+            for sha, info in zip(distinct, infos, strict=True)
+            if info is not None and not self.may_see(identity, sha)
+        }
+
+    def claim_sent(self, identity: Identity, chunk_shas: list[str]) -> None:
+        """A prefix-limited caller sent these chunks' bytes: where a chunk is a whole blob
+        (a one-chunk file), the caller holds that file and becomes an owner of it."""
+        if not identity.model_prefix or not chunk_shas:
+            return
+        distinct = list(dict.fromkeys(chunk_shas))
+        infos = self.records.backend.stat([blob_key(sha) for sha in distinct])
+        for sha, info in zip(distinct, infos, strict=True):
+            if info is not None:
+                self.records.add_owner(sha, identity.principal)
