@@ -245,11 +245,16 @@ class Records:
 
     def get_session(self, upload_id: str, principal: str) -> UploadSession | None:
         """``principal``'s session ``upload_id``, or ``None`` (also when another owns the id)."""
-        try:
-            session = UploadSession.from_bytes(self.backend.get(upload_key(upload_id, principal)))
-        except ObjectNotFound:
-            return None
-        return session if session.principal == principal else None
+        keys = [upload_key(upload_id, principal)]
+        if principal == "anonymous":  # auth off: sessions written before they had owners
+            keys.append(f"{UPLOAD_PREFIX}{upload_id}.json")
+        for key in keys:
+            try:
+                session = UploadSession.from_bytes(self.backend.get(key))
+            except ObjectNotFound:
+                continue
+            return session if session.principal == principal else None
+        return None
 
     def put_session(self, session: UploadSession) -> None:
         """Persist a session."""

@@ -184,7 +184,10 @@ class ArtifactServiceServicer:
         """FindMissingChunks tells which of the given chunk digests the server does
         not hold, so a client sends only those. Chunks reported present are
         touched: garbage collection keeps them for at least its grace period, so
-        a following `CommitBlob` can rely on them.
+        a following `CommitBlob` can rely on them. To a token limited to a model
+        prefix, a chunk that is the whole content of a blob it may not see (a
+        one-chunk file, whose chunk digest is its blob digest) is reported missing,
+        so the digest of another prefix's small file is never confirmed.
 
         Errors:
         * INVALID_ARGUMENT: a digest is malformed, or more than 10000 are asked.
@@ -196,7 +199,9 @@ class ArtifactServiceServicer:
     def UploadChunks(self, request_iterator, context):
         """UploadChunks stores chunks, one per message. The server verifies each
         chunk's SHA-256 and size after decompression before storing it; a chunk
-        already present is accepted without being written again.
+        already present is accepted without being written again. Sending a chunk
+        that is the whole content of a stored blob proves the caller holds that
+        blob: it may then read it (see the rule above).
 
         Errors:
         * INVALID_ARGUMENT: a digest's hash or size does not match the data, the
