@@ -23,7 +23,7 @@ from services.artifacts.chunks import ChunkStore, StoredChunk
 from services.artifacts.quarantine import Quarantine
 from services.artifacts.store import BlobManifest, Records, blob_key
 from services.artifacts.uploads import Message, PlainUploads, StreamBroken, UploadStatus
-from services.artifacts.visibility import Visibility, not_found
+from services.artifacts.visibility import Visibility, holder_in_prefix, not_found
 from services.common.auth import ANONYMOUS, Identity
 from services.common.chunking import MAX_CHUNK_BYTES, new_chunker
 from services.common.errors import (
@@ -168,7 +168,7 @@ class ArtifactService:
             and not self.quarantine.unreadable([s for s, _ in existing.chunks])
         ):
             self.backend.touch([blob_key(sha)])
-            return self._view(existing)
+            return self._view(existing, identity=identity)
         claimed = sum(s for _, s in chunk_digests)
         if claimed != size:
             raise InvalidArgument.field(
@@ -190,8 +190,8 @@ class ArtifactService:
         self._own(identity, sha)
         if existing is not None and existing.size == size:
             self.backend.touch([blob_key(sha)])
-            return self._view(existing)
-        return self._view(blobs.finalize(self.records, self.chunks, manifest))
+            return self._view(existing, identity=identity)
+        return self._view(blobs.finalize(self.records, self.chunks, manifest), identity=identity)
 
     def _own(self, identity: Identity, sha: str) -> None:
         """Let a prefix-limited caller read back what it committed (before it is pinned)."""
@@ -272,7 +272,7 @@ class ArtifactService:
     def stat_blob(self, digest: Digest, identity: Identity = ANONYMOUS) -> BlobView:
         """A blob's manifest, pins and quarantined chunks (for a tree: its files' too)."""
         manifest = self.manifest(digest, identity)
-        return self._view(manifest, self._quarantined(manifest))
+        return self._view(manifest, self._quarantined(manifest), identity)
 
     def _quarantined(self, manifest: BlobManifest) -> list[Digest]:
         active = self.quarantine.active()
@@ -285,8 +285,17 @@ class ArtifactService:
                 chunks.extend(file.chunks if file is not None else [])
         return list(dict.fromkeys(c for c in chunks if c[0] in active))
 
-    def _view(self, manifest: BlobManifest, quarantined: list[Digest] = ()) -> BlobView:  # type: ignore[assignment]
-        return BlobView(manifest, self.records.pins(manifest.hash), list(quarantined))
+    def _view(
+        self,
+        manifest: BlobManifest,
+        quarantined: list[Digest] = (),  # type: ignore[assignment]
+        identity: Identity = ANONYMOUS,
+    ) -> BlobView:
+        """The blob with its pins (to a prefix-limited caller: only its prefix's versions)."""
+        pins = self.records.pins(manifest.hash)
+        if identity.model_prefix:
+            pins = [p for p in pins if holder_in_prefix(p, identity.model_prefix)]
+        return BlobView(manifest, pins, list(quarantined))
 
     def _entries(self, manifest: BlobManifest) -> list[trees.Entry] | None:
         if not manifest.is_tree:
@@ -323,7 +332,7 @@ class ArtifactService:
         # Membership first: a reader of the tree's pins may then read its files.
         self.records.add_members(tree_sha, [e.hash for e in entries])
         self._own(identity, tree_sha)
-        return self._view(self.put_bytes(encoded, is_tree=True))
+        return self._view(self.put_bytes(encoded, is_tree=True), identity=identity)
 
     def get_tree(self, digest: Digest, identity: Identity = ANONYMOUS) -> list[trees.Entry]:
         """The entries of a tree manifest."""

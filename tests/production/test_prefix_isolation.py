@@ -257,6 +257,16 @@ def test_a_one_chunk_file_of_another_prefix_is_missing_until_its_bytes_are_sent(
     )
     assert committed.blob.digest == secret
     assert read(registry.artifacts, secret, writer_a) == SECRET_SINGLE
+    # Its pins are team b's versions: names the token may not learn.
+    assert list(committed.blob.pins) == []
+    stat = registry.artifacts.StatBlob(
+        artifacts_pb2.StatBlobRequest(digest=secret), timeout=10, metadata=writer_a
+    ).blob
+    assert list(stat.pins) == []
+    stat = registry.artifacts.StatBlob(
+        artifacts_pb2.StatBlobRequest(digest=secret), timeout=10, metadata=unlimited
+    ).blob
+    assert list(stat.pins) == ["models/b-single/versions/1.0.0"]
 
 
 def test_uploading_the_same_bytes_proves_possession_and_grants_a_read(
