@@ -76,3 +76,13 @@ def test_harness_helpers(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(peak.as_dict()) == {"start_bytes", "peak_bytes", "end_bytes", "growth_bytes"}
     harness.emit({"b": 1, "a": 2})
     assert json.loads(capsys.readouterr().out) == {"a": 2, "b": 1}
+
+
+def test_scrub_benchmark_reports_rates_and_keeps_its_limit() -> None:
+    from benchmarks import scrub
+
+    result = scrub.run(size_mib=2, repeats=1, limit_mb_s=20.0)
+    assert result["bytes_at_rest"] > 0
+    assert result["scrub_mb_s"]["n"] == 1
+    assert 0 < result["bounded_scrub"]["measured_mb_s"] <= 20.1
+    json.dumps(result)

@@ -2,6 +2,11 @@
 
 ``python -m services.artifacts gc [--grace-seconds N] [--dry-run]`` runs garbage collection
 once over the configured backend and prints what it removed as JSON.
+
+``python -m services.artifacts scrub [--max-mb-per-second R]`` verifies every stored chunk at
+most R MB/s (default ``MREG_SCRUB_MAX_MB_PER_SECOND``, 50; 0 for no limit), quarantines the
+corrupt ones and prints JSON: what it checked, its measured rate, and every blob now
+unreadable with the versions that pin it. It exits 1 when a blob is unreadable.
 """
 
 from __future__ import annotations
@@ -32,8 +37,27 @@ def main(argv: list[str] | None = None) -> int:
     gc_parser = sub.add_parser("gc", help="collect garbage once and print a JSON report")
     gc_parser.add_argument("--grace-seconds", type=float, default=DEFAULT_GRACE_SECONDS)
     gc_parser.add_argument("--dry-run", action="store_true")
+    scrub_parser = sub.add_parser(
+        "scrub", help="verify every stored chunk, quarantine the corrupt, print a JSON report"
+    )
+    scrub_parser.add_argument(
+        "--max-mb-per-second",
+        type=float,
+        default=None,
+        help="rate limit in MB/s read (default MREG_SCRUB_MAX_MB_PER_SECOND; 0: none)",
+    )
     args = parser.parse_args(argv)
     settings = load_settings()
+    if args.command == "scrub":
+        configure_logging(settings.log_level, settings.log_format)
+        service = build_service(settings)
+        rate = args.max_mb_per_second
+        try:
+            report = service.scrub(settings.scrub_max_mb_per_second if rate is None else rate)
+        finally:
+            service.close()
+        print(json.dumps(dataclasses.asdict(report), sort_keys=True))
+        return 1 if report.unreadable else 0
     if args.command == "gc":
         configure_logging(settings.log_level, settings.log_format)
         service = build_service(settings)

@@ -8,7 +8,7 @@ from services.common.auth import Role, every_method
 _SERVICE = artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"]
 _WRITES = {"UploadChunks", "CommitBlob", "UploadBlob", "CommitTree"}
 _SERVICE_ONLY = {"PinBlob", "UnpinBlob"}
-_ADMIN = {"CollectGarbage"}
+_ADMIN = {"CollectGarbage", "ScrubStorage"}
 
 
 def _role(method: str) -> Role:
@@ -22,7 +22,7 @@ def _role(method: str) -> Role:
 
 
 #: The role each method needs: reads need reader, uploads writer, pins are for the
-#: registry's own services (the gateway pins what versions use), GC needs admin.
+#: registry's own services (the gateway pins what versions use), GC and scrub need admin.
 METHOD_ROLES: dict[str, Role] = {
     name: _role(name.rsplit("/", 1)[-1]) for name in every_method(_SERVICE, Role.READER)
 }

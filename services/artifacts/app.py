@@ -14,7 +14,9 @@ SERVICE_NAME = artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full
 
 def build_service(settings: Settings) -> ArtifactService:
     """The artifact service's use cases over the backend ``settings`` name."""
-    return ArtifactService(open_backend(settings))
+    return ArtifactService(
+        open_backend(settings), default_scrub_rate=settings.scrub_max_mb_per_second
+    )
 
 
 def bindings_for(service: ArtifactService) -> list[ServiceBinding]:

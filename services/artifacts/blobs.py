@@ -6,15 +6,16 @@ import bisect
 import hashlib
 import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
+from services.artifacts.backends.base import ObjectNotFound
 from services.artifacts.chunks import ChunkStore
 from services.artifacts.inspect import inspect_blob
 from services.artifacts.store import BlobManifest, Records, chunk_key, unpack_chunk
 from services.common.chunking import MAX_CHUNK_BYTES
 from services.common.compression import Codec, CodecError, decode_chunk
-from services.common.errors import DataLoss, FailedPrecondition, PreconditionViolation
+from services.common.errors import FailedPrecondition, PreconditionViolation
 from services.common.settings import PREFERRED_MESSAGE_BYTES
 
 logger = logging.getLogger(__name__)
@@ -95,9 +96,11 @@ def missing_chunks(chunks: ChunkStore, shas: list[str]) -> list[str]:
     return [sha for sha, ok in zip(distinct, touched, strict=True) if not ok]
 
 
-def require_chunks(chunks: ChunkStore, shas: list[str]) -> None:
-    """FAILED_PRECONDITION listing every chunk of ``shas`` not in storage."""
-    missing = missing_chunks(chunks, shas)
+def require_chunks(chunks: ChunkStore, shas: list[str], hidden: Collection[str] = ()) -> None:
+    """FAILED_PRECONDITION listing every chunk of ``shas`` not in storage (or ``hidden``:
+    present, but treated as missing for this caller)."""
+    absent = set(missing_chunks(chunks, shas)) | set(hidden)
+    missing = [sha for sha in dict.fromkeys(shas) if sha in absent]
     if missing:
         shown = ", ".join(missing[:5]) + (
             f" and {len(missing) - 5} more" if len(missing) > 5 else ""
@@ -129,11 +132,15 @@ def hash_chunks(chunks: ChunkStore, manifest: BlobManifest) -> tuple[str, int]:
 
 def _read_unverified(chunks: ChunkStore, shas: list[str]) -> Iterator[bytes | memoryview]:
     def load(sha: str) -> bytes | memoryview:
-        codec, payload = unpack_chunk(chunks.backend.get(chunk_key(sha)))
+        try:
+            stored = chunks.backend.get(chunk_key(sha))
+        except ObjectNotFound:
+            return chunks.read(sha).data  # DATA_LOSS: missing or quarantined
+        codec, payload = unpack_chunk(stored)
         try:
             return decode_chunk(codec, payload, max_size=MAX_CHUNK_BYTES)
         except CodecError as error:
-            raise DataLoss(f"chunk {sha} is corrupt: {error}", metadata={"chunk": sha}) from None
+            raise chunks.corrupt(sha, stored, str(error)) from None
 
     win = chunks.window(4)
     try:

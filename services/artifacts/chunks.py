@@ -1,7 +1,9 @@
 """Chunks at rest: verified writes, verified reads, and a bounded window of parallel work.
 
 Every chunk is hashed by the server before it is written under its SHA-256, and hashed again
-after it is read and decoded; a mismatch on read is DATA_LOSS. The CPU-heavy steps (SHA-256,
+after it is read and decoded; a mismatch on read is DATA_LOSS, and the chunk is then
+quarantined (see :mod:`services.artifacts.quarantine`) so it reads as missing until a push
+sends it again. The CPU-heavy steps (SHA-256,
 zstd, numpy byte grouping, file I/O) release the GIL, so they run on a small shared thread
 pool while the RPC thread keeps receiving or sending.
 """
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from services.artifacts.backends.base import Backend, ObjectNotFound
+from services.artifacts.quarantine import Quarantine
 from services.artifacts.store import chunk_key, pack_chunk, unpack_chunk
 from services.common.chunking import MAX_CHUNK_BYTES
 from services.common.compression import Codec, CodecError, decode_chunk, encode_chunk
@@ -89,9 +92,12 @@ class Window(Generic[T]):
 class ChunkStore:
     """Stores and reads chunks in a backend, verifying every digest."""
 
-    def __init__(self, backend: Backend, pool: ThreadPoolExecutor) -> None:
+    def __init__(
+        self, backend: Backend, pool: ThreadPoolExecutor, quarantine: Quarantine | None = None
+    ) -> None:
         self.backend = backend
         self.pool = pool
+        self.quarantine = quarantine
 
     def window(self, size: int = 8) -> Window:
         """A bounded window of parallel chunk jobs on this store's pool."""
@@ -149,29 +155,55 @@ class ChunkStore:
         return self.store(raw, expected_sha)
 
     def read(self, sha: str, *, blob: str = "") -> ReadChunk:
-        """Read chunk ``sha``, decode it and verify it; DATA_LOSS when it is corrupt or gone."""
+        """Read chunk ``sha``, decode it and verify it; DATA_LOSS when it is corrupt or gone.
+
+        A corrupt chunk is quarantined before the DATA_LOSS is raised.
+        """
         where = f" of blob {blob}" if blob else ""
         try:
             stored = self.backend.get(chunk_key(sha))
         except ObjectNotFound:
+            if self.quarantine is not None and self.quarantine.record(sha) is not None:
+                raise DataLoss(
+                    f"chunk {sha}{where} failed verification and is quarantined; "
+                    "push a file that contains it again to repair it",
+                    reason="CHUNK_QUARANTINED",
+                    metadata={"chunk": sha},
+                ) from None
             raise DataLoss(
                 f"chunk {sha}{where} is missing from storage", metadata={"chunk": sha}
             ) from None
+        data, problem = self.decode_verified(sha, stored)
+        if problem:
+            raise self.corrupt(sha, stored, problem, where)
+        codec, payload = unpack_chunk(stored)
+        return ReadChunk(sha, data, codec, payload)
+
+    @staticmethod
+    def decode_verified(sha: str, stored: bytes) -> tuple[bytes | memoryview, str]:
+        """The raw bytes of a stored chunk object, and what is wrong with it ("" if nothing)."""
         codec, payload = unpack_chunk(stored)
         try:
             data = decode_chunk(codec, payload, max_size=MAX_CHUNK_BYTES)
         except CodecError as error:
-            raise DataLoss(
-                f"chunk {sha}{where} is corrupt: {error}", metadata={"chunk": sha}
-            ) from None
+            return b"", str(error)
         actual = hashlib.sha256(data).hexdigest()
         if actual != sha:
-            logger.error("chunk %s%s is corrupt: its bytes hash to %s", sha, where, actual)
-            raise DataLoss(
-                f"chunk {sha}{where} is corrupt: its stored bytes hash to {actual}",
-                metadata={"chunk": sha},
-            )
-        return ReadChunk(sha, data, codec, payload)
+            return b"", f"its stored bytes hash to {actual}"
+        return data, ""
+
+    def corrupt(self, sha: str, stored: bytes, problem: str, where: str = "") -> DataLoss:
+        """Quarantine a chunk found corrupt; the DATA_LOSS to raise for it."""
+        logger.error("chunk %s%s is corrupt: %s", sha, where, problem)
+        if self.quarantine is None:
+            return DataLoss(f"chunk {sha}{where} is corrupt: {problem}", metadata={"chunk": sha})
+        self.quarantine.isolate(sha, stored, problem)
+        return DataLoss(
+            f"chunk {sha}{where} is corrupt ({problem}) and was quarantined; "
+            "push a file that contains it again to repair it",
+            reason="CHUNK_QUARANTINED",
+            metadata={"chunk": sha},
+        )
 
     def read_many(self, shas: list[str], *, blob: str = "", window: int = 4) -> Iterator[ReadChunk]:
         """Read and verify chunks in order, prefetching ``window`` of them in parallel."""

@@ -6,6 +6,7 @@ from google.protobuf import timestamp_pb2
 
 from modelregistry.v1 import artifacts_pb2, resources_pb2
 from services.artifacts.gc import GcReport
+from services.artifacts.scrub import ScrubReport
 from services.artifacts.service import BlobView, Digest
 from services.artifacts.store import BlobManifest
 from services.artifacts.uploads import UploadStatus
@@ -53,8 +54,10 @@ def blob_out(manifest: BlobManifest, pins: list[str] = ()) -> artifacts_pb2.Blob
 
 
 def view_out(view: BlobView) -> artifacts_pb2.BlobInfo:
-    """The ``BlobInfo`` of a blob and its pins."""
-    return blob_out(view.manifest, view.pins)
+    """The ``BlobInfo`` of a blob, its pins and its quarantined chunks."""
+    info = blob_out(view.manifest, view.pins)
+    info.quarantined_chunks.extend(digest_out(*d) for d in view.quarantined)
+    return info
 
 
 def upload_status_fields(status: UploadStatus) -> dict:
@@ -76,3 +79,26 @@ def gc_out(report: GcReport) -> artifacts_pb2.CollectGarbageResponse:
         chunks_removed=report.chunks_removed,
         bytes_freed=report.bytes_freed,
     )
+
+
+def scrub_out(report: ScrubReport) -> artifacts_pb2.ScrubStorageResponse:
+    """The response of ``ScrubStorage``."""
+    response = artifacts_pb2.ScrubStorageResponse(
+        chunks_checked=report.chunks_checked,
+        bytes_checked=report.bytes_checked,
+        chunks_quarantined=report.chunks_quarantined,
+        mb_per_second=report.mb_per_second,
+        max_mb_per_second=report.max_mb_per_second,
+        unreadable=[
+            artifacts_pb2.UnreadableBlob(
+                digest=digest_out(b.hash, b.size),
+                is_tree=b.is_tree,
+                quarantined_chunks=b.quarantined_chunks,
+                pinned_by=b.pinned_by,
+                trees=b.trees,
+            )
+            for b in report.unreadable
+        ],
+    )
+    response.duration.FromNanoseconds(int(report.seconds * 1e9))
+    return response

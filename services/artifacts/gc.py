@@ -8,7 +8,9 @@ reports present). Just before removing an object its age is checked again, so an
 touched while the sweep ran survives.
 
 Finished sessions older than the grace period are removed, unfinished ones after
-``ABANDON_SECONDS`` without progress.
+``ABANDON_SECONDS`` without progress, and so are the owner and tree-membership records
+(see :mod:`services.artifacts.visibility`) of removed blobs. Quarantined chunks are kept
+for inspection; their records go once the chunk is repaired.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from services.artifacts.chunks import ChunkStore
 from services.artifacts.store import (
     BLOB_PREFIX,
     CHUNK_PREFIX,
+    MEMBER_PREFIX,
+    OWNER_PREFIX,
     PIN_PREFIX,
     UPLOAD_PREFIX,
     BlobManifest,
@@ -97,6 +101,9 @@ def collect_garbage(
             backend.delete([blob_key(sha)])
         logger.info("gc: blob %s%s", sha, " (dry run)" if dry_run else " removed")
 
+    if not dry_run:
+        _sweep_records(backend, live, cutoff)
+
     referenced: set[str] = set()
     for sha in live:
         referenced.update(chunk for chunk, _ in manifests[sha].chunks)
@@ -131,6 +138,25 @@ def collect_garbage(
     report = GcReport(blobs_removed, chunks_removed, sessions_removed, bytes_freed, dry_run)
     logger.info("gc finished: %s", report)
     return report
+
+
+def _sweep_records(backend: Backend, live: set[str], cutoff: float) -> None:
+    """Remove owner records of removed blobs and membership records of removed trees.
+
+    Only records older than the grace period go: a commit running now writes its record
+    (or touches it) before or with its manifest, so it is younger than the cutoff.
+    """
+    stale = [
+        info.key
+        for info in backend.list(OWNER_PREFIX)
+        if info.mtime <= cutoff and info.key.split("/")[1] not in live
+    ]
+    stale += [
+        info.key
+        for info in backend.list(MEMBER_PREFIX)
+        if info.mtime <= cutoff and info.key.rsplit("/", 1)[-1] not in live
+    ]
+    backend.delete(stale)
 
 
 def _pinned_now(backend: Backend, sha: str) -> bool:

@@ -37,3 +37,7 @@ GC_REMOVED = Counter(
     "mreg_artifact_gc_removed_total", "Objects removed by garbage collection", ["kind"]
 )
 GC_BYTES_FREED = Counter("mreg_artifact_gc_bytes_freed_total", "Bytes freed by garbage collection")
+CHUNKS_QUARANTINED = Counter(
+    "mreg_artifact_chunks_quarantined_total",
+    "Stored chunks found corrupt (by a read or a scrub) and moved to quarantine",
+)

@@ -1,7 +1,10 @@
 """Use cases of the artifact service, on domain values; the servicer converts protos.
 
 Digests arrive here validated (hex SHA-256, size not negative) as ``(hash, size)`` pairs.
-All state lives in the backend, so instances share nothing but it.
+All state lives in the backend, so instances share nothing but it. Use cases that read or
+name a blob take the caller's :class:`Identity`: a token limited to a model-name prefix sees
+only the blobs :mod:`services.artifacts.visibility` allows, and upload sessions belong to
+the principal that started them.
 """
 
 from __future__ import annotations
@@ -10,19 +13,22 @@ import hashlib
 import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.artifacts import blobs, gc, trees
+from services.artifacts import scrub as scrubbing
 from services.artifacts.backends.base import Backend
 from services.artifacts.blobs import BlobReader, Piece
 from services.artifacts.chunks import ChunkStore, StoredChunk
+from services.artifacts.quarantine import Quarantine
 from services.artifacts.store import BlobManifest, Records, blob_key
 from services.artifacts.uploads import Message, PlainUploads, StreamBroken, UploadStatus
+from services.artifacts.visibility import Visibility, holder_in_prefix, not_found
+from services.common.auth import ANONYMOUS, Identity
 from services.common.chunking import MAX_CHUNK_BYTES, new_chunker
 from services.common.errors import (
     FailedPrecondition,
     InvalidArgument,
-    NotFound,
     OutOfRange,
     PreconditionViolation,
 )
@@ -56,21 +62,31 @@ class ChunkUploadReport:
 
 @dataclass(frozen=True)
 class BlobView:
-    """A blob with the holders pinning it."""
+    """A blob with the holders pinning it and its quarantined chunks (with sizes)."""
 
     manifest: BlobManifest
     pins: list[str]
+    quarantined: list[Digest] = field(default_factory=list)
 
 
 class ArtifactService:
     """Content-addressed, deduplicated, compressed storage of model files."""
 
-    def __init__(self, backend: Backend, *, threads: int = 4) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        threads: int = 4,
+        default_scrub_rate: float = scrubbing.DEFAULT_MAX_MB_PER_SECOND,
+    ) -> None:
         self.backend = backend
+        self.default_scrub_rate = default_scrub_rate
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="artifacts")
         self.records = Records(backend)
-        self.chunks = ChunkStore(backend, self.pool)
+        self.quarantine = Quarantine(backend)
+        self.chunks = ChunkStore(backend, self.pool, self.quarantine)
         self.uploads = PlainUploads(self.records, self.chunks)
+        self.visibility = Visibility(self.records)
 
     def close(self) -> None:
         """Stop the worker threads and release the backend."""
@@ -79,23 +95,35 @@ class ArtifactService:
 
     # ------------------------------------------------------------------ dedup path
 
-    def find_missing_chunks(self, digests: list[Digest]) -> list[Digest]:
-        """The digests whose chunks are not stored; present ones are touched (kept by GC)."""
+    def find_missing_chunks(
+        self, digests: list[Digest], identity: Identity = ANONYMOUS
+    ) -> list[Digest]:
+        """The digests whose chunks are not stored; present ones are touched (kept by GC).
+
+        For a prefix-limited caller, a chunk that is another's whole one-chunk file counts
+        as missing (see :mod:`services.artifacts.visibility`).
+        """
         if len(digests) > MAX_FIND_MISSING:
             raise InvalidArgument.field(
                 "digests", f"at most {MAX_FIND_MISSING} digests per call, got {len(digests)}"
             )
-        missing = set(blobs.missing_chunks(self.chunks, [sha for sha, _ in digests]))
+        shas = [sha for sha, _ in digests]
+        missing = set(blobs.missing_chunks(self.chunks, shas))
+        missing |= self.visibility.hidden_blobs(identity, [s for s in shas if s not in missing])
         return [d for d in digests if d[0] in missing]
 
-    def upload_chunks(self, incoming: Iterable[IncomingChunk]) -> ChunkUploadReport:
+    def upload_chunks(
+        self, incoming: Iterable[IncomingChunk], identity: Identity = ANONYMOUS
+    ) -> ChunkUploadReport:
         """Verify and store each chunk; a few are decoded, hashed and written in parallel."""
         received = stored = wire = 0
         window = self.chunks.window(8)
+        sent: list[str] = []
 
         def count(results: list[StoredChunk]) -> None:
             nonlocal stored
             stored += sum(1 for r in results if r.new)
+            sent.extend(r.sha256 for r in results)
 
         try:
             for chunk in incoming:
@@ -119,15 +147,28 @@ class ArtifactService:
             logger.info("UploadChunks: the client went away after %d chunks", received)
         finally:
             window.cancel()
+        self.visibility.claim_sent(identity, sent)
         return ChunkUploadReport(received, stored, wire)
 
-    def commit_blob(self, blob: Digest, chunk_digests: list[Digest]) -> BlobView:
-        """Record a blob as its ordered chunks, after checking presence and the digest."""
+    def commit_blob(
+        self, blob: Digest, chunk_digests: list[Digest], identity: Identity = ANONYMOUS
+    ) -> BlobView:
+        """Record a blob as its ordered chunks, after checking presence and the digest.
+
+        An existing blob is answered at once, unless the caller may not see it (it must then
+        prove it holds the bytes, by chunks that concatenate to the digest) or some of its
+        chunks are quarantined (they must be uploaded again: FAILED_PRECONDITION).
+        """
         sha, size = blob
         existing = self.records.get_manifest(sha)
-        if existing is not None and existing.size == size:
+        if (
+            existing is not None
+            and existing.size == size
+            and self.visibility.may_see(identity, sha)
+            and not self.quarantine.unreadable([s for s, _ in existing.chunks])
+        ):
             self.backend.touch([blob_key(sha)])
-            return self._view(existing)
+            return self._view(existing, identity=identity)
         claimed = sum(s for _, s in chunk_digests)
         if claimed != size:
             raise InvalidArgument.field(
@@ -136,7 +177,7 @@ class ArtifactService:
                 reason="DIGEST_MISMATCH",
             )
         shas = [s for s, _ in chunk_digests]
-        blobs.require_chunks(self.chunks, shas)
+        blobs.require_chunks(self.chunks, shas, self.visibility.hidden_blobs(identity, shas))
         manifest = BlobManifest(sha, size, list(chunk_digests))
         actual_sha, actual_size = blobs.hash_chunks(self.chunks, manifest)
         if (actual_sha, actual_size) != (sha, size):
@@ -146,17 +187,31 @@ class ArtifactService:
                 f"the chunks concatenate to {actual_sha}/{actual_size}, not {sha}/{size}",
                 reason="DIGEST_MISMATCH",
             )
-        return self._view(blobs.finalize(self.records, self.chunks, manifest))
+        self._own(identity, sha)
+        if existing is not None and existing.size == size:
+            self.backend.touch([blob_key(sha)])
+            return self._view(existing, identity=identity)
+        return self._view(blobs.finalize(self.records, self.chunks, manifest), identity=identity)
+
+    def _own(self, identity: Identity, sha: str) -> None:
+        """Let a prefix-limited caller read back what it committed (before it is pinned)."""
+        if identity.model_prefix:
+            self.records.add_owner(sha, identity.principal)
 
     # ------------------------------------------------------------------ plain path
 
-    def upload_blob(self, messages: Iterator[Message]) -> UploadStatus:
+    def upload_blob(
+        self, messages: Iterator[Message], identity: Identity = ANONYMOUS
+    ) -> UploadStatus:
         """Consume one plain upload stream (see :mod:`services.artifacts.uploads`)."""
-        return self.uploads.upload(messages)
+        status = self.uploads.upload(messages, identity.principal)
+        if status.complete and status.blob is not None:
+            self._own(identity, status.blob.hash)
+        return status
 
-    def query_upload(self, upload_id: str) -> UploadStatus:
-        """How far an upload got."""
-        return self.uploads.query(upload_id)
+    def query_upload(self, upload_id: str, identity: Identity = ANONYMOUS) -> UploadStatus:
+        """How far the caller's upload got; NOT_FOUND for another principal's id."""
+        return self.uploads.query(upload_id, identity.principal)
 
     def put_bytes(self, data: bytes, *, is_tree: bool = False) -> BlobManifest:
         """Store a small blob held in memory (tree manifests); returns its manifest."""
@@ -174,16 +229,23 @@ class ArtifactService:
 
     # ------------------------------------------------------------------ reads
 
-    def manifest(self, digest: Digest) -> BlobManifest:
-        """The manifest of a blob by hash (the size is not compared); NOT_FOUND when absent."""
+    def manifest(self, digest: Digest, identity: Identity = ANONYMOUS) -> BlobManifest:
+        """The manifest of a blob by hash (the size is not compared); NOT_FOUND when absent
+        or when ``identity`` may not see it (the same answer, so existence is not leaked)."""
         sha = digest[0]
         manifest = self.records.get_manifest(sha)
         if manifest is None:
-            raise NotFound(f"no blob has digest {sha}", metadata={"digest": sha})
+            raise not_found(sha)
+        self.visibility.require(identity, sha)
         return manifest
 
     def read_blob(
-        self, digest: Digest, offset: int, limit: int, accept_compressed: bool = False
+        self,
+        digest: Digest,
+        offset: int,
+        limit: int,
+        accept_compressed: bool = False,
+        identity: Identity = ANONYMOUS,
     ) -> Iterator[Piece]:
         """Check the request, then return the pieces of ``[offset, offset+limit)``.
 
@@ -194,7 +256,7 @@ class ArtifactService:
             raise InvalidArgument.field("offset", f"offset must not be negative, got {offset}")
         if limit < 0:
             raise InvalidArgument.field("limit", f"limit must not be negative, got {limit}")
-        manifest = self.manifest(digest)
+        manifest = self.manifest(digest, identity)
         if digest[1] and digest[1] != manifest.size:
             raise InvalidArgument.field(
                 "digest.size_bytes",
@@ -207,22 +269,53 @@ class ArtifactService:
             )
         return BlobReader(self.chunks, manifest).pieces(offset, limit, accept_compressed)
 
-    def stat_blob(self, digest: Digest) -> BlobView:
-        """A blob's manifest and pins."""
-        return self._view(self.manifest(digest))
+    def stat_blob(self, digest: Digest, identity: Identity = ANONYMOUS) -> BlobView:
+        """A blob's manifest, pins and quarantined chunks (for a tree: its files' too)."""
+        manifest = self.manifest(digest, identity)
+        return self._view(manifest, self._quarantined(manifest), identity)
 
-    def _view(self, manifest: BlobManifest) -> BlobView:
-        return BlobView(manifest, self.records.pins(manifest.hash))
+    def _quarantined(self, manifest: BlobManifest) -> list[Digest]:
+        active = self.quarantine.active()
+        if not active:
+            return []
+        chunks = list(manifest.chunks)
+        if manifest.is_tree:
+            for entry in self._entries(manifest) or []:
+                file = self.records.get_manifest(entry.hash)
+                chunks.extend(file.chunks if file is not None else [])
+        return list(dict.fromkeys(c for c in chunks if c[0] in active))
+
+    def _view(
+        self,
+        manifest: BlobManifest,
+        quarantined: list[Digest] = (),  # type: ignore[assignment]
+        identity: Identity = ANONYMOUS,
+    ) -> BlobView:
+        """The blob with its pins (to a prefix-limited caller: only its prefix's versions)."""
+        pins = self.records.pins(manifest.hash)
+        if identity.model_prefix:
+            pins = [p for p in pins if holder_in_prefix(p, identity.model_prefix)]
+        return BlobView(manifest, pins, list(quarantined))
+
+    def _entries(self, manifest: BlobManifest) -> list[trees.Entry] | None:
+        if not manifest.is_tree:
+            return None
+        return trees.decode(BlobReader(self.chunks, manifest).read_at(0, manifest.size))
 
     # ------------------------------------------------------------------ trees
 
-    def commit_tree(self, entries: list[trees.Entry]) -> BlobView:
-        """Store a tree manifest after checking paths and that every file's blob exists."""
+    def commit_tree(self, entries: list[trees.Entry], identity: Identity = ANONYMOUS) -> BlobView:
+        """Store a tree manifest after checking paths and that every file's blob exists
+        (and that the caller may see it: a blob it may not see counts as missing)."""
         entries = trees.validate_entries(entries)
         missing = []
         for entry in entries:
             manifest = self.records.get_manifest(entry.hash)
-            if manifest is None or manifest.size != entry.size:
+            if (
+                manifest is None
+                or manifest.size != entry.size
+                or not self.visibility.may_see(identity, entry.hash)
+            ):
                 missing.append(entry)
         if missing:
             raise FailedPrecondition(
@@ -234,14 +327,17 @@ class ArtifactService:
                     for e in missing
                 ],
             )
-        return self._view(self.put_bytes(trees.encode(entries), is_tree=True))
+        encoded = trees.encode(entries)
+        tree_sha = hashlib.sha256(encoded).hexdigest()
+        # Membership first: a reader of the tree's pins may then read its files.
+        self.records.add_members(tree_sha, [e.hash for e in entries])
+        self._own(identity, tree_sha)
+        return self._view(self.put_bytes(encoded, is_tree=True), identity=identity)
 
-    def get_tree(self, digest: Digest) -> list[trees.Entry]:
+    def get_tree(self, digest: Digest, identity: Identity = ANONYMOUS) -> list[trees.Entry]:
         """The entries of a tree manifest."""
-        manifest = self.manifest(digest)
-        entries = None
-        if manifest.is_tree:
-            entries = trees.decode(BlobReader(self.chunks, manifest).read_at(0, manifest.size))
+        manifest = self.manifest(digest, identity)
+        entries = self._entries(manifest)
         if entries is None:
             raise FailedPrecondition(
                 f"blob {manifest.hash} is not a tree manifest",
@@ -258,6 +354,8 @@ class ArtifactService:
         """Pin a blob for ``holder`` (idempotent)."""
         _validate_holder(holder)
         manifest = self.manifest(digest)
+        if manifest.is_tree:  # trees committed before membership records existed
+            self.records.add_members(manifest.hash, [e.hash for e in self._entries(manifest) or []])
         self.records.add_pin(manifest.hash, holder)
         return self._view(manifest)
 
@@ -273,6 +371,15 @@ class ArtifactService:
                 "grace_period", f"the grace period must not be negative, got {grace_seconds} s"
             )
         return gc.collect_garbage(self.backend, self.chunks, grace_seconds, dry_run)
+
+    def scrub(self, max_mb_per_second: float) -> scrubbing.ScrubReport:
+        """Verify every stored chunk at most this fast (0: unbounded); quarantine the bad."""
+        if max_mb_per_second < 0:
+            raise InvalidArgument.field(
+                "max_mb_per_second",
+                f"the rate limit must not be negative, got {max_mb_per_second} MB/s",
+            )
+        return scrubbing.scrub(self.chunks, max_mb_per_second)
 
 
 def _validate_holder(holder: str) -> None:

@@ -11,6 +11,7 @@ from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc
 from services.artifacts import convert, metrics, trees, uploads
 from services.artifacts.gc import DEFAULT_GRACE_SECONDS
 from services.artifacts.service import ArtifactService, IncomingChunk
+from services.common.auth import current_identity
 from services.common.errors import InvalidArgument
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
 
     def FindMissingChunks(self, request, context):
         digests = [convert.digest_in(d, f"digests[{i}]") for i, d in enumerate(request.digests)]
-        missing = self.service.find_missing_chunks(digests)
+        missing = self.service.find_missing_chunks(digests, current_identity())
         metrics.BYTES_DEDUPLICATED.inc(sum(s for _, s in digests) - sum(s for _, s in missing))
         return artifacts_pb2.FindMissingChunksResponse(
             missing_digests=[convert.digest_out(*d) for d in missing]
@@ -36,7 +37,7 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
                 sha, size = convert.digest_in(request.digest)
                 yield IncomingChunk(sha, size, request.compressor, request.data)
 
-        report = self.service.upload_chunks(incoming())
+        report = self.service.upload_chunks(incoming(), current_identity())
         metrics.BYTES_RECEIVED.labels("chunks").inc(report.wire_bytes)
         metrics.CHUNKS_STORED.inc(report.stored)
         return artifacts_pb2.UploadChunksResponse(
@@ -50,17 +51,19 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
         chunks = [
             convert.digest_in(d, f"chunk_digests[{i}]") for i, d in enumerate(request.chunk_digests)
         ]
-        view = self.service.commit_blob(blob, chunks)
+        view = self.service.commit_blob(blob, chunks, current_identity())
         _count_commit(view)
         return artifacts_pb2.CommitBlobResponse(blob=convert.view_out(view))
 
     def UploadBlob(self, request_iterator, context):
         with metrics.UPLOADS_IN_FLIGHT.track_inprogress():
-            status = self.service.upload_blob(_upload_messages(request_iterator))
+            status = self.service.upload_blob(
+                _upload_messages(request_iterator), current_identity()
+            )
         return artifacts_pb2.UploadBlobResponse(**convert.upload_status_fields(status))
 
     def QueryUpload(self, request, context):
-        status = self.service.query_upload(request.upload_id)
+        status = self.service.query_upload(request.upload_id, current_identity())
         return artifacts_pb2.QueryUploadResponse(**convert.upload_status_fields(status))
 
     def ReadBlob(self, request, context):
@@ -69,6 +72,7 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
             request.offset,
             request.limit,
             request.accept_compressed,
+            current_identity(),
         )
         for piece in pieces:
             metrics.BYTES_SENT.inc(len(piece.data))
@@ -80,7 +84,7 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
             )
 
     def StatBlob(self, request, context):
-        view = self.service.stat_blob(convert.digest_in(request.digest))
+        view = self.service.stat_blob(convert.digest_in(request.digest), current_identity())
         return artifacts_pb2.StatBlobResponse(blob=convert.view_out(view))
 
     def CommitTree(self, request, context):
@@ -88,11 +92,11 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
             trees.Entry(e.path, *convert.digest_in(e.digest, f"entries[{i}].digest"), e.mode)
             for i, e in enumerate(request.entries)
         ]
-        view = self.service.commit_tree(entries)
+        view = self.service.commit_tree(entries, current_identity())
         return artifacts_pb2.CommitTreeResponse(tree=convert.view_out(view))
 
     def GetTree(self, request, context):
-        entries = self.service.get_tree(convert.digest_in(request.digest))
+        entries = self.service.get_tree(convert.digest_in(request.digest), current_identity())
         return artifacts_pb2.GetTreeResponse(
             entries=[
                 artifacts_pb2.TreeEntry(
@@ -121,6 +125,12 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
             metrics.GC_REMOVED.labels("chunks").inc(report.chunks_removed)
             metrics.GC_BYTES_FREED.inc(report.bytes_freed)
         return convert.gc_out(report)
+
+    def ScrubStorage(self, request, context):
+        rate = self.service.default_scrub_rate
+        if request.HasField("max_mb_per_second"):
+            rate = request.max_mb_per_second
+        return convert.scrub_out(self.service.scrub(rate))
 
 
 def _count_commit(view) -> None:

@@ -5,7 +5,10 @@ Everything lives in the backend, so any instance can serve any request::
     chunks/{h[:2]}/{h}        one chunk: 1 byte codec (``Codec``) + the encoded bytes
     blobs/{h[:2]}/{h}.json    blob manifest: size, ordered chunk list, inspection, tree flag
     pins/{h}/{holder-b64}     one pin of blob ``h`` by a holder (JSON with the holder)
-    uploads/{upload_id}.json  plain-upload session: the chunks persisted so far
+    owners/{h}/{principal-b64}  a principal that committed blob ``h`` (may read it)
+    members/{h}/{tree}        tree ``tree`` lists blob ``h`` (pins of the tree cover ``h``)
+    uploads/{principal-b64}/{upload_id}.json  plain-upload session of one principal
+    quarantine/{h}.json       chunk ``h`` failed verification (record); ``.data``: its bytes
 
 Chunk keys are SHA-256 of the chunk's raw bytes; the service writes a chunk only after hashing
 the bytes itself. Records are JSON with sorted keys.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +30,9 @@ CHUNK_PREFIX = "chunks/"
 BLOB_PREFIX = "blobs/"
 PIN_PREFIX = "pins/"
 UPLOAD_PREFIX = "uploads/"
+OWNER_PREFIX = "owners/"
+MEMBER_PREFIX = "members/"
+QUARANTINE_PREFIX = "quarantine/"
 
 
 def chunk_key(sha: str) -> str:
@@ -53,21 +60,61 @@ def pin_prefix(sha: str) -> str:
     return f"{PIN_PREFIX}{sha}/"
 
 
-def pin_key(sha: str, holder: str) -> str:
-    """Key of ``holder``'s pin on blob ``sha``."""
-    encoded = base64.urlsafe_b64encode(holder.encode()).decode().rstrip("=")
-    return f"{pin_prefix(sha)}{encoded}"
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def holder_of(key: str) -> str:
-    """The holder a pin key names."""
-    encoded = key.rsplit("/", 1)[-1]
+def _unb64(encoded: str) -> str:
     return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
 
 
-def upload_key(upload_id: str) -> str:
-    """Key of an upload session."""
-    return f"{UPLOAD_PREFIX}{upload_id}.json"
+def pin_key(sha: str, holder: str) -> str:
+    """Key of ``holder``'s pin on blob ``sha``."""
+    return f"{pin_prefix(sha)}{_b64(holder)}"
+
+
+def holder_of(key: str) -> str:
+    """The holder a pin (or owner) key names."""
+    return _unb64(key.rsplit("/", 1)[-1])
+
+
+def owner_prefix(sha: str) -> str:
+    """Prefix of the owner records of blob ``sha``."""
+    return f"{OWNER_PREFIX}{sha}/"
+
+
+def owner_key(sha: str, principal: str) -> str:
+    """Key recording that ``principal`` committed blob ``sha``."""
+    return f"{owner_prefix(sha)}{_b64(principal)}"
+
+
+def member_prefix(sha: str) -> str:
+    """Prefix of the records naming the trees that list blob ``sha``."""
+    return f"{MEMBER_PREFIX}{sha}/"
+
+
+def member_key(sha: str, tree: str) -> str:
+    """Key recording that tree ``tree`` lists blob ``sha``."""
+    return f"{member_prefix(sha)}{tree}"
+
+
+def upload_key(upload_id: str, principal: str = "anonymous") -> str:
+    """Key of ``principal``'s upload session ``upload_id``.
+
+    Sessions are namespaced by principal: the same id used by another principal names
+    another session, so an upload id is never a handle on someone else's upload.
+    """
+    return f"{UPLOAD_PREFIX}{_b64(principal)}/{upload_id}.json"
+
+
+def quarantine_key(sha: str) -> str:
+    """Key of the quarantine record of chunk ``sha``."""
+    return f"{QUARANTINE_PREFIX}{sha}.json"
+
+
+def quarantined_data_key(sha: str) -> str:
+    """Key under which the bad bytes of quarantined chunk ``sha`` are kept for forensics."""
+    return f"{QUARANTINE_PREFIX}{sha}.data"
 
 
 def pack_chunk(codec: Codec, payload: bytes | memoryview) -> list[bytes | memoryview]:
@@ -139,6 +186,7 @@ class UploadSession:
     """
 
     upload_id: str
+    principal: str = "anonymous"
     chunks: list[tuple[str, int]] = field(default_factory=list)
     committed_size: int = 0
     complete: bool = False
@@ -152,6 +200,7 @@ class UploadSession:
             {
                 "v": 1,
                 "upload_id": self.upload_id,
+                "principal": self.principal,
                 "chunks": [list(c) for c in self.chunks],
                 "committed_size": self.committed_size,
                 "complete": self.complete,
@@ -167,6 +216,7 @@ class UploadSession:
         record = json.loads(data)
         return cls(
             upload_id=record["upload_id"],
+            principal=record.get("principal", "anonymous"),
             chunks=[(c[0], c[1]) for c in record["chunks"]],
             committed_size=record["committed_size"],
             complete=record["complete"],
@@ -193,21 +243,52 @@ class Records:
         """Write (or replace) a manifest."""
         self.backend.put(blob_key(manifest.hash), [manifest.to_bytes()])
 
-    def get_session(self, upload_id: str) -> UploadSession | None:
-        """The session of ``upload_id``, or ``None``."""
-        try:
-            return UploadSession.from_bytes(self.backend.get(upload_key(upload_id)))
-        except ObjectNotFound:
-            return None
+    def get_session(self, upload_id: str, principal: str) -> UploadSession | None:
+        """``principal``'s session ``upload_id``, or ``None`` (also when another owns the id)."""
+        keys = [upload_key(upload_id, principal)]
+        if principal == "anonymous":  # auth off: sessions written before they had owners
+            keys.append(f"{UPLOAD_PREFIX}{upload_id}.json")
+        for key in keys:
+            try:
+                session = UploadSession.from_bytes(self.backend.get(key))
+            except ObjectNotFound:
+                continue
+            return session if session.principal == principal else None
+        return None
 
     def put_session(self, session: UploadSession) -> None:
         """Persist a session."""
         session.update_time = time.time()
-        self.backend.put(upload_key(session.upload_id), [session.to_bytes()])
+        self.backend.put(upload_key(session.upload_id, session.principal), [session.to_bytes()])
 
     def pins(self, sha: str) -> list[str]:
         """Holders pinning blob ``sha``, sorted."""
-        return sorted(holder_of(info.key) for info in self.backend.list(pin_prefix(sha)))
+        return sorted(self.iter_pins(sha))
+
+    def iter_pins(self, sha: str) -> Iterator[str]:
+        """Holders pinning blob ``sha``, as the backend lists them (lazily)."""
+        return (holder_of(info.key) for info in self.backend.list(pin_prefix(sha)))
+
+    def owners(self, sha: str) -> Iterator[str]:
+        """Principals that committed blob ``sha``."""
+        return (holder_of(info.key) for info in self.backend.list(owner_prefix(sha)))
+
+    def add_owner(self, sha: str, principal: str) -> None:
+        """Record that ``principal`` committed blob ``sha`` (idempotent)."""
+        key = owner_key(sha, principal)
+        if not self.backend.touch([key])[0]:
+            self.backend.put(key, [_dump({"principal": principal, "time": time.time()})])
+
+    def trees_listing(self, sha: str) -> Iterator[str]:
+        """Hashes of the trees that list blob ``sha``."""
+        return (info.key.rsplit("/", 1)[-1] for info in self.backend.list(member_prefix(sha)))
+
+    def add_members(self, tree: str, files: Iterable[str]) -> None:
+        """Record that tree ``tree`` lists each blob of ``files`` (idempotent)."""
+        keys = [member_key(sha, tree) for sha in dict.fromkeys(files)]
+        for key, present in zip(keys, self.backend.touch(keys), strict=True):
+            if not present:
+                self.backend.put(key, [b"{}"])
 
     def add_pin(self, sha: str, holder: str) -> None:
         """Record ``holder``'s pin on ``sha`` (idempotent)."""

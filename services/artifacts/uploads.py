@@ -1,10 +1,12 @@
 """Plain streaming uploads: the server cuts, hashes, compresses and stores the bytes itself.
 
-An upload is a session persisted in the backend (``uploads/{id}.json``) listing the chunks
-stored so far; its committed offset is the number of bytes in those chunks. The session is
-checkpointed every ``CHECKPOINT_BYTES`` and whenever a stream ends, so a client whose
-connection drops asks ``QueryUpload`` and resumes there, on any instance. Nothing becomes a
-visible blob until a finish message is verified.
+An upload is a session persisted in the backend (``uploads/{principal}/{id}.json``) listing
+the chunks stored so far. A session belongs to the principal that started it: every other
+principal (admins included) gets NOT_FOUND for its id, as for an id never used, and using
+the same id starts a session of its own. Its committed offset is the number of bytes in
+those chunks. The session is checkpointed every ``CHECKPOINT_BYTES`` and whenever a stream
+ends, so a client whose connection drops asks ``QueryUpload`` and resumes there, on any
+instance. Nothing becomes a visible blob until a finish message is verified.
 
 The blob's SHA-256 is computed as the bytes arrive; when a stream resumed mid-blob (a running
 hash cannot be persisted) it is recomputed from the stored chunks at finish.
@@ -98,10 +100,10 @@ class PlainUploads:
         self.records = records
         self.chunks = chunks
 
-    def query(self, upload_id: str) -> UploadStatus:
-        """The committed offset of an upload, and its blob once finished."""
+    def query(self, upload_id: str, principal: str) -> UploadStatus:
+        """The committed offset of ``principal``'s upload, and its blob once finished."""
         validate_upload_id(upload_id)
-        session = self.records.get_session(upload_id)
+        session = self.records.get_session(upload_id, principal)
         if session is None:
             raise NotFound(f"no upload has id {upload_id!r}", metadata={"upload_id": upload_id})
         return self._status(session)
@@ -110,12 +112,12 @@ class PlainUploads:
         blob = self.records.get_manifest(session.blob_hash) if session.complete else None
         return UploadStatus(session.upload_id, session.committed_size, session.complete, blob)
 
-    def upload(self, messages: Iterator[Message]) -> UploadStatus:
-        """Consume one stream: a header, data, and optionally a finish."""
+    def upload(self, messages: Iterator[Message], principal: str) -> UploadStatus:
+        """Consume one stream of ``principal``: a header, data, and optionally a finish."""
         header = next(messages, None)
         if not isinstance(header, Header):
             raise InvalidArgument.field("header", "the first message of an upload must be a header")
-        session = self._open(header)
+        session = self._open(header, principal)
         stream = _Stream(self, session)
         try:
             for message in messages:
@@ -139,16 +141,16 @@ class PlainUploads:
         stream.save_progress()
         return self._status(session)
 
-    def _open(self, header: Header) -> UploadSession:
+    def _open(self, header: Header, principal: str) -> UploadSession:
         validate_upload_id(header.upload_id, "header.upload_id")
-        session = self.records.get_session(header.upload_id)
+        session = self.records.get_session(header.upload_id, principal)
         if session is None:
             if header.write_offset != 0:
                 raise NotFound(
                     f"no upload has id {header.upload_id!r}; a new upload starts at offset 0",
                     metadata={"upload_id": header.upload_id},
                 )
-            session = UploadSession(header.upload_id)
+            session = UploadSession(header.upload_id, principal)
             self.records.put_session(session)
         if session.complete:
             raise FailedPrecondition(

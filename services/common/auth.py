@@ -73,6 +73,9 @@ class Identity:
 
 
 ANONYMOUS = Identity("anonymous", frozenset({Role.ADMIN}))
+#: Sent by a service beside ``x-mreg-principal`` when it acts for a prefix-limited token,
+#: so the artifact service applies that token's view of blobs (see artifacts.proto).
+MODEL_PREFIX_HEADER = "x-mreg-model-prefix"
 identity_var: contextvars.ContextVar[Identity] = contextvars.ContextVar(
     "identity", default=ANONYMOUS
 )
@@ -218,7 +221,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
     ``roles`` maps full method names (``/pkg.Service/Method``) to the role they need;
     methods not listed (health, reflection) are open. ``service_token_sha256``, when set,
     admits other services of the registry, which act for the principal they name in the
-    ``x-mreg-principal`` header.
+    ``x-mreg-principal`` header (and within the model prefix of ``x-mreg-model-prefix``).
     """
 
     def __init__(
@@ -249,7 +252,9 @@ class AuthInterceptor(grpc.ServerInterceptor):
             self.service_token_sha256, _hash(token)
         ):
             return Identity(
-                metadata.get(PRINCIPAL_HEADER) or "anonymous", frozenset({Role.SERVICE})
+                metadata.get(PRINCIPAL_HEADER) or "anonymous",
+                frozenset({Role.SERVICE}),
+                metadata.get(MODEL_PREFIX_HEADER, ""),
             )
         if self.services_only or self.store is None:
             raise Unauthenticated(

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     s3_prefix: str = Field("", description="Key prefix inside the bucket.")
     s3_endpoint_url: str = Field("", description="S3 endpoint URL (MinIO, moto); empty for AWS.")
     s3_region: str = Field("us-east-1", description="S3 region.")
+    scrub_max_mb_per_second: float = Field(
+        50.0,
+        ge=0,
+        description="Rate limit of a storage scrub in MB/s (10^6 bytes/s) read; 0: unbounded.",
+    )
 
     metrics_port: int = Field(
         0, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint; 0 disables it."

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import grpc
 
 from modelregistry.v1 import artifacts_pb2_grpc, metadata_pb2_grpc
+from services.common.auth import MODEL_PREFIX_HEADER
 from services.common.errors import from_rpc_error
 from services.common.observability import PRINCIPAL_HEADER, REQUEST_ID_HEADER, current_request_id
 from services.common.server import open_channel
@@ -31,11 +32,22 @@ class Peer:
         self.channel = open_channel(address, credentials)
         self.stub = stub_type(self.channel)
 
-    def call(self, method: str, request: Any, *, principal: str = "", timeout: float = 30.0) -> Any:
-        """Call ``method`` on the stub; a failure becomes a :class:`RegistryError`."""
+    def call(
+        self,
+        method: str,
+        request: Any,
+        *,
+        principal: str = "",
+        model_prefix: str = "",
+        timeout: float = 30.0,
+    ) -> Any:
+        """Call ``method`` on the stub; a failure becomes a :class:`RegistryError`.
+
+        ``model_prefix`` makes the peer answer as it would the caller's prefix-limited token.
+        """
         try:
             return getattr(self.stub, method)(
-                request, timeout=timeout, metadata=self._metadata(principal)
+                request, timeout=timeout, metadata=self._metadata(principal, model_prefix)
             )
         except grpc.RpcError as error:
             raise from_rpc_error(error, peer=self.label) from None
@@ -51,10 +63,12 @@ class Peer:
         except grpc.RpcError as error:
             raise from_rpc_error(error, peer=self.label) from None
 
-    def _metadata(self, principal: str) -> list[tuple[str, str]]:
+    def _metadata(self, principal: str, model_prefix: str = "") -> list[tuple[str, str]]:
         metadata = [*self.auth, (REQUEST_ID_HEADER, current_request_id())]
         if principal:
             metadata.append((PRINCIPAL_HEADER, principal))
+        if model_prefix:
+            metadata.append((MODEL_PREFIX_HEADER, model_prefix))
         return metadata
 
     def close(self) -> None:

@@ -89,12 +89,17 @@ class Gateway:
         )
 
     def register(
-        self, request: registry_pb2.RegisterModelVersionRequest, principal: str
+        self,
+        request: registry_pb2.RegisterModelVersionRequest,
+        principal: str,
+        model_prefix: str = "",
     ) -> resources_pb2.ModelVersion:
         """Reserve the version as PENDING, check and pin its artifact, then mark it READY.
 
         A failure after the reservation marks the version FAILED and removes the pin, so
-        no version points at bytes that are missing or unpinned.
+        no version points at bytes that are missing or unpinned. The artifact is looked up
+        as the caller's token sees it: a prefix-limited token cannot pin (and so gain) a
+        blob it may not see; it is reported missing.
         """
         parse_model_name(request.parent, "parent")
         validate_digest(request.model_version.artifact_digest, "model_version.artifact_digest")
@@ -117,12 +122,12 @@ class Gateway:
                 metadata={"version": reserved.name},
             )
         try:
-            return self.complete(reserved, principal)
+            return self.complete(reserved, principal, model_prefix)
         finally:
             self.changed(reserved.model)
 
     def complete(
-        self, version: resources_pb2.ModelVersion, principal: str
+        self, version: resources_pb2.ModelVersion, principal: str, model_prefix: str = ""
     ) -> resources_pb2.ModelVersion:
         """Finish a PENDING registration: check the artifact, pin it, mark the version READY.
 
@@ -134,7 +139,7 @@ class Gateway:
             return version
         digest = version.artifact_digest
         try:
-            blob = self._check_artifact(digest)
+            blob = self._check_artifact(digest, principal, model_prefix)
         except FailedPrecondition as error:
             self._fail(version.name, digest, error.message, principal)
             raise
@@ -197,12 +202,18 @@ class Gateway:
                     return
                 time.sleep(self.watch_poll_seconds)
 
-    def _check_artifact(self, digest: resources_pb2.Digest) -> artifacts_pb2.BlobInfo:
-        """The blob the version will point at; FAILED_PRECONDITION if absent or of another size."""
+    def _check_artifact(
+        self, digest: resources_pb2.Digest, principal: str = "", model_prefix: str = ""
+    ) -> artifacts_pb2.BlobInfo:
+        """The blob the version will point at; FAILED_PRECONDITION if absent (to the caller),
+        of another size, or with quarantined chunks (its own or, for a tree, its files')."""
         subject = f"sha256:{digest.hash}"
         try:
             blob = self.peers.artifacts.call(
-                "StatBlob", artifacts_pb2.StatBlobRequest(digest=digest)
+                "StatBlob",
+                artifacts_pb2.StatBlobRequest(digest=digest),
+                principal=principal,
+                model_prefix=model_prefix,
             ).blob
         except RegistryError as error:
             if error.code != grpc.StatusCode.NOT_FOUND:
@@ -215,6 +226,8 @@ class Gateway:
                 f"{subject} has {blob.digest.size_bytes} bytes, "
                 f"the request states {digest.size_bytes}",
             )
+        if blob.quarantined_chunks:
+            raise _quarantined(subject, [c.hash for c in blob.quarantined_chunks])
         return blob
 
     def _fail(self, name: str, digest: resources_pb2.Digest, reason: str, principal: str) -> None:
@@ -237,6 +250,19 @@ class Gateway:
             )
         except RegistryError:
             logger.warning("could not unpin %s from %s", digest.hash, name, exc_info=True)
+
+
+def _quarantined(subject: str, chunks: list[str]) -> FailedPrecondition:
+    shown = ", ".join(chunks[:5]) + (f" and {len(chunks) - 5} more" if len(chunks) > 5 else "")
+    return FailedPrecondition(
+        f"cannot register {subject}: {len(chunks)} of its chunk(s) failed verification and "
+        f"are quarantined: {shown}; push the files again to repair them",
+        reason="ARTIFACT_CHUNKS_QUARANTINED",
+        precondition_violations=[
+            PreconditionViolation("CHUNK_QUARANTINED", f"chunks/{sha}", "failed verification")
+            for sha in chunks
+        ],
+    )
 
 
 def _artifact_precondition(subject: str, kind: str, description: str) -> FailedPrecondition:

@@ -59,7 +59,8 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         return self.gateway.server_info()
 
     def RegisterModelVersion(self, request, context):
-        version = self.gateway.register(request, _principal())
+        identity = current_identity()
+        version = self.gateway.register(request, identity.principal, identity.model_prefix)
         return registry_pb2.RegisterModelVersionResponse(model_version=version)
 
     def ResolveModelVersion(self, request, context):
@@ -97,7 +98,9 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         )
 
     def GetModelReport(self, request, context):
-        return self.promotions.report(request, current_identity())
+        identity = current_identity()
+        report = self.promotions.report(request, identity)
+        return scope_response("GetModelReport", request, report, identity.model_prefix)
 
     def WatchEvents(self, request, context: grpc.ServicerContext):
         prefix = current_identity().model_prefix

@@ -143,3 +143,27 @@ def test_gc_command_prints_a_json_report(local_served, local_settings) -> None:
     assert report["blobs_removed"] == 1 and report["dry_run"] is True
     assert report["chunks_removed"] == before
     assert len(list(service.backend.list(CHUNK_PREFIX))) == before
+
+
+def test_gc_drops_membership_records_of_removed_trees_only(local_served) -> None:
+    from services.artifacts.store import MEMBER_PREFIX
+
+    service, client = local_served
+    trees = []
+    for seed in (35, 36):
+        data = random_bytes(64 * 1024, seed=seed)
+        client.upload(data)
+        entry = artifacts_pb2.TreeEntry(path="w.bin", digest=digest_of(data), mode=0o644)
+        trees.append(client.stub.CommitTree(artifacts_pb2.CommitTreeRequest(entries=[entry])).tree)
+    kept, dropped = trees
+    client.stub.PinBlob(
+        artifacts_pb2.PinBlobRequest(digest=kept.digest, holder="models/t/versions/1")
+    )
+
+    def members() -> set[str]:
+        return {info.key.rsplit("/", 1)[-1] for info in service.backend.list(MEMBER_PREFIX)}
+
+    assert members() == {kept.digest.hash, dropped.digest.hash}
+    _age(service.backend.root, 7200)
+    assert _gc(client, grace=3600).blobs_removed == 2  # the unpinned tree and its file
+    assert members() == {kept.digest.hash}

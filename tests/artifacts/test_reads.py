@@ -44,8 +44,9 @@ def test_corrupted_chunk_answers_data_loss_never_wrong_bytes(served) -> None:
     error = error_of(lambda: client.read(digest_of(data)))
     assert error.code() == grpc.StatusCode.DATA_LOSS
     assert error.details() == (
-        f"chunk {sha} of blob {digest_of(data).hash} is corrupt: its stored bytes hash to "
-        f"{digest_of(b'garbage').hash}"
+        f"chunk {sha} of blob {digest_of(data).hash} is corrupt (its stored bytes hash to "
+        f"{digest_of(b'garbage').hash}) and was quarantined; push a file that contains it "
+        "again to repair it"
     )
 
 

@@ -189,3 +189,12 @@ def test_concurrent_identical_uploads_store_each_chunk_once(local_served, start_
     blob = client.stub.StatBlob(artifacts_pb2.StatBlobRequest(digest=digest_of(data))).blob
     assert len(chunks) == blob.chunk_count
     other.close()
+
+
+def test_a_session_written_before_sessions_had_owners_resumes_with_auth_off(served) -> None:
+    from services.artifacts.store import UploadSession
+
+    service, client = served
+    legacy = UploadSession("legacy-upload-1").to_bytes().replace(b'"principal":"anonymous",', b"")
+    service.backend.put("uploads/legacy-upload-1.json", [legacy])
+    assert (_query(client, "legacy-upload-1").committed_size, b"principal" in legacy) == (0, False)

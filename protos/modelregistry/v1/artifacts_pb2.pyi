@@ -162,7 +162,7 @@ class StatBlobResponse(_message.Message):
     def __init__(self, blob: _Optional[_Union[BlobInfo, _Mapping]] = ...) -> None: ...
 
 class BlobInfo(_message.Message):
-    __slots__ = ("digest", "chunk_count", "stored_bytes", "is_tree", "inspection", "create_time", "pins")
+    __slots__ = ("digest", "chunk_count", "stored_bytes", "is_tree", "inspection", "create_time", "pins", "quarantined_chunks")
     DIGEST_FIELD_NUMBER: _ClassVar[int]
     CHUNK_COUNT_FIELD_NUMBER: _ClassVar[int]
     STORED_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -170,6 +170,7 @@ class BlobInfo(_message.Message):
     INSPECTION_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     PINS_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINED_CHUNKS_FIELD_NUMBER: _ClassVar[int]
     digest: _resources_pb2.Digest
     chunk_count: int
     stored_bytes: int
@@ -177,7 +178,8 @@ class BlobInfo(_message.Message):
     inspection: Inspection
     create_time: _timestamp_pb2.Timestamp
     pins: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, digest: _Optional[_Union[_resources_pb2.Digest, _Mapping]] = ..., chunk_count: _Optional[int] = ..., stored_bytes: _Optional[int] = ..., is_tree: _Optional[bool] = ..., inspection: _Optional[_Union[Inspection, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pins: _Optional[_Iterable[str]] = ...) -> None: ...
+    quarantined_chunks: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Digest]
+    def __init__(self, digest: _Optional[_Union[_resources_pb2.Digest, _Mapping]] = ..., chunk_count: _Optional[int] = ..., stored_bytes: _Optional[int] = ..., is_tree: _Optional[bool] = ..., inspection: _Optional[_Union[Inspection, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pins: _Optional[_Iterable[str]] = ..., quarantined_chunks: _Optional[_Iterable[_Union[_resources_pb2.Digest, _Mapping]]] = ...) -> None: ...
 
 class Inspection(_message.Message):
     __slots__ = ("format", "tensor_count", "parameter_count", "dtypes", "may_execute_code", "details")
@@ -281,3 +283,41 @@ class CollectGarbageResponse(_message.Message):
     chunks_removed: int
     bytes_freed: int
     def __init__(self, blobs_removed: _Optional[int] = ..., chunks_removed: _Optional[int] = ..., bytes_freed: _Optional[int] = ...) -> None: ...
+
+class ScrubStorageRequest(_message.Message):
+    __slots__ = ("max_mb_per_second",)
+    MAX_MB_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    max_mb_per_second: float
+    def __init__(self, max_mb_per_second: _Optional[float] = ...) -> None: ...
+
+class UnreadableBlob(_message.Message):
+    __slots__ = ("digest", "is_tree", "quarantined_chunks", "pinned_by", "trees")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    IS_TREE_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINED_CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    PINNED_BY_FIELD_NUMBER: _ClassVar[int]
+    TREES_FIELD_NUMBER: _ClassVar[int]
+    digest: _resources_pb2.Digest
+    is_tree: bool
+    quarantined_chunks: _containers.RepeatedScalarFieldContainer[str]
+    pinned_by: _containers.RepeatedScalarFieldContainer[str]
+    trees: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, digest: _Optional[_Union[_resources_pb2.Digest, _Mapping]] = ..., is_tree: _Optional[bool] = ..., quarantined_chunks: _Optional[_Iterable[str]] = ..., pinned_by: _Optional[_Iterable[str]] = ..., trees: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ScrubStorageResponse(_message.Message):
+    __slots__ = ("chunks_checked", "bytes_checked", "chunks_quarantined", "duration", "mb_per_second", "max_mb_per_second", "unreadable")
+    CHUNKS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    BYTES_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_QUARANTINED_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    MB_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    MAX_MB_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    UNREADABLE_FIELD_NUMBER: _ClassVar[int]
+    chunks_checked: int
+    bytes_checked: int
+    chunks_quarantined: _containers.RepeatedScalarFieldContainer[str]
+    duration: _duration_pb2.Duration
+    mb_per_second: float
+    max_mb_per_second: float
+    unreadable: _containers.RepeatedCompositeFieldContainer[UnreadableBlob]
+    def __init__(self, chunks_checked: _Optional[int] = ..., bytes_checked: _Optional[int] = ..., chunks_quarantined: _Optional[_Iterable[str]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., mb_per_second: _Optional[float] = ..., max_mb_per_second: _Optional[float] = ..., unreadable: _Optional[_Iterable[_Union[UnreadableBlob, _Mapping]]] = ...) -> None: ...

@@ -46,6 +46,24 @@ class ArtifactServiceStub:
     A model made of several files is committed as a tree (`CommitTree`), a small
     manifest blob mapping relative paths to blob digests, so a version points at
     one root digest.
+
+    Who sees which blob: a token without a model-name prefix (and the
+    registry's own services) sees every blob. A token limited to a prefix MUST
+    see a blob only when a version within its prefix pins it or pins a tree
+    that lists it (pins are held by version resource names), or when the same
+    principal committed it (`UploadBlob` finish, `CommitBlob`, `CommitTree`),
+    so an upload can be read back before it is registered. Every other blob
+    answers NOT_FOUND with the message an absent blob gets ("no blob has digest
+    ..."), so guessing another prefix's digest never confirms it exists.
+
+    Upload sessions belong to the principal that started them. Another
+    principal, admins included, MUST get NOT_FOUND for the id, as for an id
+    never used; the same id used by another principal names a separate upload.
+
+    Corrupt data heals: a stored chunk that fails verification on any read is
+    quarantined (moved aside and recorded), so `FindMissingChunks` reports it
+    missing and the next push of a file containing it sends it again, which
+    repairs every blob listing it. `ScrubStorage` verifies every chunk.
     """
 
     def __init__(self, channel):
@@ -114,6 +132,11 @@ class ArtifactServiceStub:
                 request_serializer=modelregistry_dot_v1_dot_artifacts__pb2.CollectGarbageRequest.SerializeToString,
                 response_deserializer=modelregistry_dot_v1_dot_artifacts__pb2.CollectGarbageResponse.FromString,
                 _registered_method=True)
+        self.ScrubStorage = channel.unary_unary(
+                '/modelregistry.v1.ArtifactService/ScrubStorage',
+                request_serializer=modelregistry_dot_v1_dot_artifacts__pb2.ScrubStorageRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_artifacts__pb2.ScrubStorageResponse.FromString,
+                _registered_method=True)
 
 
 class ArtifactServiceServicer:
@@ -137,13 +160,34 @@ class ArtifactServiceServicer:
     A model made of several files is committed as a tree (`CommitTree`), a small
     manifest blob mapping relative paths to blob digests, so a version points at
     one root digest.
+
+    Who sees which blob: a token without a model-name prefix (and the
+    registry's own services) sees every blob. A token limited to a prefix MUST
+    see a blob only when a version within its prefix pins it or pins a tree
+    that lists it (pins are held by version resource names), or when the same
+    principal committed it (`UploadBlob` finish, `CommitBlob`, `CommitTree`),
+    so an upload can be read back before it is registered. Every other blob
+    answers NOT_FOUND with the message an absent blob gets ("no blob has digest
+    ..."), so guessing another prefix's digest never confirms it exists.
+
+    Upload sessions belong to the principal that started them. Another
+    principal, admins included, MUST get NOT_FOUND for the id, as for an id
+    never used; the same id used by another principal names a separate upload.
+
+    Corrupt data heals: a stored chunk that fails verification on any read is
+    quarantined (moved aside and recorded), so `FindMissingChunks` reports it
+    missing and the next push of a file containing it sends it again, which
+    repairs every blob listing it. `ScrubStorage` verifies every chunk.
     """
 
     def FindMissingChunks(self, request, context):
         """FindMissingChunks tells which of the given chunk digests the server does
         not hold, so a client sends only those. Chunks reported present are
         touched: garbage collection keeps them for at least its grace period, so
-        a following `CommitBlob` can rely on them.
+        a following `CommitBlob` can rely on them. To a token limited to a model
+        prefix, a chunk that is the whole content of a blob it may not see (a
+        one-chunk file, whose chunk digest is its blob digest) is reported missing,
+        so the digest of another prefix's small file is never confirmed.
 
         Errors:
         * INVALID_ARGUMENT: a digest is malformed, or more than 10000 are asked.
@@ -155,7 +199,9 @@ class ArtifactServiceServicer:
     def UploadChunks(self, request_iterator, context):
         """UploadChunks stores chunks, one per message. The server verifies each
         chunk's SHA-256 and size after decompression before storing it; a chunk
-        already present is accepted without being written again.
+        already present is accepted without being written again. Sending a chunk
+        that is the whole content of a stored blob proves the caller holds that
+        blob: it may then read it (see the rule above).
 
         Errors:
         * INVALID_ARGUMENT: a digest's hash or size does not match the data, the
@@ -171,13 +217,16 @@ class ArtifactServiceServicer:
         """CommitBlob records a blob as the ordered list of its chunks. The server
         checks that every chunk is present and that the concatenation has the
         stated SHA-256 and size before it answers. Committing a blob that already
-        exists is immediate.
+        exists is immediate, unless the caller may not see it (the chunks must
+        then be present and concatenate to the digest, proving the caller holds
+        the bytes) or some of its chunks are quarantined (they must be uploaded
+        again).
 
         Errors:
         * INVALID_ARGUMENT: malformed digests, or the chunks do not concatenate
         to the stated digest and size.
-        * FAILED_PRECONDITION: chunks are missing; the `PreconditionFailure`
-        detail lists each missing chunk digest.
+        * FAILED_PRECONDITION: chunks are missing or quarantined; the
+        `PreconditionFailure` detail lists each missing chunk digest.
         * DATA_LOSS: a stored chunk is corrupt, so the blob cannot be verified.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -199,7 +248,8 @@ class ArtifactServiceServicer:
         later, the finish is not the last message, the upload id is malformed,
         or the finished blob does not match its expected digest (the upload
         stays resumable: a stream with only a header and a finish retries).
-        * NOT_FOUND: the header resumes (offset > 0) an upload id never seen.
+        * NOT_FOUND: the header resumes (offset > 0) an upload id this principal
+        never started (another principal's id answers the same).
         * OUT_OF_RANGE: the header's offset is not the committed offset; the
         message names the expected offset ("attempted to write at offset 4096,
         expected 8192").
@@ -215,11 +265,13 @@ class ArtifactServiceServicer:
 
     def QueryUpload(self, request, context):
         """QueryUpload tells how many bytes of an upload the server has committed,
-        and whether it finished (and as which blob).
+        and whether it finished (and as which blob). Only the principal that
+        started the upload sees it.
 
         Errors:
         * INVALID_ARGUMENT: the upload id is malformed.
-        * NOT_FOUND: no upload has that id.
+        * NOT_FOUND: the caller started no upload with that id (another
+        principal's upload answers the same).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -232,10 +284,12 @@ class ArtifactServiceServicer:
         Errors:
         * INVALID_ARGUMENT: the digest is malformed, its non-zero size differs
         from the blob's, or offset or limit is negative.
-        * NOT_FOUND: no blob has that digest.
+        * NOT_FOUND: no blob has that digest, or the caller's model prefix does
+        not let it see the blob (the same message).
         * OUT_OF_RANGE: offset is beyond the end of the blob.
-        * DATA_LOSS: a stored chunk does not match its digest; no wrong byte is
-        ever sent.
+        * DATA_LOSS: a stored chunk does not match its digest (it is then
+        quarantined; pushing the file again repairs it) or is quarantined; no
+        wrong byte is ever sent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -244,11 +298,14 @@ class ArtifactServiceServicer:
     def StatBlob(self, request, context):
         """StatBlob describes a stored blob without reading its bytes. The blob is
         looked up by hash; the response carries its true size, so a caller
-        compares `size_bytes` itself.
+        compares `size_bytes` itself, and lists the blob's quarantined chunks
+        (for a tree, its files' too): a blob with any is unreadable until they
+        are uploaded again.
 
         Errors:
         * INVALID_ARGUMENT: the digest is malformed.
-        * NOT_FOUND: no blob has that digest.
+        * NOT_FOUND: no blob has that digest, or the caller's model prefix does
+        not let it see the blob (the same message).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -256,7 +313,8 @@ class ArtifactServiceServicer:
 
     def CommitTree(self, request, context):
         """CommitTree stores a tree manifest (relative path -> blob) as a blob of
-        its own and returns its digest. Every entry's blob must exist, and the
+        its own and returns its digest. Every entry's blob must exist and be one
+        the caller may see, and the
         tree MUST be one every file system can hold (the rules of `TreeEntry`):
         no path is both a file and a directory (`x` and `x/y`), no two names
         differ only by case or Unicode normalization (`A.bin` and `a.bin`
@@ -275,7 +333,8 @@ class ArtifactServiceServicer:
         `DUPLICATE_PATH`, `FILE_DIRECTORY_CONFLICT`, `CASE_CONFLICT`,
         `MODE_SPECIAL_BITS` (setuid, setgid or sticky bit, or beyond 0777).
         Also: a digest is malformed, or more than 100000 entries.
-        * FAILED_PRECONDITION: entries name blobs the server does not hold; the
+        * FAILED_PRECONDITION: entries name blobs the server does not hold (or
+        that the caller may not see, told the same way); the
         `PreconditionFailure` detail lists them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -287,8 +346,10 @@ class ArtifactServiceServicer:
 
         Errors:
         * INVALID_ARGUMENT: the digest is malformed.
-        * NOT_FOUND: no blob has that digest.
+        * NOT_FOUND: no blob has that digest, or the caller's model prefix does
+        not let it see the blob (the same message).
         * FAILED_PRECONDITION: the blob is not a tree manifest.
+        * DATA_LOSS: a chunk of the tree manifest is corrupt or quarantined.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -327,6 +388,24 @@ class ArtifactServiceServicer:
 
         Errors:
         * INVALID_ARGUMENT: the grace period is negative.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScrubStorage(self, request, context):
+        """ScrubStorage reads back every stored chunk and verifies it (decoded, its
+        SHA-256 against its digest) at most `max_mb_per_second`, quarantines the
+        chunks that fail, and reports every blob now unreadable (listing a
+        quarantined chunk, found now or by an earlier read) with the holders
+        (versions) that pin it or a tree listing it. Pushing those files again
+        repairs them. Admin only; runs to completion within the call, so give it
+        a deadline that fits the store (bytes at rest / rate). Also runnable as
+        `python -m services.artifacts scrub`. Repeating it is safe.
+
+        Errors:
+        * INVALID_ARGUMENT: the rate limit is negative.
+        * PERMISSION_DENIED: the caller is not an admin.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -395,6 +474,11 @@ def add_ArtifactServiceServicer_to_server(servicer, server):
                     request_deserializer=modelregistry_dot_v1_dot_artifacts__pb2.CollectGarbageRequest.FromString,
                     response_serializer=modelregistry_dot_v1_dot_artifacts__pb2.CollectGarbageResponse.SerializeToString,
             ),
+            'ScrubStorage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScrubStorage,
+                    request_deserializer=modelregistry_dot_v1_dot_artifacts__pb2.ScrubStorageRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_artifacts__pb2.ScrubStorageResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'modelregistry.v1.ArtifactService', rpc_method_handlers)
@@ -424,6 +508,24 @@ class ArtifactService:
     A model made of several files is committed as a tree (`CommitTree`), a small
     manifest blob mapping relative paths to blob digests, so a version points at
     one root digest.
+
+    Who sees which blob: a token without a model-name prefix (and the
+    registry's own services) sees every blob. A token limited to a prefix MUST
+    see a blob only when a version within its prefix pins it or pins a tree
+    that lists it (pins are held by version resource names), or when the same
+    principal committed it (`UploadBlob` finish, `CommitBlob`, `CommitTree`),
+    so an upload can be read back before it is registered. Every other blob
+    answers NOT_FOUND with the message an absent blob gets ("no blob has digest
+    ..."), so guessing another prefix's digest never confirms it exists.
+
+    Upload sessions belong to the principal that started them. Another
+    principal, admins included, MUST get NOT_FOUND for the id, as for an id
+    never used; the same id used by another principal names a separate upload.
+
+    Corrupt data heals: a stored chunk that fails verification on any read is
+    quarantined (moved aside and recorded), so `FindMissingChunks` reports it
+    missing and the next push of a file containing it sends it again, which
+    repairs every blob listing it. `ScrubStorage` verifies every chunk.
     """
 
     @staticmethod
@@ -740,6 +842,33 @@ class ArtifactService:
             '/modelregistry.v1.ArtifactService/CollectGarbage',
             modelregistry_dot_v1_dot_artifacts__pb2.CollectGarbageRequest.SerializeToString,
             modelregistry_dot_v1_dot_artifacts__pb2.CollectGarbageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScrubStorage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.ArtifactService/ScrubStorage',
+            modelregistry_dot_v1_dot_artifacts__pb2.ScrubStorageRequest.SerializeToString,
+            modelregistry_dot_v1_dot_artifacts__pb2.ScrubStorageResponse.FromString,
             options,
             channel_credentials,
             insecure,
