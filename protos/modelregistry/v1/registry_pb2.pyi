@@ -68,14 +68,16 @@ class WatchEventsResponse(_message.Message):
     def __init__(self, event: _Optional[_Union[_resources_pb2.Event, _Mapping]] = ...) -> None: ...
 
 class PromoteModelVersionRequest(_message.Message):
-    __slots__ = ("name", "target_stage", "reason")
+    __slots__ = ("name", "target_stage", "reason", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TARGET_STAGE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     target_stage: _resources_pb2.Stage
     reason: str
-    def __init__(self, name: _Optional[str] = ..., target_stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., target_stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class PromoteModelVersionResponse(_message.Message):
     __slots__ = ("promotion", "model_version", "previous_production")
