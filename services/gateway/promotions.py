@@ -31,7 +31,11 @@ from services.common.errors import (
     PreconditionViolation,
     RegistryError,
 )
-from services.common.validation import parse_model_name, parse_version_name
+from services.common.validation import (
+    parse_model_name,
+    parse_version_name,
+    validate_request_id,
+)
 from services.gateway.gates import Candidate, EvaluationFact, GateFailure, check_gates
 from services.gateway.peers import Peers
 from services.gateway.policy import Policy
@@ -71,10 +75,16 @@ class Promotions:
     def promote(
         self, request: registry_pb2.PromoteModelVersionRequest, identity: Identity
     ) -> registry_pb2.PromoteModelVersionResponse:
-        """Check transition and gates, record the promotion, execute it if no approval waits."""
+        """Check transition and gates, record the promotion, execute it if no approval waits.
+
+        A repeat of a request id answers from the promotion it recorded (see the proto)."""
         model, _ = parse_version_name(request.name)
         if request.target_stage not in _STAGE_NAMES:
             raise InvalidArgument.field("target_stage", "a target stage is required")
+        request_id = validate_request_id(request.request_id) if request.request_id else ""
+        earlier = self._by_request_id(model, request_id, identity) if request_id else None
+        if earlier is not None:
+            return self._repeat(earlier, request, identity)
         version = self._version(request.name, identity)
         target = stage_name(request.target_stage)
         self._check_transition(version, target)
@@ -89,6 +99,7 @@ class Promotions:
                     target_stage=request.target_stage,
                     reason=request.reason,
                     required_approvals=0 if auto else stage_policy.approvals,
+                    request_id=request_id,
                 ),
                 identity,
             ).promotion
@@ -104,6 +115,52 @@ class Promotions:
         if promotion.state != governance_pb2.PROMOTION_STATE_APPROVED:
             return registry_pb2.PromoteModelVersionResponse(promotion=promotion)
         return self._execute(promotion, identity)
+
+    def _by_request_id(
+        self, model: str, request_id: str, identity: Identity
+    ) -> governance_pb2.Promotion | None:
+        """The promotion of ``model`` an earlier request with this id recorded, if any."""
+        request = metadata_pb2.ListPromotionsRequest(
+            parent=f"models/{model}", request_id=request_id, page_size=1
+        )
+        try:
+            found = self._metadata("ListPromotions", request, identity).promotions
+        except RegistryError as error:
+            if error.code == grpc.StatusCode.NOT_FOUND:
+                return None  # no such model: the usual checks say so
+            raise
+        return found[0] if found else None
+
+    def _repeat(
+        self,
+        earlier: governance_pb2.Promotion,
+        request: registry_pb2.PromoteModelVersionRequest,
+        identity: Identity,
+    ) -> registry_pb2.PromoteModelVersionResponse:
+        """The answer to a repeated request: the first one's promotion, as it stands now."""
+        if (earlier.model_version, earlier.target_stage, earlier.reason) != (
+            request.name,
+            request.target_stage,
+            request.reason,
+        ):
+            raise InvalidArgument.field(
+                "request_id",
+                f"request id {request.request_id!r} was already used for a different request "
+                f"(it created {earlier.name!r}); use a new request id for a new promotion",
+            )
+        if earlier.state == governance_pb2.PROMOTION_STATE_APPROVED:
+            return self._execute(earlier, identity)  # the first request stopped after approval
+        if earlier.state == governance_pb2.PROMOTION_STATE_FAILED:
+            raise FailedPrecondition(
+                f"{earlier.name}, created by request id {request.request_id!r}, failed: "
+                f"{earlier.status_message}; use a new request id to try again",
+                reason="PROMOTION_FAILED",
+                metadata={"promotion": earlier.name},
+            )
+        response = registry_pb2.PromoteModelVersionResponse(promotion=earlier)
+        if earlier.state == governance_pb2.PROMOTION_STATE_COMPLETED:
+            response.model_version.CopyFrom(self._version(earlier.model_version, identity))
+        return response
 
     def approve(
         self, request: registry_pb2.ApprovePromotionRequest, identity: Identity
