@@ -148,18 +148,24 @@ class Promotions:
                 f"request id {request.request_id!r} was already used for a different request "
                 f"(it created {earlier.name!r}); use a new request id for a new promotion",
             )
-        if earlier.state == governance_pb2.PROMOTION_STATE_APPROVED:
-            return self._execute(earlier, identity)  # the first request stopped after approval
-        if earlier.state == governance_pb2.PROMOTION_STATE_FAILED:
+        return self._answer(earlier, f"created by request id {request.request_id!r}", identity)
+
+    def _answer(
+        self, promotion: governance_pb2.Promotion, how: str, identity: Identity
+    ) -> registry_pb2.PromoteModelVersionResponse:
+        """Execute an approved promotion; report any other as it stands."""
+        if promotion.state == governance_pb2.PROMOTION_STATE_APPROVED:
+            return self._execute(promotion, identity)
+        if promotion.state == governance_pb2.PROMOTION_STATE_FAILED:
             raise FailedPrecondition(
-                f"{earlier.name}, created by request id {request.request_id!r}, failed: "
-                f"{earlier.status_message}; use a new request id to try again",
+                f"{promotion.name}, {how}, failed: {promotion.status_message}; use a new "
+                "request id to try again",
                 reason="PROMOTION_FAILED",
-                metadata={"promotion": earlier.name},
+                metadata={"promotion": promotion.name},
             )
-        response = registry_pb2.PromoteModelVersionResponse(promotion=earlier)
-        if earlier.state == governance_pb2.PROMOTION_STATE_COMPLETED:
-            response.model_version.CopyFrom(self._version(earlier.model_version, identity))
+        response = registry_pb2.PromoteModelVersionResponse(promotion=promotion)
+        if promotion.state == governance_pb2.PROMOTION_STATE_COMPLETED:
+            response.model_version.CopyFrom(self._version(promotion.model_version, identity))
         return response
 
     def approve(
@@ -168,12 +174,17 @@ class Promotions:
         """Record an approval; execute the promotion once enough approvals are in.
 
         Returns the same shape as :meth:`promote` (the servicer converts it)."""
+        request_id = validate_request_id(request.request_id) if request.request_id else ""
         promotion = self._decide(
-            request.name, governance_pb2.APPROVAL_DECISION_APPROVE, request.comment, identity
+            request.name,
+            governance_pb2.APPROVAL_DECISION_APPROVE,
+            request.comment,
+            identity,
+            request_id,
         )
-        if promotion.state != governance_pb2.PROMOTION_STATE_APPROVED:
-            return registry_pb2.PromoteModelVersionResponse(promotion=promotion)
-        return self._execute(promotion, identity)
+        # After a new approval the promotion is pending or approved; after a repeat it may
+        # have moved on: answer from where it stands.
+        return self._answer(promotion, f"approved by request id {request_id!r}", identity)
 
     def reject(
         self, request: registry_pb2.RejectPromotionRequest, identity: Identity
@@ -549,8 +560,12 @@ class Promotions:
         request = metadata_pb2.GetPromotionRequest(name=name)
         return self._metadata("GetPromotion", request, identity).promotion
 
-    def _decide(self, name: str, decision: int, comment: str, identity: Identity):
-        request = metadata_pb2.DecidePromotionRequest(name=name, decision=decision, comment=comment)
+    def _decide(
+        self, name: str, decision: int, comment: str, identity: Identity, request_id: str = ""
+    ):
+        request = metadata_pb2.DecidePromotionRequest(
+            name=name, decision=decision, comment=comment, request_id=request_id
+        )
         return self._metadata("DecidePromotion", request, identity).promotion
 
     def _set_state(self, promotion, state: int, message: str, identity: Identity):

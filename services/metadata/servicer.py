@@ -397,6 +397,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             gv.decision_from_proto(request.decision),
             request.comment,
             principal(context),
+            request_id=request.request_id,
         )
         return metadata_pb2.DecidePromotionResponse(promotion=gv.promotion_to_proto(decided))
 

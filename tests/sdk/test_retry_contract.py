@@ -32,9 +32,14 @@ def test_the_retry_rule_comes_from_the_proto_descriptors() -> None:
     assert {"ResolveModelVersion", "GetModel", "ListEvaluations", "GetServerInfo"} <= set(reads)
     assert {"ReportDeployment", "CreateLineageEdge"} <= set(reads)  # marked IDEMPOTENT
     with_ids = {n for n, r in rules.items() if r.has_request_id}
-    assert with_ids == {"RegisterModelVersion", "CreateEvaluation", "PromoteModelVersion"}
+    assert with_ids == {
+        "RegisterModelVersion",
+        "CreateEvaluation",
+        "PromoteModelVersion",
+        "ApprovePromotion",
+    }
     never = {n for n, r in rules.items() if not r.idempotent and not r.has_request_id}
-    assert {"SetAlias", "ApprovePromotion", "RejectPromotion", "RollbackProduction"} <= never
+    assert {"SetAlias", "RejectPromotion", "WithdrawPromotion", "RollbackProduction"} <= never
     # A write with a request id is retried only when the request carries one.
     rule = rules["CreateEvaluation"]
     assert not rule.retryable(registry_pb2.PromoteModelVersionRequest())

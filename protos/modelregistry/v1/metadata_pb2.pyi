@@ -572,14 +572,16 @@ class ListPromotionsResponse(_message.Message):
     def __init__(self, promotions: _Optional[_Iterable[_Union[_governance_pb2.Promotion, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DecidePromotionRequest(_message.Message):
-    __slots__ = ("name", "decision", "comment")
+    __slots__ = ("name", "decision", "comment", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     decision: _governance_pb2.ApprovalDecision
     comment: str
-    def __init__(self, name: _Optional[str] = ..., decision: _Optional[_Union[_governance_pb2.ApprovalDecision, str]] = ..., comment: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., decision: _Optional[_Union[_governance_pb2.ApprovalDecision, str]] = ..., comment: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class DecidePromotionResponse(_message.Message):
     __slots__ = ("promotion",)

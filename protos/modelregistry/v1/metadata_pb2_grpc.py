@@ -671,11 +671,14 @@ class MetadataServiceServicer:
         brings the distinct approvals to `required_approvals` moves it to
         APPROVED (event `promotion.approved`). An approval short of that changes
         only the approvals list and the etag (audited, no event). Returns the
-        promotion after the decision.
+        promotion after the decision. A request repeated with the same
+        `request_id` and content by the same principal records nothing and
+        returns the promotion as it is now.
 
         Errors:
         * INVALID_ARGUMENT: malformed name; unspecified decision; a comment over
-        16 KiB.
+        16 KiB; a malformed `request_id`, or one already used for a different
+        request.
         * NOT_FOUND: the promotion does not exist.
         * FAILED_PRECONDITION: the promotion is not PENDING_APPROVAL (the
         message names its state).

@@ -469,15 +469,21 @@ class RegistryServiceServicer:
     def ApprovePromotion(self, request, context):
         """ApprovePromotion records the caller's approval of a waiting promotion and
         executes it once enough distinct principals other than the requester
-        approved (the gates are checked again first).
+        approved (the gates are checked again first). A request repeated with
+        the same `request_id` and content records no second approval: it
+        answers like a repeated `PromoteModelVersion`, from the promotion as it
+        is now.
 
         Errors:
+        * INVALID_ARGUMENT: a malformed `request_id`, or one already used for a
+        different request.
         * NOT_FOUND: the promotion does not exist.
         * PERMISSION_DENIED: the caller requested the promotion, or lacks the
         approver role.
         * ALREADY_EXISTS: the caller already decided on it.
         * FAILED_PRECONDITION: the promotion is not waiting for approval, or the
-        gates no longer pass.
+        gates no longer pass; on a repeat, the promotion failed (ErrorInfo
+        reason `PROMOTION_FAILED`).
         * ABORTED: a concurrent promotion changed production first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -131,6 +131,8 @@ def add_decision(
     decision: Decision,
     comment: str,
     now: datetime,
+    request_id: str = "",
+    request_hash: str = "",
 ) -> None:
     """Record one principal's decision (the unique key refuses a second one)."""
     session.add(
@@ -140,9 +142,17 @@ def add_decision(
             decision=decision.value,
             comment=comment,
             time=now,
+            request_id=request_id or None,
+            request_hash=request_hash or None,
         )
     )
     session.flush()
+
+
+def decision_by_request_id(session: Session, request_id: str) -> ApprovalRow | None:
+    """The decision recorded with ``request_id``, if any."""
+    stmt = select(ApprovalRow).where(ApprovalRow.request_id == request_id)
+    return session.execute(stmt).scalar_one_or_none()
 
 
 def count_approvals(session: Session, promotion_id: int) -> int:

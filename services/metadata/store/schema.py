@@ -308,6 +308,7 @@ class ApprovalRow(Base):
     __tablename__ = "promotion_approvals"
     __table_args__ = (
         UniqueConstraint("promotion_id", "principal", name="uq_promotion_approvals_principal"),
+        Index("uq_promotion_approvals_request_id", "request_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -316,6 +317,8 @@ class ApprovalRow(Base):
     decision: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str] = mapped_column(Text, default="")
     time: Mapped[datetime] = mapped_column(Time)
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class DeploymentRow(Base):

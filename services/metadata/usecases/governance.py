@@ -282,19 +282,40 @@ class GovernanceUseCases(UseCaseBase):
         return Page(items, token)
 
     def decide_promotion(
-        self, name: str, decision: Decision | None, comment: str, actor: str
+        self,
+        name: str,
+        decision: Decision | None,
+        comment: str,
+        actor: str,
+        request_id: str = "",
     ) -> Promotion:
-        """Record ``actor``'s approval or rejection of a pending promotion."""
+        """Record ``actor``'s approval or rejection of a pending promotion; a repeat of
+        ``request_id`` records nothing and returns the promotion as it is."""
         model, promotion_id = parse_promotion_name(name)
+        request_id = check_request_id(request_id)
         if decision is None:
             raise InvalidArgument.field(
                 "decision", "a decision is required: APPROVAL_DECISION_APPROVE or _REJECT"
             )
         checks.text(comment, "comment", checks.MAX_DESCRIPTION_BYTES)
+        request_hash = content_hash(
+            {"name": name, "decision": decision.value, "comment": comment, "actor": actor}
+        )
         now = self.now()
         with self.db.write() as session:
             row, version = self._locked_promotion(session, model, promotion_id)
             before = store.to_promotion(session, row, model, version)
+            earlier = store.decision_by_request_id(session, request_id) if request_id else None
+            if earlier is not None:
+                same = earlier.promotion_id == row.id and earlier.request_hash == request_hash
+                check_same_request(
+                    request_id,
+                    earlier.request_hash if same else None,
+                    request_hash,
+                    f"a decision on promotion {earlier.promotion_id}",
+                    "decision",
+                )
+                return before
             if before.state is not PromotionState.PENDING_APPROVAL:
                 raise FailedPrecondition(
                     f"cannot decide on {name!r}: it is {_state(before.state)}, and only "
@@ -321,7 +342,9 @@ class GovernanceUseCases(UseCaseBase):
                     reason="ALREADY_DECIDED",
                     metadata={"principal": actor, "promotion": name},
                 )
-            store.add_decision(session, row.id, actor, decision, comment, now)
+            store.add_decision(
+                session, row.id, actor, decision, comment, now, request_id, request_hash
+            )
             if decision is Decision.REJECT:
                 row.state = PromotionState.REJECTED.value
                 row.status_message = f"rejected by {actor}" + (f": {comment}" if comment else "")

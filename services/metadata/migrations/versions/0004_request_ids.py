@@ -1,9 +1,10 @@
-"""Request ids of evaluations and promotions, so a retried create records nothing twice.
+"""Request ids of evaluations, promotions and their approvals, so a retried create records
+nothing twice.
 
 ``request_id`` (unique when set) and ``request_hash`` (the SHA-256 of the request's
-content) on ``evaluations`` and ``promotions``, as ``model_versions`` has had since 0001:
-a repeat with the same id and content returns the first result; the same id with other
-content is refused.
+content) on ``evaluations``, ``promotions`` and ``promotion_approvals``, as
+``model_versions`` has had since 0001: a repeat with the same id and content returns the
+first result; the same id with other content is refused.
 
 Revision ID: 0004
 Revises: 0003
@@ -20,7 +21,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-TABLES = ("evaluations", "promotions")
+TABLES = ("evaluations", "promotions", "promotion_approvals")
 
 
 def upgrade() -> None:
