@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelregistry.v1 import governance_pb2, registry_pb2, resources_pb2
+from modelregistry.v1 import governance_pb2, resources_pb2
 from mreg.client import Client
 from mreg.errors import InvalidArgumentError
 from services.common.auth import Role
@@ -43,16 +43,11 @@ def test_a_lost_approval_answer_is_retried_and_approves_once(stack, artifacts) -
         assert [a.principal for a in done.promotion.approvals] == ["bob"]
 
         # The same request id with another comment is a different request.
-        request = registry_pb2.ApprovePromotionRequest(
-            name=waiting.name, comment="lgtm", request_id="approval-1"
-        )
         alice.promote(version.name, "staging")  # back down, then up again for a new promotion
         second = alice.promote(version.name, "production").promotion
-        request.name = second.name
-        bob._unary("ApprovePromotion", request)
-        request.comment = "changed my mind"
+        bob.approve(second.name, comment="lgtm", request_id="approval-1")
         with pytest.raises(InvalidArgumentError) as info:
-            bob._unary("ApprovePromotion", request)
+            bob.approve(second.name, comment="changed my mind", request_id="approval-1")
         number = second.name.rsplit("/", 1)[1]
         assert info.value.message == (
             "request_id: request id 'approval-1' was already used for a different request "

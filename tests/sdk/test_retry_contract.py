@@ -102,21 +102,9 @@ def test_a_lost_promotion_response_is_retried_and_promotes_once(proxied) -> None
 
 def test_a_promotion_request_id_reused_for_another_request_is_invalid(proxied) -> None:
     client, _ = proxied
-    first = client._unary(
-        "PromoteModelVersion",
-        registry_pb2.PromoteModelVersionRequest(
-            name="models/lossy/versions/1.0.0",
-            target_stage=resources_pb2.STAGE_STAGING,
-            request_id="promo-1",
-        ),
-    )
-    other = registry_pb2.PromoteModelVersionRequest(
-        name="models/lossy/versions/1.0.0",
-        target_stage=resources_pb2.STAGE_PRODUCTION,
-        request_id="promo-1",
-    )
+    first = client.promote("lossy:1.0.0", "staging", request_id="promo-1")
     with pytest.raises(InvalidArgumentError) as info:
-        client._unary("PromoteModelVersion", other)
+        client.promote("lossy:1.0.0", "production", request_id="promo-1")
     assert info.value.message == (
         "request_id: request id 'promo-1' was already used for a different request (it "
         f"created '{first.promotion.name}'); use a new request id for a new promotion"
@@ -157,14 +145,8 @@ def test_a_repeat_finishes_an_approved_promotion_and_reports_a_failed_one(
             ).promotion
 
         approved = record("promo-approved", resources_pb2.STAGE_STAGING)
-        finished = client._unary(
-            "PromoteModelVersion",
-            registry_pb2.PromoteModelVersionRequest(
-                name="models/lossy/versions/1.0.0",
-                target_stage=resources_pb2.STAGE_STAGING,
-                reason="ready",
-                request_id="promo-approved",
-            ),
+        finished = client.promote(
+            "lossy:1.0.0", "staging", reason="ready", request_id="promo-approved"
         )
         assert finished.promotion.name == approved.name
         assert finished.promotion.state == governance_pb2.PROMOTION_STATE_COMPLETED
@@ -180,15 +162,7 @@ def test_a_repeat_finishes_an_approved_promotion_and_reports_a_failed_one(
             timeout=10,
         )
     with pytest.raises(FailedPreconditionError) as info:
-        client._unary(
-            "PromoteModelVersion",
-            registry_pb2.PromoteModelVersionRequest(
-                name="models/lossy/versions/1.0.0",
-                target_stage=resources_pb2.STAGE_PRODUCTION,
-                reason="ready",
-                request_id="promo-failed",
-            ),
-        )
+        client.promote("lossy:1.0.0", "production", reason="ready", request_id="promo-failed")
     assert info.value.message == (
         f"{failed.name}, created by request id 'promo-failed', failed: the gates no longer "
         "pass; use a new request id to try again"
