@@ -96,6 +96,7 @@ def call_with_retry(
     end = start + deadline
     backoff = initial_backoff
     attempt = 0
+    transient: MregError | None = None
     while True:
         attempt += 1
         left = end - clock()
@@ -105,9 +106,13 @@ def call_with_retry(
             typed: MregError = from_rpc_error(error)
         left = end - clock()
         if typed.code not in retry_on:
-            if attempt > 1 and typed.code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                _gave_up(typed, attempt, clock() - start)
+            if transient is not None and typed.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                # The deadline cut the last retry short: the failure worth reporting is
+                # the one that made us retry.
+                _gave_up(transient, attempt, clock() - start)
+                raise transient from None
             raise typed from None
+        transient = typed
         if not retry:
             typed.message += (
                 f" ({what} was not retried: it is not idempotent and carries no request id; "
