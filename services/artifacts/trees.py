@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass
 
 from services.common.errors import InvalidArgument
+from services.common.treepaths import TreeRuleError, check_tree
 
 TREE_FORMAT = "modelregistry.tree.v1"
-MAX_PATH = 4096
 MAX_ENTRIES = 100_000
 
 
@@ -27,39 +27,24 @@ class Entry:
     mode: int
 
 
-def validate_path(path: str, field: str) -> str:
-    """A relative ``/``-separated path with no empty, ``.`` or ``..`` segments."""
-    if not path:
-        raise InvalidArgument.field(field, "a path is required")
-    if len(path) > MAX_PATH:
-        raise InvalidArgument.field(field, f"path is longer than {MAX_PATH} characters")
-    if path.startswith("/"):
-        raise InvalidArgument.field(field, f"path {path!r} is absolute; use a relative path")
-    if "\\" in path or "\x00" in path:
-        raise InvalidArgument.field(field, f"path {path!r} contains '\\' or a NUL character")
-    for segment in path.split("/"):
-        if segment in ("", ".", ".."):
-            raise InvalidArgument.field(field, f"path {path!r} has an empty, '.' or '..' segment")
-    return path
-
-
 def validate_entries(entries: list[Entry]) -> list[Entry]:
-    """Check every path and refuse duplicates; returns the entries sorted by path."""
+    """Check the tree against :mod:`services.common.treepaths` (the rules every client also
+    applies on pull); returns the entries sorted by path.
+
+    A broken rule is INVALID_ARGUMENT on ``entries[i].path`` or ``entries[i].mode``, with
+    the rule as the ``ErrorInfo`` reason and the entry index in its metadata.
+    """
     if len(entries) > MAX_ENTRIES:
         raise InvalidArgument.field("entries", f"a tree holds at most {MAX_ENTRIES} entries")
-    seen: dict[str, int] = {}
-    for index, entry in enumerate(entries):
-        validate_path(entry.path, f"entries[{index}].path")
-        if entry.path in seen:
-            raise InvalidArgument.field(
-                f"entries[{index}].path",
-                f"path {entry.path!r} appears twice (entries {seen[entry.path]} and {index})",
-            )
-        seen[entry.path] = index
-        if entry.mode > 0o7777:
-            raise InvalidArgument.field(
-                f"entries[{index}].mode", f"mode {entry.mode:o} has bits beyond 07777"
-            )
+    try:
+        check_tree((e.path, e.mode) for e in entries)
+    except TreeRuleError as broken:
+        raise InvalidArgument.field(
+            f"entries[{broken.index}].{broken.field}",
+            broken.problem,
+            reason=broken.rule,
+            metadata={"entry": str(broken.index), "rule": broken.rule},
+        ) from None
     return sorted(entries, key=lambda e: e.path)
 
 

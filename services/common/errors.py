@@ -3,6 +3,13 @@
 Services raise these; one interceptor (:mod:`services.common.interceptors`) turns
 them into statuses. Anything else a handler raises becomes INTERNAL, logged with
 its traceback and never shown to the client.
+
+Whatever the input, a status stays well inside gRPC's default 8 KiB limit on the
+headers of a response (``grpc-message`` plus ``grpc-status-details-bin``): the message
+is cut to :data:`MAX_MESSAGE_BYTES`, every string inside a detail to
+:data:`MAX_DETAIL_STRING_BYTES`, repeated fields to :data:`MAX_REPEATED`, and the details
+together to :data:`MAX_DETAILS_BYTES`, each cut marked with an ellipsis. Messages quote
+client values through :func:`quote`, which shows at most a short prefix.
 """
 
 from __future__ import annotations
@@ -12,12 +19,42 @@ from dataclasses import dataclass
 
 import grpc
 from google.protobuf import any_pb2
-from google.protobuf.message import Message
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 #: The ``ErrorInfo.domain`` of every error this registry raises.
 ERROR_DOMAIN = "modelregistry"
+
+#: UTF-8 bytes of a status message (sent percent-encoded: at most 3 KiB on the wire).
+MAX_MESSAGE_BYTES = 1024
+#: UTF-8 bytes of any one string inside a detail (a metadata value, a description).
+MAX_DETAIL_STRING_BYTES = 512
+#: Elements kept of any repeated field of a detail (field violations, metadata entries).
+MAX_REPEATED = 32
+#: Serialized bytes of all details together (sent base64: about 2 KiB on the wire).
+MAX_DETAILS_BYTES = 1536
+#: Characters of a client's value that a message quotes.
+QUOTE_CHARS = 64
+ELLIPSIS = "\u2026"
+
+
+def shorten(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` UTF-8 bytes, ending in an ellipsis when cut."""
+    data = text.encode("utf-8", "backslashreplace")
+    if len(data) <= max_bytes:
+        return text
+    cut = max_bytes - len(ELLIPSIS.encode())
+    return data[: max(cut, 0)].decode("utf-8", "ignore") + ELLIPSIS
+
+
+def quote(value: str, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` for a message; a longer value shows its first ``limit`` characters,
+    an ellipsis and its length: ``'models/aaaa'\u2026 (5007 characters)``."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}{ELLIPSIS} ({len(value)} characters)"
 
 
 @dataclass(frozen=True)
@@ -91,12 +128,7 @@ class RegistryError(Exception):
                 )
             )
         details.extend(self.extra_details)
-        packed = []
-        for detail in details:
-            any_detail = any_pb2.Any()
-            any_detail.Pack(detail)
-            packed.append(any_detail)
-        return status_pb2.Status(code=self.code.value[0], message=self.message, details=packed)
+        return bounded_status(self.code, self.message, details)
 
     def to_grpc_status(self) -> grpc.Status:
         """The status for ``context.abort_with_status``."""
@@ -147,6 +179,13 @@ class OutOfRange(RegistryError):
     default_reason = "OUT_OF_RANGE"
 
 
+class ResourceExhausted(RegistryError):
+    """A limit was reached (a quota, a number of open streams); retry later or ask for less."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    default_reason = "RESOURCE_EXHAUSTED"
+
+
 class Aborted(RegistryError):
     """A concurrency conflict (stale etag, concurrent promotion); retrying may succeed."""
 
@@ -194,12 +233,100 @@ class RemoteError(RegistryError):
                 self.reason, self.metadata = detail.reason, dict(detail.metadata)
 
     def to_status_proto(self) -> status_pb2.Status:
-        packed = []
-        for detail in self.remote_details:
-            any_detail = any_pb2.Any()
-            any_detail.Pack(detail)
-            packed.append(any_detail)
-        return status_pb2.Status(code=self.code.value[0], message=self.message, details=packed)
+        return bounded_status(self.code, self.message, self.remote_details)
+
+
+def bounded_status(
+    code: grpc.StatusCode, message: str, details: Iterable[Message]
+) -> status_pb2.Status:
+    """A ``google.rpc.Status`` whose message and details are cut to the bounds above."""
+    packed = []
+    for detail in bound_details(details):
+        any_detail = any_pb2.Any()
+        any_detail.Pack(detail)
+        packed.append(any_detail)
+    return status_pb2.Status(
+        code=code.value[0], message=shorten(message, MAX_MESSAGE_BYTES), details=packed
+    )
+
+
+def bound_details(details: Iterable[Message]) -> list[Message]:
+    """Copies of ``details`` with every string, repeated field and the total size bounded.
+
+    While the details together exceed :data:`MAX_DETAILS_BYTES`, elements of repeated
+    fields are dropped from the last detail backwards, then whole details after the
+    first (the ``ErrorInfo``), so the reason always survives.
+    """
+    out = []
+    for detail in list(details)[:MAX_REPEATED]:
+        copy = type(detail)()
+        copy.CopyFrom(detail)
+        _shorten_fields(copy)
+        out.append(copy)
+    while sum(_packed_size(d) for d in out) > MAX_DETAILS_BYTES and _drop_one(out):
+        pass
+    return out
+
+
+def _packed_size(detail: Message) -> int:
+    return detail.ByteSize() + len(detail.DESCRIPTOR.full_name) + 40
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return field.message_type is not None and field.message_type.GetOptions().map_entry
+
+
+def _shorten_fields(message: Message) -> None:
+    for field, value in message.ListFields():
+        is_string = field.type == FieldDescriptor.TYPE_STRING
+        if _is_map(field):
+            entries = list(value.items())[:MAX_REPEATED]
+            value.clear()
+            value_field = field.message_type.fields_by_name["value"]
+            for key, item in entries:
+                key = shorten(key, MAX_DETAIL_STRING_BYTES) if isinstance(key, str) else key
+                if value_field.type == FieldDescriptor.TYPE_MESSAGE:
+                    value[key].CopyFrom(item)
+                    _shorten_fields(value[key])
+                elif isinstance(item, str):
+                    value[key] = shorten(item, MAX_DETAIL_STRING_BYTES)
+                else:
+                    value[key] = item
+        elif field.is_repeated:
+            del value[MAX_REPEATED:]
+            for index, item in enumerate(value):
+                if is_string:
+                    value[index] = shorten(item, MAX_DETAIL_STRING_BYTES)
+                elif field.type == FieldDescriptor.TYPE_MESSAGE:
+                    _shorten_fields(item)
+        elif is_string:
+            setattr(message, field.name, shorten(value, MAX_DETAIL_STRING_BYTES))
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            _shorten_fields(value)
+
+
+def _drop_one(details: list[Message]) -> bool:
+    """Remove one repeated element (or one detail after the first); False if none is left."""
+    for index in range(len(details) - 1, -1, -1):
+        if _drop_element(details[index]):
+            return True
+        if index > 0:
+            del details[index]
+            return True
+    return False
+
+
+def _drop_element(message: Message) -> bool:
+    for field, value in reversed(message.ListFields()):
+        if _is_map(field):
+            del value[next(reversed(list(value)))]
+            return True
+        if field.is_repeated:
+            del value[-1]
+            return True
+        if field.type == FieldDescriptor.TYPE_MESSAGE and _drop_element(value):
+            return True
+    return False
 
 
 #: Translators of foreign exceptions (a database driver's, say) into registry errors.
@@ -248,13 +375,26 @@ def unpack_details(status: status_pb2.Status) -> list[Message]:
 def from_rpc_error(error: grpc.RpcError, *, peer: str = "") -> RegistryError:
     """Turn an error answered by another service into one this service can raise.
 
-    Statuses with details are passed on unchanged. A peer that cannot be reached
-    becomes UNAVAILABLE with a message naming it, so the caller knows which hop failed.
+    The code and message are passed on unchanged, with the ``google.rpc`` details when
+    they agree with the code. A peer that cannot be reached becomes UNAVAILABLE with a
+    message naming it, so the caller knows which hop failed.
     """
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     message = error.details() if hasattr(error, "details") else str(error)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) and peer:
         return Unavailable(f"{peer} is unavailable: {message}", metadata={"peer": peer})
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    details = unpack_details(status) if status is not None else []
-    return RemoteError(code, message or code.name, details)
+    return RemoteError(code, message or code.name, _details_of(error, code))
+
+
+def _details_of(error: grpc.RpcError, code: grpc.StatusCode) -> list[Message]:
+    """The details in a failed call's trailers; none when absent, unreadable or about
+    another code (headers cut short on the way, say)."""
+    trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
+    for key, value in trailing or ():
+        if key == "grpc-status-details-bin" and isinstance(value, bytes):
+            try:
+                status = status_pb2.Status.FromString(value)
+            except DecodeError:
+                return []
+            return unpack_details(status) if status.code == code.value[0] else []
+    return []

@@ -1,7 +1,8 @@
 """Validation of the identifiers every service accepts: model ids, resource names, digests.
 
 Each function raises :class:`InvalidArgument` naming the offending field, so the
-client gets a ``BadRequest`` field violation it can act on.
+client gets a ``BadRequest`` field violation it can act on. Messages quote a value
+through :func:`~services.common.errors.quote`: at most a short prefix and its length.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 
 from modelregistry.v1 import resources_pb2
-from services.common.errors import InvalidArgument
+from services.common.errors import InvalidArgument, quote
 
 MODEL_ID_PATTERN = r"[a-z0-9][a-z0-9._-]{0,127}"
 _MODEL_ID = re.compile(MODEL_ID_PATTERN)
@@ -27,8 +28,8 @@ def validate_model_id(model_id: str, field: str = "model") -> str:
     if not _MODEL_ID.fullmatch(model_id) or ".." in model_id:
         raise InvalidArgument.field(
             field,
-            f"invalid model id {model_id!r}: use 1-128 characters of lower-case letters, digits, "
-            "'.', '_' and '-', starting with a letter or digit, without '..'",
+            f"invalid model id {quote(model_id)}: use 1-128 characters of lower-case letters, "
+            "digits, '.', '_' and '-', starting with a letter or digit, without '..'",
         )
     return model_id
 
@@ -37,7 +38,7 @@ def parse_model_name(name: str, field: str = "name") -> str:
     """``models/{model}`` -> the model id."""
     match = _MODEL_NAME.fullmatch(name)
     if not match:
-        raise InvalidArgument.field(field, f"expected 'models/{{model}}', got {name!r}")
+        raise InvalidArgument.field(field, f"expected 'models/{{model}}', got {quote(name)}")
     return validate_model_id(match["model"], field)
 
 
@@ -46,9 +47,14 @@ def parse_version_name(name: str, field: str = "name") -> tuple[str, str]:
     match = _VERSION_NAME.fullmatch(name)
     if not match:
         raise InvalidArgument.field(
-            field, f"expected 'models/{{model}}/versions/{{version}}', got {name!r}"
+            field, f"expected 'models/{{model}}/versions/{{version}}', got {quote(name)}"
         )
     return validate_model_id(match["model"], field), match["version"]
+
+
+def reference_model(reference: str) -> str:
+    """The model id of a user reference: ``name``, ``name:1.0.0``, ``name@alias``."""
+    return reference.split("@", 1)[0].split(":", 1)[0]
 
 
 def model_name(model_id: str) -> str:
@@ -68,7 +74,7 @@ def validate_digest(digest: resources_pb2.Digest, field: str = "digest") -> reso
     if not _SHA256_HEX.fullmatch(digest.hash):
         raise InvalidArgument.field(
             f"{field}.hash",
-            f"invalid SHA-256 {digest.hash!r}: expected 64 lower-case hexadecimal characters",
+            f"invalid SHA-256 {quote(digest.hash)}: expected 64 lower-case hexadecimal characters",
         )
     if digest.size_bytes < 0:
         raise InvalidArgument.field(
@@ -82,7 +88,7 @@ def validate_request_id(request_id: str, field: str = "request_id") -> str:
     if not _REQUEST_ID.fullmatch(request_id):
         raise InvalidArgument.field(
             field,
-            f"invalid request id {request_id!r}: use 1-128 characters of letters, digits, "
+            f"invalid request id {quote(request_id)}: use 1-128 characters of letters, digits, "
             "'.', '_', ':' and '-' (a UUID is a good choice)",
         )
     return request_id

@@ -6,6 +6,7 @@ from typing import Any
 
 from modelregistry.v1 import registry_pb2
 from services.common.auth import Role
+from services.common.validation import reference_model
 
 _SERVICE = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"]
 SERVICE_NAME = _SERVICE.full_name
@@ -48,9 +49,7 @@ def model_of(request: Any) -> str | None:
         return model
     reference = getattr(request, "reference", "")
     if isinstance(reference, str) and reference:
-        for separator in ("@", ":"):
-            reference = reference.split(separator, 1)[0]
-        return reference
+        return reference_model(reference)
     return None
 
 

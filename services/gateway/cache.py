@@ -5,7 +5,9 @@ hop to the metadata service and a database query. Entries are dropped per model:
 
 * at once, when this gateway forwards a change of that model (read your own writes);
 * within ``poll_seconds``, when any change of that model shows up in the event outbox
-  (changes made through other gateways).
+  (changes made through other gateways), unless the answer was read after that event
+  was committed: the metadata service stamps each answer with the newest outbox sequence
+  committed before the read, so event N drops only answers stamped below N.
 
 If the outbox cannot be read, the cache stops answering (every resolve goes to the
 metadata service) until it can again, so it never serves what it cannot vouch for.
@@ -35,8 +37,9 @@ class ResolveCache:
         self.poll_seconds = poll_seconds
         self.max_entries = max_entries
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[str, Any]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[str, Any, int]] = OrderedDict()
         self._generations: dict[str, int] = {}
+        self._model_events: dict[str, int] = {}  # newest outbox sequence naming each model
         self._healthy = False
         self._cursor = 0
         self._stop = threading.Event()
@@ -59,11 +62,17 @@ class ResolveCache:
             return hit[1]
 
     def put(self, reference: str, model: str, response: Any, generation: int) -> None:
-        """Remember an answer, unless the model changed since ``generation`` was read."""
+        """Remember an answer, unless the model changed since ``generation`` was read or an
+        event about it newer than the answer's ``observed_event_sequence`` was seen."""
+        observed = response.observed_event_sequence
         with self._lock:
-            if not self._healthy or self._generations.get(model, 0) != generation:
+            if (
+                not self._healthy
+                or self._generations.get(model, 0) != generation
+                or observed < self._model_events.get(model, 0)
+            ):
                 return
-            self._entries[reference] = (model, response)
+            self._entries[reference] = (model, response, observed)
             self._entries.move_to_end(reference)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
@@ -72,7 +81,17 @@ class ResolveCache:
         """Forget every answer about ``model``."""
         with self._lock:
             self._generations[model] = self._generations.get(model, 0) + 1
-            for reference in [r for r, (m, _) in self._entries.items() if m == model]:
+            for reference in [r for r, (m, _, _) in self._entries.items() if m == model]:
+                del self._entries[reference]
+
+    def _event(self, model: str, sequence: int) -> None:
+        """Event ``sequence`` changed ``model``: drop the answers read before it."""
+        with self._lock:
+            self._model_events[model] = max(self._model_events.get(model, 0), sequence)
+            stale = [
+                r for r, (m, _, seen) in self._entries.items() if m == model and seen < sequence
+            ]
+            for reference in stale:
                 del self._entries[reference]
 
     def _set_healthy(self, healthy: bool) -> None:
@@ -105,7 +124,7 @@ class ResolveCache:
                 )
                 for event in page.events:
                     if event.model:  # events without a model (dataset lineage) change no answer
-                        self.invalidate(event.model)
+                        self._event(event.model, event.sequence)
                 self._cursor = max(self._cursor, page.next_after_sequence)
                 if len(page.events) < 1000:
                     break

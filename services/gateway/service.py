@@ -21,6 +21,7 @@ from services.common.errors import (
 from services.common.settings import MAX_MESSAGE_BYTES, PREFERRED_MESSAGE_BYTES
 from services.common.validation import (
     parse_model_name,
+    reference_model,
     validate_digest,
     validate_request_id,
 )
@@ -64,7 +65,7 @@ class Gateway:
         """Resolve a reference, from the cache when it can vouch for the answer."""
         if self.cache is not None and (hit := self.cache.get(request.reference)) is not None:
             return hit
-        model = request.reference.split("@", 1)[0].split(":", 1)[0]
+        model = reference_model(request.reference)
         generation = self.cache.generation(model) if self.cache is not None else 0
         response = self.peers.metadata.call("ResolveModelVersion", request, principal=principal)
         if self.cache is not None:

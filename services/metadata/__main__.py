@@ -1,7 +1,8 @@
 """``python -m services.metadata`` serves; ``python -m services.metadata migrate`` migrates.
 
 Both read their settings from ``MREG_*`` environment variables (``MREG_DATABASE_URL``,
-``MREG_METADATA_LISTEN``).
+``MREG_METADATA_LISTEN``). Serving exits with status 2, saying why, on a database that is
+not migrated or with ``MREG_AUTH_TOKENS_FILE`` set but no ``MREG_SERVICE_TOKEN``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ import sys
 from services.common.logs import configure_logging
 from services.common.runner import run_service
 from services.common.settings import load_settings
-from services.metadata.app import SchemaOutOfDate, build_bindings, build_interceptors, migrate
+from services.metadata.app import (
+    AuthMisconfigured,
+    SchemaOutOfDate,
+    build_bindings,
+    build_interceptors,
+    migrate,
+)
 
 logger = logging.getLogger("services.metadata")
 
@@ -43,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             make_interceptors=build_interceptors,
             services_only=True,
         )
-    except SchemaOutOfDate as error:
+    except (SchemaOutOfDate, AuthMisconfigured) as error:
         logger.error("%s", error)
         return 2
     return 0

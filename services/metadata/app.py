@@ -31,6 +31,25 @@ class SchemaOutOfDate(RuntimeError):
     """The database schema is not at the revision this code needs."""
 
 
+class AuthMisconfigured(RuntimeError):
+    """Authentication is configured, but not in a way this service can enforce."""
+
+
+def check_auth_settings(settings: Settings) -> None:
+    """Refuse (:class:`AuthMisconfigured`) a tokens file without a service token.
+
+    The metadata service admits only callers holding ``MREG_SERVICE_TOKEN``; with a tokens
+    file but no service token it would admit everyone, so it never starts that way.
+    """
+    if settings.auth_tokens_file is not None and not settings.service_token.get_secret_value():
+        raise AuthMisconfigured(
+            f"the metadata service will not start: MREG_AUTH_TOKENS_FILE is set "
+            f"({settings.auth_tokens_file}), so the registry requires authentication, but "
+            "MREG_SERVICE_TOKEN is not set, so the metadata service would answer any caller; "
+            "set MREG_SERVICE_TOKEN to the secret the gateway also uses"
+        )
+
+
 def _alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -86,15 +105,21 @@ def build_service(database_url: str) -> MetadataService:
 
 
 def build_interceptors(settings: Settings) -> list[grpc.ServerInterceptor]:
-    """Service-token authentication when configured: only the registry's services call here."""
+    """Service-token authentication when configured: only the registry's services call here.
+
+    Refuses (:class:`AuthMisconfigured`) a tokens file without a service token.
+    """
+    check_auth_settings(settings)
     return auth_interceptors(settings, METHOD_ROLES, services_only=True)
 
 
 def build_bindings(settings: Settings) -> list[ServiceBinding]:
     """The metadata servicer over ``settings.resolved_database_url``.
 
-    Refuses to start (:class:`SchemaOutOfDate`) on a database that is not migrated.
+    Refuses to start (:class:`SchemaOutOfDate`) on a database that is not migrated, and
+    (:class:`AuthMisconfigured`) with a tokens file but no service token.
     """
+    check_auth_settings(settings)
     service = build_service(settings.resolved_database_url)
     return [
         ServiceBinding(

@@ -9,7 +9,11 @@ Grammar (keywords are upper case, as in AIP-160)::
     FIELD      := name ("." key)?       e.g. stage, metrics.auc, tags.team
     VALUE      := "string" | 'string' | number | bare-word
 
-Positions in messages are 1-based character offsets into the filter text. Compiling the AST
+Parentheses and ``NOT`` nest at most :data:`MAX_DEPTH` levels deep, so neither the parser
+nor the SQL compiler recurses without bound; ``AND``/``OR`` chains are flat lists.
+
+Positions in messages are 1-based character offsets into the filter text; messages quote
+at most :data:`EXCERPT_CHARS` characters of the text around that position. Compiling the AST
 to SQL is :mod:`services.metadata.store.search`'s job; it raises the type errors (a metric
 compared with a string) through :func:`error` so they point at the value.
 """
@@ -19,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from services.common.errors import InvalidArgument
+from services.common.errors import ELLIPSIS, InvalidArgument
 
 _TOKEN = re.compile(
     r"""
@@ -35,6 +39,8 @@ _TOKEN = re.compile(
 )
 KEYWORDS = {"AND", "OR", "NOT"}
 MAX_FILTER_CHARS = 4096
+MAX_DEPTH = 32
+EXCERPT_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,20 @@ Node = Comparison | BoolOp | Not
 def error(field: str, text: str, pos: int, problem: str, hint: str = "") -> InvalidArgument:
     """INVALID_ARGUMENT about ``field`` pointing at ``pos`` (0-based) of ``text``."""
     where = f"at position {pos + 1}" if pos < len(text) else "at the end"
-    message = f"{problem} {where} of {text!r}" + (f"; {hint}" if hint else "")
+    message = f"{problem} {where} of {excerpt(text, pos)}" + (f"; {hint}" if hint else "")
     return InvalidArgument.field(field, message, metadata={"position": str(pos + 1)})
+
+
+def excerpt(text: str, pos: int) -> str:
+    """``text`` quoted whole when short, else the :data:`EXCERPT_CHARS` characters around
+    ``pos`` with an ellipsis on each side that was cut."""
+    if len(text) <= EXCERPT_CHARS:
+        return repr(text)
+    start = min(max(0, pos - EXCERPT_CHARS // 3), len(text) - EXCERPT_CHARS)
+    end = start + EXCERPT_CHARS
+    before = ELLIPSIS if start > 0 else ""
+    after = ELLIPSIS if end < len(text) else ""
+    return f"{before}{text[start:end]!r}{after}"
 
 
 def tokenize(text: str, field: str = "filter") -> list[Token]:
@@ -117,6 +135,7 @@ class _Parser:
         self.text, self.field = text, field
         self.tokens = tokenize(text, field)
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -156,15 +175,24 @@ class _Parser:
 
     def unary(self) -> Node:
         token = self.peek()
-        if token is not None and token.kind == "NOT":
-            self.i += 1
-            return Not(self.unary())
-        if token is not None and token.kind == "lparen":
-            self.i += 1
+        if token is None or token.kind not in ("NOT", "lparen"):
+            return self.comparison()
+        if self.depth == MAX_DEPTH:
+            raise self.fail(
+                f"too deeply nested: the limit is {MAX_DEPTH} levels of parentheses and NOT, "
+                f"found another {token.text!r}",
+                token,
+            )
+        self.i += 1
+        self.depth += 1
+        try:
+            if token.kind == "NOT":
+                return Not(self.unary())
             node = self.expr()
             self.take("rparen", "')'")
             return node
-        return self.comparison()
+        finally:
+            self.depth -= 1
 
     def comparison(self) -> Comparison:
         name = self.take("word", "a field name")

@@ -67,8 +67,10 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.ResolveModelVersionRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ResolveModelVersionResponse:
         """See the proto."""
-        found = self.service.resolve(request.reference)
-        return metadata_pb2.ResolveModelVersionResponse(model_version=cv.version_to_proto(found))
+        found, observed = self.service.resolve(request.reference)
+        return metadata_pb2.ResolveModelVersionResponse(
+            model_version=cv.version_to_proto(found), observed_event_sequence=observed
+        )
 
     def SetModelVersionState(
         self, request: metadata_pb2.SetModelVersionStateRequest, context: grpc.ServicerContext

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from modelregistry.v1 import artifacts_pb2
 from tests.artifacts.helpers import Client, digest_of, error_of, violations
@@ -76,3 +78,105 @@ def test_get_tree_of_a_plain_blob_fails_precondition(client: Client) -> None:
     )
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error.details() == f"blob {digest_of(b'not a tree').hash} is not a tree manifest"
+
+
+def reason_of(error: grpc.RpcError) -> str:
+    """The ``ErrorInfo`` reason of an error."""
+    info = error_details_pb2.ErrorInfo()
+    for detail in rpc_status.from_call(error).details:
+        if detail.Unpack(info):
+            return info.reason
+    return ""
+
+
+def _refusal(client: Client, entries) -> tuple[grpc.StatusCode, str, str, str]:
+    """Code, message, violated field and ErrorInfo reason of a refused CommitTree."""
+    error = error_of(lambda: _commit(client, entries))
+    info = reason_of(error)
+    return error.code(), error.details(), violations(error)[0].field, info
+
+
+FILE_DIRECTORY = "a path cannot be both a file and a directory"
+CASE = "differ only by case or Unicode normalization; they collide on macOS and Windows"
+
+
+@pytest.mark.parametrize(
+    ("paths", "field", "reason", "problem"),
+    [
+        (
+            ["x", "x/y"],
+            "entries[1].path",
+            "FILE_DIRECTORY_CONFLICT",
+            f"path 'x/y' puts a file inside 'x', which entry 0 names as a file; {FILE_DIRECTORY}",
+        ),
+        (
+            ["w/x/y", "w/x"],
+            "entries[1].path",
+            "FILE_DIRECTORY_CONFLICT",
+            f"path 'w/x' is a file, but entry 0 puts files inside it; {FILE_DIRECTORY}",
+        ),
+        (
+            ["ok", "Model.bin", "model.bin"],
+            "entries[2].path",
+            "CASE_CONFLICT",
+            f"'model.bin' and 'Model.bin' of entry 1 {CASE}",
+        ),
+        (
+            ["Weights/a.bin", "weights/b.bin"],
+            "entries[1].path",
+            "CASE_CONFLICT",
+            f"'weights' (in path 'weights/b.bin') and 'Weights' of entry 0 {CASE}",
+        ),
+        (
+            ["caf\u00e9.txt", "cafe\u0301.txt"],
+            "entries[1].path",
+            "CASE_CONFLICT",
+            f"'cafe\u0301.txt' and 'caf\u00e9.txt' of entry 0 {CASE}",
+        ),
+        (
+            ["ok", "bad\nname"],
+            "entries[1].path",
+            "CONTROL_CHARACTER",
+            "path 'bad\\nname' contains the control character U+000A; paths may not contain "
+            "control characters",
+        ),
+        (
+            ["a\x00b"],
+            "entries[0].path",
+            "CONTROL_CHARACTER",
+            "path 'a\\x00b' contains the control character U+0000; paths may not contain "
+            "control characters",
+        ),
+        (
+            ["d/" + "n" * 256],
+            "entries[0].path",
+            "NAME_TOO_LONG",
+            f"path 'd/{'n' * 62}'\u2026 (258 characters) has a name longer than 255 bytes",
+        ),
+    ],
+)
+def test_tree_a_file_system_cannot_hold_is_invalid_naming_entry_and_rule(
+    client: Client, paths: list[str], field: str, reason: str, problem: str
+) -> None:
+    client.upload(b"x")
+    code, message, violated, got_reason = _refusal(client, [_entry(p, b"x") for p in paths])
+    assert (code, message) == (grpc.StatusCode.INVALID_ARGUMENT, f"{field}: {problem}")
+    assert (violated, got_reason) == (field, reason)
+
+
+@pytest.mark.parametrize(
+    ("mode", "bits"),
+    [(0o4755, "setuid"), (0o2755, "setgid"), (0o1777, "sticky"), (0o6755, "setuid, setgid")],
+)
+def test_tree_with_setuid_setgid_or_sticky_mode_is_invalid(
+    client: Client, mode: int, bits: str
+) -> None:
+    client.upload(b"x")
+    entries = [_entry("ok", b"x"), _entry("run.sh", b"x", mode)]
+    code, message, violated, reason = _refusal(client, entries)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert message == (
+        f"entries[1].mode: mode {mode:o} sets the {bits} bit; modes are permission bits only "
+        "(at most 777)"
+    )
+    assert (violated, reason) == ("entries[1].mode", "MODE_SPECIAL_BITS")

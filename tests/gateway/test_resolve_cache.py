@@ -77,3 +77,18 @@ def test_without_the_outbox_the_cache_serves_nothing(stack, gateway, artifacts, 
     with pytest.raises(grpc.RpcError) as info:
         _resolve(gateway, "m:1.0.0")
     assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_an_answer_read_after_an_event_is_not_dropped_by_that_event(gateway, artifacts, cache):
+    one, two = _two_versions(gateway, artifacts)
+    gateway.SetAlias(metadata_pb2.SetAliasRequest(model_version=one, alias="champion"))
+    assert _resolve(gateway, "m@champion") == one
+    cache.poll_once()  # reads the SetAlias event, committed before the answer was read
+    assert cache.get("m@champion") is not None
+    # An event committed after the answer was read does drop it.
+    metadata_stub = cache.peers.metadata
+    metadata_stub.call(
+        "SetAlias", metadata_pb2.SetAliasRequest(model_version=two, alias="champion")
+    )
+    cache.poll_once()
+    assert cache.get("m@champion") is None

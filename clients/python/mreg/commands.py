@@ -163,9 +163,11 @@ def add_commands(commands: Any, client_command: Callable, emit: Emit, client: Ca
     cmd.add_argument("--comment", default="")
 
     def alias(args):
+        from services.common.validation import reference_model
+
         with client(args) as c:
             if args.delete:
-                model = args.target.split("@", 1)[0].split(":", 1)[0]
+                model = reference_model(args.target)
                 c.delete_alias(model, args.alias)
                 return emit(args, {"deleted": f"{model}@{args.alias}"}, lambda: "deleted")
             done = c.set_alias(args.target, args.alias)

@@ -31,6 +31,7 @@ from mreg.errors import MregError, from_rpc_error
 from mreg.hashcache import HashCache
 from services.common.chunking import ChunkRef, StreamChunker, file_sha256, sha256_hex
 from services.common.compression import Codec, decode_chunk
+from services.common.treepaths import TreeRuleError, check_tree
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +130,10 @@ def collect_files(path: Path) -> tuple[list[LocalFile], bool]:
                 files.append(_local_file(real, entry, entry.relative_to(top).as_posix()))
     if not files:
         raise TransferError(f"{path} contains no files")
+    try:
+        check_tree((f.rel, f.mode) for f in files)
+    except TreeRuleError as broken:
+        raise TransferError(f"cannot push {path} as a tree: {broken.problem}") from None
     return files, True
 
 
@@ -370,7 +375,16 @@ def download_files(
     stats: TransferStats,
     progress: Progress,
 ) -> list[Path]:
-    """Download ``files`` under ``dest`` (parallel ranges), verified and renamed into place."""
+    """Download ``files`` under ``dest`` (parallel ranges), verified and renamed into place.
+
+    A tree that breaks a rule of :mod:`services.common.treepaths` (a path that is both a
+    file and a directory, names that differ only by case, control characters, setuid bits)
+    is refused before anything is written.
+    """
+    try:
+        check_tree((f.rel, f.mode) for f in files)
+    except TreeRuleError as broken:
+        raise TransferError(f"refusing to pull into {dest}: {broken}") from None
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as error:

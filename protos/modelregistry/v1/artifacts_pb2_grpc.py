@@ -256,11 +256,25 @@ class ArtifactServiceServicer:
 
     def CommitTree(self, request, context):
         """CommitTree stores a tree manifest (relative path -> blob) as a blob of
-        its own and returns its digest. Every entry's blob must exist.
+        its own and returns its digest. Every entry's blob must exist, and the
+        tree MUST be one every file system can hold (the rules of `TreeEntry`):
+        no path is both a file and a directory (`x` and `x/y`), no two names
+        differ only by case or Unicode normalization (`A.bin` and `a.bin`
+        collide on macOS and Windows), no path holds a control character, and
+        modes are permission bits only. Clients MUST refuse to pull a tree that
+        breaks these rules (one written before they held) before writing any
+        file; the Python SDK does.
 
         Errors:
-        * INVALID_ARGUMENT: a path is empty, absolute, contains `..` or `.`
-        segments, or appears twice; a digest is malformed.
+        * INVALID_ARGUMENT: an entry breaks a rule; the message and the
+        `BadRequest` field (`entries[i].path` or `entries[i].mode`) name the
+        entry's index, and the `ErrorInfo` reason names the rule:
+        `PATH_INVALID` (empty, longer than 4096 characters, absolute, a backslash,
+        empty, `.` or `..` segments), `NAME_TOO_LONG` (a segment over 255
+        UTF-8 bytes), `CONTROL_CHARACTER` (U+0000-U+001F, U+007F-U+009F),
+        `DUPLICATE_PATH`, `FILE_DIRECTORY_CONFLICT`, `CASE_CONFLICT`,
+        `MODE_SPECIAL_BITS` (setuid, setgid or sticky bit, or beyond 0777).
+        Also: a digest is malformed, or more than 100000 entries.
         * FAILED_PRECONDITION: entries name blobs the server does not hold; the
         `PreconditionFailure` detail lists them.
         """

@@ -81,10 +81,12 @@ class ResolveModelVersionRequest(_message.Message):
     def __init__(self, reference: _Optional[str] = ...) -> None: ...
 
 class ResolveModelVersionResponse(_message.Message):
-    __slots__ = ("model_version",)
+    __slots__ = ("model_version", "observed_event_sequence")
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_EVENT_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     model_version: _resources_pb2.ModelVersion
-    def __init__(self, model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ...) -> None: ...
+    observed_event_sequence: int
+    def __init__(self, model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., observed_event_sequence: _Optional[int] = ...) -> None: ...
 
 class SetModelVersionStateRequest(_message.Message):
     __slots__ = ("name", "state", "failure_reason", "format", "parameter_count")

@@ -556,6 +556,8 @@ class MetadataServiceServicer:
         A map comparison matches versions that have the key with a value that
         satisfies it. Example:
         `stage = "production" AND metrics.auc > 0.9 AND tags.team = "risk"`.
+        A filter is at most 4096 characters, and parentheses and `NOT` nest at
+        most 32 levels deep.
 
         Order: a comma-separated list of the same fields, each optionally
         followed by `desc`; default `create_time desc`. A version without an
@@ -565,8 +567,9 @@ class MetadataServiceServicer:
         Errors:
         * INVALID_ARGUMENT: a filter or order_by that does not parse, names an
         unknown field or one that cannot be filtered, or compares a field with
-        a value of the wrong type (the message gives the position); page size
-        out of range; a page token from another query or tampered with.
+        a value of the wrong type (the message gives the position), or is
+        longer or nested deeper than its limits; page size out of range; a
+        page token from another query or tampered with.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from services.metadata.domain import AuditEntry, Event
@@ -144,7 +144,7 @@ def list_events(
     ]
 
 
-def latest_sequence(session: Session) -> int:
+def latest_sequence(session: Session | Connection) -> int:
     """The sequence of the newest event, 0 when there is none."""
     return session.execute(select(func.max(EventRow.sequence))).scalar() or 0
 

@@ -13,6 +13,7 @@ from services.metadata import checks, semver
 from services.metadata.domain import Model, ModelVersion, Page, Stage
 from services.metadata.pagetoken import page_size as effective_size
 from services.metadata.store import versions as store
+from services.metadata.store.outbox import latest_sequence
 from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
 
 
@@ -57,10 +58,13 @@ class ReadUseCases(UseCaseBase):
             raise version_not_found(model, version)
         return found
 
-    def resolve(self, reference: str) -> ModelVersion:
-        """``name`` / ``name:version`` / ``name@alias`` / ``name@stage`` -> the version."""
+    def resolve(self, reference: str) -> tuple[ModelVersion, int]:
+        """``name`` / ``name:version`` / ``name@alias`` / ``name@stage`` -> the version, and
+        the newest outbox sequence committed before it was read (read first, so every event
+        up to it is reflected in the answer)."""
         model, kind, value = parse_reference(reference)
         with self.db.connect() as conn:
+            observed = latest_sequence(conn)
             if kind == "version":
                 found = store.get_version(conn, model, value)
             elif kind == "alias":
@@ -72,7 +76,7 @@ class ReadUseCases(UseCaseBase):
             if found is None and not store.model_exists(conn, model):
                 raise model_not_found(model)
         if found is not None:
-            return found
+            return found, observed
         if kind == "version":
             raise version_not_found(model, value)
         if kind == "alias":
