@@ -4,9 +4,15 @@
  * protos under ../../protos with @grpc/proto-loader. It shows how another team
  * uses the contracts: the gateway (RegistryService) for metadata, the artifact
  * service (ArtifactService) for bytes, plain streaming upload, resolve, download.
+ *
+ * Connections use TLS with `tls: true` (MREG_TLS=1), an `https://host:port` address, or
+ * any of `caFile` (MREG_CA_FILE; Node's root certificates without it), `certFile` and
+ * `keyFile` (MREG_CERT_FILE, MREG_KEY_FILE: a client certificate for mutual TLS). A
+ * bearer `token` (MREG_TOKEN) is sent only over TLS or to a loopback address.
  */
 const crypto = require('crypto');
 const fs = require('fs');
+const net = require('net');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -36,13 +42,76 @@ function unary(client, method, request, seconds = 30) {
   });
 }
 
-/** Connect to the gateway and, through GetServerInfo, to the artifact service. */
-async function connect(gatewayAddress) {
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['', '0', 'false', 'no', 'off']);
+
+/** Whether `host:port` names this machine by its literal text (names are not resolved). */
+function isLoopback(address) {
+  let host = address;
+  if (address.startsWith('[')) host = address.slice(1, address.indexOf(']'));
+  else if (address.split(':').length === 2) [host] = address.split(':');
+  if (host === 'localhost') return true;
+  if (net.isIPv4(host)) return host.startsWith('127.');
+  return net.isIPv6(host) && host === '::1';
+}
+
+/**
+ * The address to dial and the transport, from options, then the environment.
+ * Throws before anything is sent when the options conflict or a token would travel in
+ * plaintext off this machine.
+ */
+function transport(address, options = {}, env = process.env) {
+  const flag = (env.MREG_TLS || '').trim().toLowerCase();
+  if (!TRUE.has(flag) && !FALSE.has(flag)) {
+    throw new Error(`MREG_TLS=${JSON.stringify(env.MREG_TLS)} is not a boolean; use 1 or 0`);
+  }
+  const caFile = options.caFile || env.MREG_CA_FILE || '';
+  const certFile = options.certFile || env.MREG_CERT_FILE || '';
+  const keyFile = options.keyFile || env.MREG_KEY_FILE || '';
+  const token = options.token || env.MREG_TOKEN || '';
+  let tls = options.tls === undefined ? TRUE.has(flag) : Boolean(options.tls);
+  let target = address;
+  if (address.startsWith('https://')) {
+    tls = true;
+    target = address.slice('https://'.length).replace(/\/$/, '');
+    if (!/:\d+$/.test(target)) target += ':443';
+  }
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new Error('a client certificate and its key go together: give both --cert and --key (certFile and keyFile, or MREG_CERT_FILE and MREG_KEY_FILE)');
+  }
+  tls = tls || Boolean(caFile || certFile);
+  if (token && !tls && !isLoopback(target)) {
+    throw new Error(`refusing to send the bearer token to ${target} in plaintext: anyone on the network could read it. Use TLS (--tls or an https:// address, with --ca-file if the registry's certificate is from a private CA; MREG_TLS=1 and MREG_CA_FILE in the environment), or reach the registry over loopback`);
+  }
+  const read = (file) => (file ? fs.readFileSync(file) : null);
+  const credentials = tls
+    ? grpc.credentials.createSsl(read(caFile), read(keyFile), read(certFile))
+    : grpc.credentials.createInsecure();
+  const interceptors = token ? [bearer(token)] : [];
+  return { target, tls, token, credentials, options: { ...CHANNEL_OPTIONS, interceptors } };
+}
+
+/** An interceptor adding `authorization: Bearer <token>` to every call. */
+function bearer(token) {
+  return (options, nextCall) => new grpc.InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      metadata.set('authorization', `Bearer ${token}`);
+      next(metadata, listener);
+    },
+  });
+}
+
+/**
+ * Connect to the gateway and, through GetServerInfo, to the artifact service, with the
+ * same TLS settings and token for both. `options`: tls, caFile, certFile, keyFile, token.
+ */
+async function connect(gatewayAddress, options = {}) {
   const services = loadServices();
-  const credentials = grpc.credentials.createInsecure();
-  const registry = new services.RegistryService(gatewayAddress, credentials, CHANNEL_OPTIONS);
+  const gateway = transport(gatewayAddress, options);
+  const registry = new services.RegistryService(gateway.target, gateway.credentials, gateway.options);
   const info = await unary(registry, 'GetServerInfo', {});
-  const artifacts = new services.ArtifactService(info.artifactServiceAddress, credentials, CHANNEL_OPTIONS);
+  const bytes = transport(info.artifactServiceAddress, { ...options, tls: gateway.tls });
+  const artifacts = new services.ArtifactService(bytes.target, bytes.credentials, bytes.options);
   return { registry, artifacts, info };
 }
 
@@ -100,5 +169,6 @@ function download(artifacts, digest, destPath) {
 }
 
 module.exports = {
-  connect, uploadFile, register, setAlias, resolve, download, unary, loadServices,
+  connect, uploadFile, register, setAlias, resolve, download, unary, loadServices, transport,
+  isLoopback,
 };

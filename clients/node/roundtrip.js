@@ -6,7 +6,8 @@
  * its SHA-256. Prints one JSON line; exits non-zero if anything differs.
  *
  *   node roundtrip.js --gateway 127.0.0.1:50051 --file model.bin \
- *       --model my-model --version 1.0.0 --alias champion
+ *       --model my-model --version 1.0.0 --alias champion \
+ *       [--tls] [--ca-file ca.pem] [--cert client.pem --key client.key] [--token TOKEN]
  */
 const crypto = require('crypto');
 const fs = require('fs');
@@ -18,7 +19,16 @@ const {
 
 function parseArgs(argv) {
   const args = {};
-  for (let i = 0; i < argv.length; i += 2) args[argv[i].replace(/^--/, '')] = argv[i + 1];
+  for (let i = 0; i < argv.length; i += 1) {
+    const name = argv[i].replace(/^--/, '');
+    const value = argv[i + 1];
+    if (value === undefined || value.startsWith('--')) {
+      args[name] = true; // a flag such as --tls
+    } else {
+      args[name] = value;
+      i += 1;
+    }
+  }
   for (const required of ['gateway', 'file', 'model', 'version', 'alias']) {
     if (!args[required]) throw new Error(`missing --${required}`);
   }
@@ -28,7 +38,13 @@ function parseArgs(argv) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const expected = crypto.createHash('sha256').update(fs.readFileSync(args.file)).digest('hex');
-  const { registry, artifacts } = await connect(args.gateway);
+  const { registry, artifacts } = await connect(args.gateway, {
+    tls: args.tls ? true : undefined,
+    caFile: args['ca-file'],
+    certFile: args.cert,
+    keyFile: args.key,
+    token: args.token,
+  });
   const digest = await uploadFile(artifacts, args.file);
   const version = await register(registry, args.model, digest, args.version);
   await setAlias(registry, version.name, args.alias);
@@ -52,6 +68,7 @@ async function main() {
 }
 
 main().catch((error) => {
-  console.error(`error: ${error.details || error.message} (code ${error.code})`);
+  const code = error.code === undefined ? '' : ` (code ${error.code})`;
+  console.error(`error: ${error.details || error.message}${code}`);
   process.exit(2);
 });

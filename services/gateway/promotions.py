@@ -31,7 +31,11 @@ from services.common.errors import (
     PreconditionViolation,
     RegistryError,
 )
-from services.common.validation import parse_model_name, parse_version_name
+from services.common.validation import (
+    parse_model_name,
+    parse_version_name,
+    validate_request_id,
+)
 from services.gateway.gates import Candidate, EvaluationFact, GateFailure, check_gates
 from services.gateway.peers import Peers
 from services.gateway.policy import Policy
@@ -71,10 +75,16 @@ class Promotions:
     def promote(
         self, request: registry_pb2.PromoteModelVersionRequest, identity: Identity
     ) -> registry_pb2.PromoteModelVersionResponse:
-        """Check transition and gates, record the promotion, execute it if no approval waits."""
+        """Check transition and gates, record the promotion, execute it if no approval waits.
+
+        A repeat of a request id answers from the promotion it recorded (see the proto)."""
         model, _ = parse_version_name(request.name)
         if request.target_stage not in _STAGE_NAMES:
             raise InvalidArgument.field("target_stage", "a target stage is required")
+        request_id = validate_request_id(request.request_id) if request.request_id else ""
+        earlier = self._by_request_id(model, request_id, identity) if request_id else None
+        if earlier is not None:
+            return self._repeat(earlier, request, identity)
         version = self._version(request.name, identity)
         target = stage_name(request.target_stage)
         self._check_transition(version, target)
@@ -89,6 +99,7 @@ class Promotions:
                     target_stage=request.target_stage,
                     reason=request.reason,
                     required_approvals=0 if auto else stage_policy.approvals,
+                    request_id=request_id,
                 ),
                 identity,
             ).promotion
@@ -105,18 +116,75 @@ class Promotions:
             return registry_pb2.PromoteModelVersionResponse(promotion=promotion)
         return self._execute(promotion, identity)
 
+    def _by_request_id(
+        self, model: str, request_id: str, identity: Identity
+    ) -> governance_pb2.Promotion | None:
+        """The promotion of ``model`` an earlier request with this id recorded, if any."""
+        request = metadata_pb2.ListPromotionsRequest(
+            parent=f"models/{model}", request_id=request_id, page_size=1
+        )
+        try:
+            found = self._metadata("ListPromotions", request, identity).promotions
+        except RegistryError as error:
+            if error.code == grpc.StatusCode.NOT_FOUND:
+                return None  # no such model: the usual checks say so
+            raise
+        return found[0] if found else None
+
+    def _repeat(
+        self,
+        earlier: governance_pb2.Promotion,
+        request: registry_pb2.PromoteModelVersionRequest,
+        identity: Identity,
+    ) -> registry_pb2.PromoteModelVersionResponse:
+        """The answer to a repeated request: the first one's promotion, as it stands now."""
+        if (earlier.model_version, earlier.target_stage, earlier.reason) != (
+            request.name,
+            request.target_stage,
+            request.reason,
+        ):
+            raise InvalidArgument.field(
+                "request_id",
+                f"request id {request.request_id!r} was already used for a different request "
+                f"(it created {earlier.name!r}); use a new request id for a new promotion",
+            )
+        return self._answer(earlier, f"created by request id {request.request_id!r}", identity)
+
+    def _answer(
+        self, promotion: governance_pb2.Promotion, how: str, identity: Identity
+    ) -> registry_pb2.PromoteModelVersionResponse:
+        """Execute an approved promotion; report any other as it stands."""
+        if promotion.state == governance_pb2.PROMOTION_STATE_APPROVED:
+            return self._execute(promotion, identity)
+        if promotion.state == governance_pb2.PROMOTION_STATE_FAILED:
+            raise FailedPrecondition(
+                f"{promotion.name}, {how}, failed: {promotion.status_message}; use a new "
+                "request id to try again",
+                reason="PROMOTION_FAILED",
+                metadata={"promotion": promotion.name},
+            )
+        response = registry_pb2.PromoteModelVersionResponse(promotion=promotion)
+        if promotion.state == governance_pb2.PROMOTION_STATE_COMPLETED:
+            response.model_version.CopyFrom(self._version(promotion.model_version, identity))
+        return response
+
     def approve(
         self, request: registry_pb2.ApprovePromotionRequest, identity: Identity
     ) -> registry_pb2.PromoteModelVersionResponse:
         """Record an approval; execute the promotion once enough approvals are in.
 
         Returns the same shape as :meth:`promote` (the servicer converts it)."""
+        request_id = validate_request_id(request.request_id) if request.request_id else ""
         promotion = self._decide(
-            request.name, governance_pb2.APPROVAL_DECISION_APPROVE, request.comment, identity
+            request.name,
+            governance_pb2.APPROVAL_DECISION_APPROVE,
+            request.comment,
+            identity,
+            request_id,
         )
-        if promotion.state != governance_pb2.PROMOTION_STATE_APPROVED:
-            return registry_pb2.PromoteModelVersionResponse(promotion=promotion)
-        return self._execute(promotion, identity)
+        # After a new approval the promotion is pending or approved; after a repeat it may
+        # have moved on: answer from where it stands.
+        return self._answer(promotion, f"approved by request id {request_id!r}", identity)
 
     def reject(
         self, request: registry_pb2.RejectPromotionRequest, identity: Identity
@@ -492,8 +560,12 @@ class Promotions:
         request = metadata_pb2.GetPromotionRequest(name=name)
         return self._metadata("GetPromotion", request, identity).promotion
 
-    def _decide(self, name: str, decision: int, comment: str, identity: Identity):
-        request = metadata_pb2.DecidePromotionRequest(name=name, decision=decision, comment=comment)
+    def _decide(
+        self, name: str, decision: int, comment: str, identity: Identity, request_id: str = ""
+    ):
+        request = metadata_pb2.DecidePromotionRequest(
+            name=name, decision=decision, comment=comment, request_id=request_id
+        )
         return self._metadata("DecidePromotion", request, identity).promotion
 
     def _set_state(self, promotion, state: int, message: str, identity: Identity):

@@ -230,7 +230,10 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
     ) -> metadata_pb2.CreateEvaluationResponse:
         """See the proto."""
         created = self.service.create_evaluation(
-            request.parent, cv.evaluation_from_proto(request.evaluation), principal(context)
+            request.parent,
+            cv.evaluation_from_proto(request.evaluation),
+            principal(context),
+            request_id=request.request_id,
         )
         return metadata_pb2.CreateEvaluationResponse(evaluation=cv.evaluation_to_proto(created))
 
@@ -359,6 +362,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             reason=request.reason,
             required_approvals=request.required_approvals,
             actor=principal(context),
+            request_id=request.request_id,
         )
         return metadata_pb2.CreatePromotionResponse(promotion=gv.promotion_to_proto(created))
 
@@ -377,6 +381,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             request.parent,
             state=gv.promotion_state_from_proto(request.state),
             version_filter=request.model_version,
+            request_id=request.request_id,
             page_size=request.page_size,
             page_token=request.page_token,
         )
@@ -394,6 +399,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             gv.decision_from_proto(request.decision),
             request.comment,
             principal(context),
+            request_id=request.request_id,
         )
         return metadata_pb2.DecidePromotionResponse(promotion=gv.promotion_to_proto(decided))
 

@@ -117,3 +117,36 @@ def test_retries_stop_at_the_deadline() -> None:
 
 def test_unavailable_keeps_its_type() -> None:
     assert isinstance(from_rpc_error(_Fake(grpc.StatusCode.UNAVAILABLE)), UnavailableError)
+
+
+def test_a_retry_cut_short_by_the_deadline_reports_the_failure_that_made_it_retry() -> None:
+    now = [0.0]
+    answers = [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED]
+
+    def call(timeout: float) -> str:
+        now[0] += 1.0
+        code = answers.pop(0)
+        raise _Fake(code, "metadata database unavailable" if answers else "Deadline Exceeded")
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with pytest.raises(UnavailableError) as info:
+        call_with_retry(call, deadline=2, sleep=sleep, clock=lambda: now[0])
+    assert info.value.message.startswith("metadata database unavailable (gave up after 2 attempts")
+
+
+def test_a_call_that_is_not_safe_to_repeat_is_tried_once() -> None:
+    attempts = []
+
+    def call(timeout: float) -> str:
+        attempts.append(timeout)
+        raise _Fake(grpc.StatusCode.UNAVAILABLE, "connection reset")
+
+    with pytest.raises(UnavailableError) as info:
+        call_with_retry(call, deadline=5, retry=False, what="SetAlias", sleep=lambda s: None)
+    assert len(attempts) == 1
+    assert info.value.message == (
+        "connection reset (SetAlias was not retried: it is not idempotent and carries no "
+        "request id; check whether it took effect before repeating it)"
+    )

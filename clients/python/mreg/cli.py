@@ -18,7 +18,15 @@ from mreg.errors import MregError
 def _client(args: argparse.Namespace):
     from mreg.client import Client
 
-    return Client(args.gateway, token=args.token, timeout=args.timeout)
+    return Client(
+        args.gateway,
+        token=args.token,
+        timeout=args.timeout,
+        tls=args.tls,
+        ca_file=args.ca_file,
+        cert_file=args.cert,
+        key_file=args.key,
+    )
 
 
 def _emit(args: argparse.Namespace, document: Any, human: Callable[[], str]) -> int:
@@ -305,7 +313,26 @@ def build_parser() -> argparse.ArgumentParser:
         )
         command.add_argument("--json", action="store_true", help="print one JSON document")
         command.add_argument("--token", default=None, help="bearer token (default: $MREG_TOKEN)")
-        command.add_argument("--timeout", type=float, default=30.0, help="seconds per call")
+        command.add_argument(
+            "--timeout",
+            type=float,
+            default=30.0,
+            help="seconds per call, retries included (30)",
+        )
+        command.add_argument(
+            "--tls",
+            action="store_true",
+            default=None,
+            help="use TLS, verified against the system's roots (default: $MREG_TLS; "
+            "an https:// gateway turns it on)",
+        )
+        command.add_argument(
+            "--ca-file", default=None, help="PEM CA bundle to verify the registry (TLS on)"
+        )
+        command.add_argument(
+            "--cert", default=None, help="PEM client certificate for mutual TLS (with --key)"
+        )
+        command.add_argument("--key", default=None, help="PEM private key of --cert")
         command.set_defaults(handler=run)
         return command
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,11 @@ from modelregistry.v1 import (
     registry_pb2_grpc,
     resources_pb2,
 )
+from mreg.connection import Transport
 from mreg.errors import UnavailableError
 from mreg.hashcache import HashCache
 from mreg.operations import Operations
-from mreg.retry import call_with_retry
+from mreg.retry import RetryRule, call_with_retry, rules_of
 from mreg.transfer import (
     Progress,
     RemoteFile,
@@ -40,10 +40,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_GATEWAY = "127.0.0.1:50051"
-_CHANNEL_OPTIONS = [
-    ("grpc.max_send_message_length", 16 * 1024 * 1024),
-    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
-]
+_REGISTRY_RULES = rules_of(registry_pb2.DESCRIPTOR.services_by_name["RegistryService"])
+_ARTIFACT_RULES = rules_of(artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"])
 _BUMPS = {
     None: metadata_pb2.VERSION_BUMP_UNSPECIFIED,
     "major": metadata_pb2.VERSION_BUMP_MAJOR,
@@ -57,23 +55,45 @@ _BUMPS = {
 class Client(Operations):
     """A connection to a registry's gateway (and, for bytes, its artifact service).
 
-    ``token`` (or ``$MREG_TOKEN``) is sent as a bearer token when the registry needs one.
-    Every call takes ``timeout`` seconds at most, retrying transient failures
-    (UNAVAILABLE, ABORTED) with backoff inside that bound. Failures raise
-    :class:`mreg.errors.MregError` subclasses that keep the server's message and details.
+    ``token`` (or ``$MREG_TOKEN``) is sent as a bearer token when the registry needs one,
+    and only over TLS or to a loopback address. TLS is on with ``tls=True`` (or
+    ``$MREG_TLS=1``), an ``https://host:port`` gateway, or any of ``ca_file``
+    (``$MREG_CA_FILE``; the system's roots without it), ``cert_file`` and ``key_file``
+    (``$MREG_CERT_FILE``, ``$MREG_KEY_FILE``: a client certificate for mutual TLS). The
+    artifact service the gateway names is reached with the same settings.
+
+    Every call takes ``timeout`` seconds at most. Calls that are safe to repeat (reads the
+    proto marks idempotent, and writes with a request id, which the client fills in) are
+    retried after UNAVAILABLE or ABORTED with backoff inside that bound; others are not.
+    Failures raise :class:`mreg.errors.MregError` subclasses that keep the server's message
+    and details.
     """
 
     def __init__(
-        self, gateway: str | None = None, *, token: str | None = None, timeout: float = 60.0
+        self,
+        gateway: str | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = 60.0,
+        tls: bool | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
+        cert_file: str | os.PathLike[str] | None = None,
+        key_file: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.gateway_address = gateway or os.environ.get("MREG_GATEWAY", DEFAULT_GATEWAY)
+        self.gateway_address, self.transport = Transport.resolve(
+            gateway or os.environ.get("MREG_GATEWAY", DEFAULT_GATEWAY),
+            tls=tls,
+            ca_file=ca_file,
+            cert_file=cert_file,
+            key_file=key_file,
+        )
         self.timeout = timeout
         token = token or os.environ.get("MREG_TOKEN", "")
         #: Headers sent with every call: the bearer token, when there is one.
         self.metadata: tuple[tuple[str, str], ...] = (
             (("authorization", f"Bearer {token}"),) if token else ()
         )
-        self._channel = grpc.insecure_channel(self.gateway_address, options=_CHANNEL_OPTIONS)
+        self._channel = self.transport.open(self.gateway_address, sends_token=bool(token))
         self.registry = registry_pb2_grpc.RegistryServiceStub(self._channel)
         self._artifacts_channel: grpc.Channel | None = None
         self._artifacts: artifacts_pb2_grpc.ArtifactServiceStub | None = None
@@ -81,16 +101,50 @@ class Client(Operations):
 
     # ------------------------------------------------------------------ plumbing
 
-    def _call(self, fn: Callable[[float], T], timeout: float | None = None) -> T:
+    def _call(
+        self,
+        fn: Callable[[float], T],
+        timeout: float | None = None,
+        *,
+        rule: RetryRule,
+        request: Any,
+        address: str = "",
+    ) -> T:
         try:
-            return call_with_retry(fn, deadline=timeout or self.timeout)
+            return call_with_retry(
+                fn,
+                deadline=timeout or self.timeout,
+                retry=rule.retryable(request),
+                what=rule.method,
+            )
         except UnavailableError as error:
-            error.message = f"cannot reach the registry at {self.gateway_address}: {error}"
+            address = address or self.gateway_address
+            hint = self.transport.hint(error.message)
+            error.message = f"cannot reach the registry at {address}: {error}{hint}"
             raise
 
     def _unary(self, method: str, request: Any, timeout: float | None = None) -> Any:
         rpc = getattr(self.registry, method)
-        return self._call(lambda left: rpc(request, timeout=left, metadata=self.metadata), timeout)
+        rule = _REGISTRY_RULES[method]
+        rule.prepare(request)
+        return self._call(
+            lambda left: rpc(request, timeout=left, metadata=self.metadata),
+            timeout,
+            rule=rule,
+            request=request,
+        )
+
+    def _artifact_unary(self, method: str, request: Any, timeout: float | None = None) -> Any:
+        rpc = getattr(self.artifacts, method)
+        rule = _ARTIFACT_RULES[method]
+        rule.prepare(request)
+        return self._call(
+            lambda left: rpc(request, timeout=left, metadata=self.metadata),
+            timeout,
+            rule=rule,
+            request=request,
+            address=self.server_info().artifact_service_address,
+        )
 
     def server_info(self) -> registry_pb2.GetServerInfoResponse:
         """Where bytes go and the limits to use (asked once, then remembered)."""
@@ -100,10 +154,10 @@ class Client(Operations):
 
     @property
     def artifacts(self) -> artifacts_pb2_grpc.ArtifactServiceStub:
-        """A stub of the artifact service the gateway names."""
+        """A stub of the artifact service the gateway names, reached like the gateway."""
         if self._artifacts is None:
             address = self.server_info().artifact_service_address
-            self._artifacts_channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
+            self._artifacts_channel = self.transport.open(address, sends_token=bool(self.metadata))
             self._artifacts = artifacts_pb2_grpc.ArtifactServiceStub(self._artifacts_channel)
         return self._artifacts
 
@@ -187,7 +241,7 @@ class Client(Operations):
                 **fields,
             ),
             bump=_BUMPS[bump],
-            request_id=request_id or str(uuid.uuid4()),
+            request_id=request_id or "",
             lineage=lineage,
         )
         return self._unary("RegisterModelVersion", request).model_version
@@ -312,15 +366,8 @@ class Client(Operations):
 
     def tree(self, digest: resources_pb2.Digest) -> list[artifacts_pb2.TreeEntry]:
         """The files of a tree artifact."""
-        return list(
-            self._call(
-                lambda left: self.artifacts.GetTree(
-                    artifacts_pb2.GetTreeRequest(digest=digest),
-                    timeout=left,
-                    metadata=self.metadata,
-                )
-            ).entries
-        )
+        request = artifacts_pb2.GetTreeRequest(digest=digest)
+        return list(self._artifact_unary("GetTree", request).entries)
 
     def _parent_link(self, reference: str) -> metadata_pb2.LineageLink:
         parent = reference if reference.startswith("models/") else self.resolve(reference).name

@@ -77,6 +77,20 @@ class DeadlineExceededError(MregError):
     """The call did not finish within its deadline."""
 
 
+class ClientConfigError(MregError):
+    """The client's own settings are wrong (TLS files, addresses); nothing was sent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, grpc.StatusCode.INVALID_ARGUMENT)
+
+
+class InsecureTransportError(MregError):
+    """The client refused to send a bearer token in plaintext; nothing was sent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, grpc.StatusCode.FAILED_PRECONDITION)
+
+
 _BY_CODE: dict[grpc.StatusCode, type[MregError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
     grpc.StatusCode.NOT_FOUND: NotFoundError,

@@ -88,8 +88,11 @@ class Operations:
         type: str = "validation",
         evaluator: str = "",
         comment: str = "",
+        request_id: str = "",
     ) -> resources_pb2.Evaluation:
-        """Record an evaluation; ``dataset`` is ``name@version`` (or just a name)."""
+        """Record an evaluation; ``dataset`` is ``name@version`` (or just a name).
+
+        Retried safely: the request carries ``request_id`` (a fresh UUID unless given)."""
         name, _, version = dataset.partition("@")
         request = metadata_pb2.CreateEvaluationRequest(
             parent=self.version_name(reference),
@@ -101,6 +104,7 @@ class Operations:
                 evaluator=evaluator,
                 comment=comment,
             ),
+            request_id=request_id,
         )
         return self._unary("CreateEvaluation", request).evaluation
 
@@ -113,19 +117,27 @@ class Operations:
         )
 
     def promote(
-        self, reference: str, stage: str, reason: str = ""
+        self, reference: str, stage: str, reason: str = "", request_id: str = ""
     ) -> registry_pb2.PromoteModelVersionResponse:
-        """Ask to move a version to ``stage``; the promotion may wait for approvals."""
+        """Ask to move a version to ``stage``; the promotion may wait for approvals.
+
+        Retried safely: the request carries ``request_id`` (a fresh UUID unless given)."""
         request = registry_pb2.PromoteModelVersionRequest(
             name=self.version_name(reference),
             target_stage=_choice(STAGES, stage, "stage"),
             reason=reason,
+            request_id=request_id,
         )
         return self._unary("PromoteModelVersion", request)
 
-    def approve(self, promotion: str, comment: str = "") -> registry_pb2.ApprovePromotionResponse:
-        """Approve a promotion (``models/{model}/promotions/{id}``)."""
-        request = registry_pb2.ApprovePromotionRequest(name=promotion, comment=comment)
+    def approve(
+        self, promotion: str, comment: str = "", request_id: str = ""
+    ) -> registry_pb2.ApprovePromotionResponse:
+        """Approve a promotion (``models/{model}/promotions/{id}``); retried safely with
+        ``request_id`` (a fresh UUID unless given)."""
+        request = registry_pb2.ApprovePromotionRequest(
+            name=promotion, comment=comment, request_id=request_id
+        )
         return self._unary("ApprovePromotion", request)
 
     def reject(self, promotion: str, comment: str = "") -> governance_pb2.Promotion:

@@ -297,12 +297,14 @@ class ListAliasesResponse(_message.Message):
     def __init__(self, aliases: _Optional[_Iterable[_Union[_resources_pb2.ModelAlias, _Mapping]]] = ...) -> None: ...
 
 class CreateEvaluationRequest(_message.Message):
-    __slots__ = ("parent", "evaluation")
+    __slots__ = ("parent", "evaluation", "request_id")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     EVALUATION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     parent: str
     evaluation: _resources_pb2.Evaluation
-    def __init__(self, parent: _Optional[str] = ..., evaluation: _Optional[_Union[_resources_pb2.Evaluation, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, parent: _Optional[str] = ..., evaluation: _Optional[_Union[_resources_pb2.Evaluation, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CreateEvaluationResponse(_message.Message):
     __slots__ = ("evaluation",)
@@ -516,16 +518,18 @@ class ListEventsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[_resources_pb2.Event, _Mapping]]] = ..., next_after_sequence: _Optional[int] = ..., latest_sequence: _Optional[int] = ...) -> None: ...
 
 class CreatePromotionRequest(_message.Message):
-    __slots__ = ("model_version", "target_stage", "reason", "required_approvals")
+    __slots__ = ("model_version", "target_stage", "reason", "required_approvals", "request_id")
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     TARGET_STAGE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     model_version: str
     target_stage: _resources_pb2.Stage
     reason: str
     required_approvals: int
-    def __init__(self, model_version: _Optional[str] = ..., target_stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., reason: _Optional[str] = ..., required_approvals: _Optional[int] = ...) -> None: ...
+    request_id: str
+    def __init__(self, model_version: _Optional[str] = ..., target_stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., reason: _Optional[str] = ..., required_approvals: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CreatePromotionResponse(_message.Message):
     __slots__ = ("promotion",)
@@ -546,18 +550,20 @@ class GetPromotionResponse(_message.Message):
     def __init__(self, promotion: _Optional[_Union[_governance_pb2.Promotion, _Mapping]] = ...) -> None: ...
 
 class ListPromotionsRequest(_message.Message):
-    __slots__ = ("parent", "state", "page_size", "page_token", "model_version")
+    __slots__ = ("parent", "state", "page_size", "page_token", "model_version", "request_id")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     parent: str
     state: _governance_pb2.PromotionState
     page_size: int
     page_token: str
     model_version: str
-    def __init__(self, parent: _Optional[str] = ..., state: _Optional[_Union[_governance_pb2.PromotionState, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, parent: _Optional[str] = ..., state: _Optional[_Union[_governance_pb2.PromotionState, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., model_version: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ListPromotionsResponse(_message.Message):
     __slots__ = ("promotions", "next_page_token")
@@ -568,14 +574,16 @@ class ListPromotionsResponse(_message.Message):
     def __init__(self, promotions: _Optional[_Iterable[_Union[_governance_pb2.Promotion, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DecidePromotionRequest(_message.Message):
-    __slots__ = ("name", "decision", "comment")
+    __slots__ = ("name", "decision", "comment", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     decision: _governance_pb2.ApprovalDecision
     comment: str
-    def __init__(self, name: _Optional[str] = ..., decision: _Optional[_Union[_governance_pb2.ApprovalDecision, str]] = ..., comment: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., decision: _Optional[_Union[_governance_pb2.ApprovalDecision, str]] = ..., comment: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class DecidePromotionResponse(_message.Message):
     __slots__ = ("promotion",)

@@ -456,11 +456,15 @@ class MetadataServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateEvaluation(self, request, context):
-        """CreateEvaluation records an evaluation of a version.
+        """CreateEvaluation records an evaluation of a version. A request repeated
+        with the same `request_id` and the same content returns the evaluation
+        the first one recorded, without recording another.
 
         Errors:
         * INVALID_ARGUMENT: malformed version name; missing dataset name or
-        type; a metric that is not a finite number; fields too long.
+        type; a metric that is not a finite number; fields too long; a
+        malformed `request_id`, or one already used for a different request
+        (the message names what it created).
         * NOT_FOUND: the version does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -483,7 +487,8 @@ class MetadataServiceServicer:
     def CreateLineageEdge(self, request, context):
         """CreateLineageEdge records `subject <type> object`. Dataset, experiment
         and run nodes are created on first use; model-version nodes MUST name an
-        existing version. Recording an edge that exists already returns it.
+        existing version. Recording an edge that exists already returns it, so
+        a repeated request is safe.
 
         Errors:
         * INVALID_ARGUMENT: an unspecified node or edge type, a malformed key, or
@@ -615,11 +620,14 @@ class MetadataServiceServicer:
         row lock and backed by a partial unique index. The promotion starts
         PENDING_APPROVAL, or APPROVED when `required_approvals` is 0. Writes a
         `promotion.requested` event (and `promotion.approved` when approved on
-        creation). The acting principal is the requester.
+        creation). The acting principal is the requester. A request repeated
+        with the same `request_id` and the same content returns the promotion
+        the first one recorded, in its current state.
 
         Errors:
         * INVALID_ARGUMENT: malformed version name; unspecified target stage;
-        negative `required_approvals` or more than 100; a reason over 16 KiB.
+        negative `required_approvals` or more than 100; a reason over 16 KiB;
+        a malformed `request_id`, or one already used for a different request.
         * NOT_FOUND: the version does not exist.
         * FAILED_PRECONDITION: the version is not READY (ErrorInfo reason
         `NOT_READY`), or the model already has an open promotion to the target
@@ -666,11 +674,14 @@ class MetadataServiceServicer:
         brings the distinct approvals to `required_approvals` moves it to
         APPROVED (event `promotion.approved`). An approval short of that changes
         only the approvals list and the etag (audited, no event). Returns the
-        promotion after the decision.
+        promotion after the decision. A request repeated with the same
+        `request_id` and content by the same principal records nothing and
+        returns the promotion as it is now.
 
         Errors:
         * INVALID_ARGUMENT: malformed name; unspecified decision; a comment over
-        16 KiB.
+        16 KiB; a malformed `request_id`, or one already used for a different
+        request.
         * NOT_FOUND: the promotion does not exist.
         * FAILED_PRECONDITION: the promotion is not PENDING_APPROVAL (the
         message names its state).
@@ -707,7 +718,8 @@ class MetadataServiceServicer:
         so that it points at `model_version` with the reported endpoint, status,
         health and attributes. A report that changes nothing but the time (a
         heartbeat) updates `update_time` and `reported_by` only; any other
-        change writes an audit entry and a `deployment.reported` event.
+        change writes an audit entry and a `deployment.reported` event. A
+        repeated report is therefore safe.
 
         Errors:
         * INVALID_ARGUMENT: malformed version name or environment; unspecified

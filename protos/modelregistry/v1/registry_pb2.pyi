@@ -68,14 +68,16 @@ class WatchEventsResponse(_message.Message):
     def __init__(self, event: _Optional[_Union[_resources_pb2.Event, _Mapping]] = ...) -> None: ...
 
 class PromoteModelVersionRequest(_message.Message):
-    __slots__ = ("name", "target_stage", "reason")
+    __slots__ = ("name", "target_stage", "reason", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TARGET_STAGE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     target_stage: _resources_pb2.Stage
     reason: str
-    def __init__(self, name: _Optional[str] = ..., target_stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., target_stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class PromoteModelVersionResponse(_message.Message):
     __slots__ = ("promotion", "model_version", "previous_production")
@@ -88,12 +90,14 @@ class PromoteModelVersionResponse(_message.Message):
     def __init__(self, promotion: _Optional[_Union[_governance_pb2.Promotion, _Mapping]] = ..., model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., previous_production: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ...) -> None: ...
 
 class ApprovePromotionRequest(_message.Message):
-    __slots__ = ("name", "comment")
+    __slots__ = ("name", "comment", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     comment: str
-    def __init__(self, name: _Optional[str] = ..., comment: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., comment: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ApprovePromotionResponse(_message.Message):
     __slots__ = ("promotion", "model_version", "previous_production")

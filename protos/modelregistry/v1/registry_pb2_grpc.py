@@ -364,7 +364,7 @@ class RegistryServiceServicer:
 
     def CreateEvaluation(self, request, context):
         """CreateEvaluation records an evaluation of a version (dataset, type,
-        metrics); promotion gates read them.
+        metrics); promotion gates read them. Idempotent by `request_id`.
 
         Errors: as `MetadataService.CreateEvaluation`.
         """
@@ -442,13 +442,23 @@ class RegistryServiceServicer:
         PENDING_APPROVAL; otherwise it is executed at once. Moving to production
         moves the previous production version as the policy says, atomically.
 
+        A request repeated with the same `request_id` and the same content is
+        not checked or recorded again: it returns the promotion the first one
+        recorded, in its current state (with the version, once executed), and
+        finishes executing it if the first request stopped after its approval.
+        When that promotion FAILED, the repeat answers FAILED_PRECONDITION with
+        its status message; a new request id tries again.
+
         Errors:
-        * INVALID_ARGUMENT: malformed name or unspecified target stage.
+        * INVALID_ARGUMENT: malformed name or unspecified target stage; a
+        malformed `request_id`, or one already used for a different request
+        (the message names the promotion it created).
         * NOT_FOUND: the version does not exist.
         * FAILED_PRECONDITION: the version is not READY, the transition is not
         allowed (the message names the allowed targets), gates failed (a
-        `PreconditionFailure` lists every failed gate and why), or a promotion
-        of the model to that stage is already open.
+        `PreconditionFailure` lists every failed gate and why), a promotion
+        of the model to that stage is already open, or the promotion of this
+        `request_id` failed (ErrorInfo reason `PROMOTION_FAILED`).
         * ABORTED: a concurrent promotion changed production first; nothing
         moved.
         """
@@ -459,15 +469,21 @@ class RegistryServiceServicer:
     def ApprovePromotion(self, request, context):
         """ApprovePromotion records the caller's approval of a waiting promotion and
         executes it once enough distinct principals other than the requester
-        approved (the gates are checked again first).
+        approved (the gates are checked again first). A request repeated with
+        the same `request_id` and content records no second approval: it
+        answers like a repeated `PromoteModelVersion`, from the promotion as it
+        is now.
 
         Errors:
+        * INVALID_ARGUMENT: a malformed `request_id`, or one already used for a
+        different request.
         * NOT_FOUND: the promotion does not exist.
         * PERMISSION_DENIED: the caller requested the promotion, or lacks the
         approver role.
         * ALREADY_EXISTS: the caller already decided on it.
         * FAILED_PRECONDITION: the promotion is not waiting for approval, or the
-        gates no longer pass.
+        gates no longer pass; on a repeat, the promotion failed (ErrorInfo
+        reason `PROMOTION_FAILED`).
         * ABORTED: a concurrent promotion changed production first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -533,7 +549,8 @@ class RegistryServiceServicer:
 
     def ReportDeployment(self, request, context):
         """ReportDeployment records where a version runs (environment, endpoint,
-        status, health), as serving infrastructure sees it.
+        status, health), as serving infrastructure sees it. Repeating a report
+        is safe.
 
         Errors: as `MetadataService.ReportDeployment`.
         """

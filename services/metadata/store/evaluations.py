@@ -7,12 +7,20 @@ from sqlalchemy.orm import Session
 
 from services.metadata.domain import Evaluation, EvaluationType
 from services.metadata.store.mapping import utc
-from services.metadata.store.schema import EvaluationRow
+from services.metadata.store.schema import EvaluationRow, ModelRow, VersionRow
 
 
-def insert(session: Session, version_id: int, ev: Evaluation) -> Evaluation:
+def insert(
+    session: Session,
+    version_id: int,
+    ev: Evaluation,
+    request_id: str = "",
+    request_hash: str = "",
+) -> Evaluation:
     """Record an evaluation; returns it with its id."""
     row = EvaluationRow(
+        request_id=request_id or None,
+        request_hash=request_hash or None,
         version_id=version_id,
         dataset_name=ev.dataset_name,
         dataset_version=ev.dataset_version,
@@ -26,6 +34,21 @@ def insert(session: Session, version_id: int, ev: Evaluation) -> Evaluation:
     session.add(row)
     session.flush()
     return _to_domain(row, ev.model, ev.version)
+
+
+def by_request_id(session: Session, request_id: str) -> tuple[Evaluation, str | None] | None:
+    """The evaluation recorded with ``request_id`` and its request hash, if any."""
+    stmt = (
+        select(EvaluationRow, VersionRow.version, ModelRow.name)
+        .join(VersionRow, VersionRow.id == EvaluationRow.version_id)
+        .join(ModelRow, ModelRow.id == VersionRow.model_id)
+        .where(EvaluationRow.request_id == request_id)
+    )
+    found = session.execute(stmt).one_or_none()
+    if found is None:
+        return None
+    row, version, model = found
+    return _to_domain(row, model, version), row.request_hash
 
 
 def _to_domain(row: EvaluationRow, model: str, version: str) -> Evaluation:

@@ -46,6 +46,23 @@ def promotion_row(
     return (found[0], found[1]) if found else None
 
 
+def promotion_by_request_id(
+    session: Session, request_id: str
+) -> tuple[Promotion, str | None] | None:
+    """The promotion created with ``request_id`` and its request hash, if any."""
+    stmt = (
+        select(PromotionRow, VersionRow.version, ModelRow.name)
+        .join(ModelRow, ModelRow.id == PromotionRow.model_id)
+        .join(VersionRow, VersionRow.id == PromotionRow.version_id)
+        .where(PromotionRow.request_id == request_id)
+    )
+    found = session.execute(stmt).one_or_none()
+    if found is None:
+        return None
+    row, version, model = found
+    return to_promotion(session, row, model, version), row.request_hash
+
+
 def open_promotion(
     session: Session, model_id: int, target: Stage
 ) -> tuple[PromotionRow, str] | None:
@@ -74,9 +91,13 @@ def insert_promotion(
     reason: str,
     required_approvals: int,
     now: datetime,
+    request_id: str = "",
+    request_hash: str = "",
 ) -> PromotionRow:
     """Record a new promotion; returns its row with the id assigned."""
     row = PromotionRow(
+        request_id=request_id or None,
+        request_hash=request_hash or None,
         model_id=model_id,
         version_id=version_id,
         target_stage=target.value,
@@ -110,6 +131,8 @@ def add_decision(
     decision: Decision,
     comment: str,
     now: datetime,
+    request_id: str = "",
+    request_hash: str = "",
 ) -> None:
     """Record one principal's decision (the unique key refuses a second one)."""
     session.add(
@@ -119,9 +142,17 @@ def add_decision(
             decision=decision.value,
             comment=comment,
             time=now,
+            request_id=request_id or None,
+            request_hash=request_hash or None,
         )
     )
     session.flush()
+
+
+def decision_by_request_id(session: Session, request_id: str) -> ApprovalRow | None:
+    """The decision recorded with ``request_id``, if any."""
+    stmt = select(ApprovalRow).where(ApprovalRow.request_id == request_id)
+    return session.execute(stmt).scalar_one_or_none()
 
 
 def count_approvals(session: Session, promotion_id: int) -> int:
@@ -188,6 +219,7 @@ def list_promotions(
     version_id: int | None,
     after_id: int | None,
     limit: int,
+    request_id: str = "",
 ) -> list[Promotion]:
     """A model's promotions newest first (keyset on id), with their approvals."""
     stmt = (
@@ -199,6 +231,8 @@ def list_promotions(
         stmt = stmt.where(PromotionRow.state == state.value)
     if version_id is not None:
         stmt = stmt.where(PromotionRow.version_id == version_id)
+    if request_id:
+        stmt = stmt.where(PromotionRow.request_id == request_id)
     if after_id is not None:
         stmt = stmt.where(PromotionRow.id < after_id)
     rows = session.execute(stmt.order_by(PromotionRow.id.desc()).limit(limit)).all()

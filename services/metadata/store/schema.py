@@ -216,6 +216,7 @@ class EvaluationRow(Base):
     __tablename__ = "evaluations"
     __table_args__ = (
         Index("ix_evaluations_version_dataset", "version_id", "dataset_name", "eval_type"),
+        Index("uq_evaluations_request_id", "request_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -228,6 +229,8 @@ class EvaluationRow(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(256))
     create_time: Mapped[datetime] = mapped_column(Time)
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class NodeRow(Base):
@@ -278,6 +281,7 @@ class PromotionRow(Base):
             sqlite_where=_OPEN_PROMOTION,
             postgresql_where=_OPEN_PROMOTION,
         ),
+        Index("uq_promotions_request_id", "request_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -294,6 +298,8 @@ class PromotionRow(Base):
     create_time: Mapped[datetime] = mapped_column(Time)
     update_time: Mapped[datetime] = mapped_column(Time)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ApprovalRow(Base):
@@ -302,6 +308,7 @@ class ApprovalRow(Base):
     __tablename__ = "promotion_approvals"
     __table_args__ = (
         UniqueConstraint("promotion_id", "principal", name="uq_promotion_approvals_principal"),
+        Index("uq_promotion_approvals_request_id", "request_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -310,6 +317,8 @@ class ApprovalRow(Base):
     decision: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str] = mapped_column(Text, default="")
     time: Mapped[datetime] = mapped_column(Time)
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class DeploymentRow(Base):

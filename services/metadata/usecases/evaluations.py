@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sqlalchemy.exc import IntegrityError
+
 from services.common.errors import InvalidArgument
 from services.common.validation import parse_version_name
 from services.metadata import checks
@@ -14,6 +16,11 @@ from services.metadata.store import versions as versions_store
 from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
 from services.metadata.usecases.base import UseCaseBase, version_not_found
+from services.metadata.usecases.idempotency import (
+    check_request_id,
+    check_same_request,
+    content_hash,
+)
 
 
 def evaluation_name(ev: Evaluation) -> str:
@@ -24,9 +31,12 @@ def evaluation_name(ev: Evaluation) -> str:
 class EvaluationUseCases(UseCaseBase):
     """Record a version's evaluations and list them."""
 
-    def create_evaluation(self, parent: str, ev: Evaluation, actor: str) -> Evaluation:
-        """Record an evaluation of the version ``parent``."""
+    def create_evaluation(
+        self, parent: str, ev: Evaluation, actor: str, request_id: str = ""
+    ) -> Evaluation:
+        """Record an evaluation of the version ``parent``; idempotent by ``request_id``."""
         model, version = parse_version_name(parent, "parent")
+        request_id = check_request_id(request_id)
         if not ev.dataset_name:
             raise InvalidArgument.field("evaluation.dataset_name", "a dataset name is required")
         checks.text(ev.dataset_name, "evaluation.dataset_name", 256)
@@ -34,28 +44,46 @@ class EvaluationUseCases(UseCaseBase):
         checks.text(ev.evaluator, "evaluation.evaluator", 256)
         checks.text(ev.comment, "evaluation.comment", checks.MAX_DESCRIPTION_BYTES)
         metrics = checks.metric_map(ev.metrics, "evaluation.metrics")
+        ev = replace(ev, model=model, version=version, metrics=metrics)
+        request_hash = content_hash(
+            {
+                "parent": parent,
+                "evaluation": snapshot(replace(ev, created_by="", create_time=None)),
+            }
+        )
+        try:
+            return self._create_evaluation(ev, actor, request_id, request_hash)
+        except IntegrityError:
+            if not request_id:
+                raise
+            # The same request id committed concurrently: answer with what it recorded.
+            return self._create_evaluation(ev, actor, request_id, request_hash)
+
+    def _create_evaluation(
+        self, ev: Evaluation, actor: str, request_id: str, request_hash: str
+    ) -> Evaluation:
         now = self.now()
         with self.db.write() as session:
-            row = versions_store.version_row(session, model, version)
+            if request_id:
+                earlier = store.by_request_id(session, request_id)
+                if earlier is not None:
+                    found, stored_hash = earlier
+                    name = evaluation_name(found)
+                    check_same_request(request_id, stored_hash, request_hash, name, "evaluation")
+                    return found
+            row = versions_store.version_row(session, ev.model, ev.version)
             if row is None:
-                raise version_not_found(model, version)
-            spec = replace(
-                ev,
-                model=model,
-                version=version,
-                metrics=metrics,
-                created_by=actor,
-                create_time=now,
-            )
-            created = store.insert(session, row.id, spec)
+                raise version_not_found(ev.model, ev.version)
+            spec = replace(ev, created_by=actor, create_time=now)
+            created = store.insert(session, row.id, spec, request_id, request_hash)
             name = evaluation_name(created)
             change = Change(actor, now)
             change.audit("evaluation.create", name, None, snapshot(created))
             change.event(
                 "evaluation.created",
-                model,
+                ev.model,
                 name,
-                version=version,
+                version=ev.version,
                 dataset=f"{created.dataset_name}@{created.dataset_version}",
                 type=created.type.value,
             )

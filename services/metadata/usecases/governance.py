@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.errors import (
@@ -44,6 +45,11 @@ from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
 from services.metadata.store.schema import PromotionRow
 from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
+from services.metadata.usecases.idempotency import (
+    check_request_id,
+    check_same_request,
+    content_hash,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,19 +99,59 @@ class GovernanceUseCases(UseCaseBase):
         reason: str,
         required_approvals: int,
         actor: str,
+        request_id: str = "",
     ) -> Promotion:
-        """Record a request to move a READY version to ``target``."""
+        """Record a request to move a READY version to ``target``; idempotent by
+        ``request_id``."""
         model, version = parse_version_name(version_name_, "model_version")
         semver.parse(version, "model_version")
+        request_id = check_request_id(request_id)
         checks.text(reason, "reason", checks.MAX_DESCRIPTION_BYTES)
         if not 0 <= required_approvals <= MAX_REQUIRED_APPROVALS:
             raise InvalidArgument.field(
                 "required_approvals",
                 f"must be between 0 and {MAX_REQUIRED_APPROVALS}, got {required_approvals}",
             )
+        request_hash = content_hash(
+            {
+                "model_version": version_name_,
+                "target": target.value,
+                "reason": reason,
+                "required_approvals": required_approvals,
+            }
+        )
+        args = (model, version, target, reason, required_approvals, actor)
+        try:
+            return self._create_promotion(*args, request_id, request_hash)
+        except IntegrityError:
+            if not request_id:
+                raise
+            # The same request id committed concurrently: answer with what it recorded.
+            return self._create_promotion(*args, request_id, request_hash)
+
+    def _create_promotion(
+        self,
+        model: str,
+        version: str,
+        target: Stage,
+        reason: str,
+        required_approvals: int,
+        actor: str,
+        request_id: str,
+        request_hash: str,
+    ) -> Promotion:
+        version_name_ = version_name(model, version)
         now = self.now()
         with self.db.write() as session:
             model_row = self.locked_model(session, model)
+            if request_id:
+                earlier = store.promotion_by_request_id(session, request_id)
+                if earlier is not None:
+                    found, stored_hash = earlier
+                    check_same_request(
+                        request_id, stored_hash, request_hash, found.name, "promotion"
+                    )
+                    return found
             row = versions_store.version_row(session, model, version)
             if row is None:
                 raise version_not_found(model, version)
@@ -156,6 +202,8 @@ class GovernanceUseCases(UseCaseBase):
                 reason=reason,
                 required_approvals=required_approvals,
                 now=now,
+                request_id=request_id,
+                request_hash=request_hash,
             )
             created = store.to_promotion(session, created_row, model, version)
             change = Change(actor, now)
@@ -184,9 +232,12 @@ class GovernanceUseCases(UseCaseBase):
         version_filter: str,
         page_size: int,
         page_token: str,
+        request_id: str = "",
     ) -> Page:
-        """A model's promotions newest first, optionally of one state or version."""
+        """A model's promotions newest first, optionally of one state or version, or the
+        one created with ``request_id``."""
         model = parse_model_name(parent, "parent")
+        request_id = check_request_id(request_id)
         version = ""
         if version_filter:
             filter_model, version = parse_version_name(version_filter, "model_version")
@@ -201,6 +252,7 @@ class GovernanceUseCases(UseCaseBase):
             "parent": parent,
             "state": state.value if state else "",
             "version": version,
+            "request_id": request_id,
         }
         after = self.tokens.decode(page_token, query)[0] if page_token else None
         with self.db.read() as session:
@@ -219,6 +271,7 @@ class GovernanceUseCases(UseCaseBase):
                 model,
                 state=state,
                 version_id=version_id,
+                request_id=request_id,
                 after_id=after,
                 limit=size + 1,
             )
@@ -229,19 +282,40 @@ class GovernanceUseCases(UseCaseBase):
         return Page(items, token)
 
     def decide_promotion(
-        self, name: str, decision: Decision | None, comment: str, actor: str
+        self,
+        name: str,
+        decision: Decision | None,
+        comment: str,
+        actor: str,
+        request_id: str = "",
     ) -> Promotion:
-        """Record ``actor``'s approval or rejection of a pending promotion."""
+        """Record ``actor``'s approval or rejection of a pending promotion; a repeat of
+        ``request_id`` records nothing and returns the promotion as it is."""
         model, promotion_id = parse_promotion_name(name)
+        request_id = check_request_id(request_id)
         if decision is None:
             raise InvalidArgument.field(
                 "decision", "a decision is required: APPROVAL_DECISION_APPROVE or _REJECT"
             )
         checks.text(comment, "comment", checks.MAX_DESCRIPTION_BYTES)
+        request_hash = content_hash(
+            {"name": name, "decision": decision.value, "comment": comment, "actor": actor}
+        )
         now = self.now()
         with self.db.write() as session:
             row, version = self._locked_promotion(session, model, promotion_id)
             before = store.to_promotion(session, row, model, version)
+            earlier = store.decision_by_request_id(session, request_id) if request_id else None
+            if earlier is not None:
+                same = earlier.promotion_id == row.id and earlier.request_hash == request_hash
+                check_same_request(
+                    request_id,
+                    earlier.request_hash if same else None,
+                    request_hash,
+                    f"a decision on promotion {earlier.promotion_id}",
+                    "decision",
+                )
+                return before
             if before.state is not PromotionState.PENDING_APPROVAL:
                 raise FailedPrecondition(
                     f"cannot decide on {name!r}: it is {_state(before.state)}, and only "
@@ -268,7 +342,9 @@ class GovernanceUseCases(UseCaseBase):
                     reason="ALREADY_DECIDED",
                     metadata={"principal": actor, "promotion": name},
                 )
-            store.add_decision(session, row.id, actor, decision, comment, now)
+            store.add_decision(
+                session, row.id, actor, decision, comment, now, request_id, request_hash
+            )
             if decision is Decision.REJECT:
                 row.state = PromotionState.REJECTED.value
                 row.status_message = f"rejected by {actor}" + (f": {comment}" if comment else "")
