@@ -45,6 +45,8 @@ def start_embedded(data_dir: Path) -> tuple[subprocess.Popen, str]:
             str(artifacts),
             "--metadata-port",
             str(metadata),
+            "--http-port",
+            "0",
             "--log-level",
             "WARNING",
         ],

@@ -38,6 +38,9 @@ def _env(**extra: str) -> dict[str, str]:
     return {
         **os.environ,
         "PYTHONPATH": f"{ROOT}:{ROOT / 'protos'}:{ROOT / 'clients/python'}",
+        # HTTP listeners on free ports, never the shared defaults 8080/8081.
+        "MREG_GATEWAY_HTTP_LISTEN": "127.0.0.1:0",
+        "MREG_ARTIFACTS_HTTP_LISTEN": "127.0.0.1:0",
         **extra,
     }
 
@@ -121,6 +124,8 @@ def test_mreg_serve_runs_all_three_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             str(ports[1]),
             "--metadata-port",
             str(ports[2]),
+            "--http-port",
+            "0",
         ],
         env=_env(),
         stdout=subprocess.PIPE,
@@ -160,6 +165,8 @@ def test_mreg_serve_on_a_taken_port_says_which(tmp_path: Path) -> None:
                 str(free_port()),
                 "--artifacts-port",
                 str(free_port()),
+                "--http-port",
+                "0",
             ],
             env=_env(),
             capture_output=True,
