@@ -19,6 +19,14 @@ from services.common.errors import Unauthenticated
 CHALLENGE = 'Basic realm="model registry", charset="UTF-8"'
 
 
+def _missing() -> Unauthenticated:
+    return Unauthenticated(
+        "this registry requires a token: log in with the token as the password "
+        "(skopeo --creds user:TOKEN, oras login) or send 'Authorization: Bearer TOKEN'",
+        reason="TOKEN_MISSING",
+    )
+
+
 class HttpAuth:
     """Maps an ``Authorization`` header to an :class:`Identity`."""
 
@@ -36,11 +44,7 @@ class HttpAuth:
             return ANONYMOUS
         value = headers.get("authorization")
         if not value:
-            raise Unauthenticated(
-                "this registry requires a token: log in with the token as the password "
-                "(skopeo --creds user:TOKEN, oras login) or send 'Authorization: Bearer TOKEN'",
-                reason="TOKEN_MISSING",
-            )
+            raise _missing()
         scheme, _, credentials = value.partition(" ")
         credentials = credentials.strip()
         if scheme.lower() == "bearer" and credentials:
@@ -53,6 +57,8 @@ class HttpAuth:
             _, colon, password = decoded.partition(":")
             if colon and password:
                 return self.store.verify(password)
+            if colon:  # what clients send when they have no credentials for this host
+                raise _missing()
             raise Unauthenticated(
                 "basic credentials must be base64 of 'user:TOKEN'", reason="TOKEN_MALFORMED"
             )
