@@ -36,7 +36,6 @@ _STATUS = {
     "BLOB_UNKNOWN": 404,
     "UNSUPPORTED": 405,
     "TOOMANYREQUESTS": 429,
-    "UNAVAILABLE": 503,
 }
 _READS = ("GET", "HEAD")
 _PUSHES = ("POST", "PUT", "PATCH", "DELETE")
@@ -62,8 +61,15 @@ def _unsupported(request: Request) -> Response:
 Handler = Callable[[Request, Identity], Response]
 
 
-def _endpoint(auth: HttpAuth, handler: Handler) -> Callable[[Request], Response]:
-    """Authenticate, run ``handler`` and map every failure to an OCI error body."""
+def _endpoint(
+    auth: HttpAuth, handler: Handler, unknown: str = "NAME_UNKNOWN"
+) -> Callable[[Request], Response]:
+    """Authenticate, run ``handler`` and map every failure to an OCI error body.
+
+    The spec's codes name no server failure, so a backend that cannot answer gives a 503
+    (500 for a bug) with ``unknown``, the "not known" code of the endpoint, and a message
+    saying what failed.
+    """
 
     def endpoint(request: Request) -> Response:
         if request.method in _PUSHES:
@@ -78,10 +84,10 @@ def _endpoint(auth: HttpAuth, handler: Handler) -> Callable[[Request], Response]
             return error_response("DENIED", error.message)
         except RegistryError as error:
             logger.warning("OCI %s %s failed: %s", request.method, request.url.path, error)
-            return error_response("UNAVAILABLE", error.message)
+            return error_response(unknown, f"the registry cannot answer now: {error.message}", 503)
         except Exception:
             logger.exception("OCI %s %s failed", request.method, request.url.path)
-            return error_response("UNKNOWN", "internal error; the registry logged it", 500)
+            return error_response(unknown, "internal error; the registry logged it", 500)
 
     return endpoint
 
@@ -129,13 +135,21 @@ def oci_routes(registry: OciRegistry, auth: HttpAuth) -> list[BaseRoute]:
         return Response(body, media_type="application/json", headers=headers)
 
     def unknown(request: Request, identity: Identity) -> Response:
-        return error_response("UNSUPPORTED", f"no OCI endpoint at {request.url.path}", 404)
+        return error_response("NAME_UNKNOWN", f"no OCI endpoint at {request.url.path}", 404)
 
     methods = [*_READS, *_PUSHES]
     return [
         Route("/v2/", _endpoint(auth, base), methods=methods),
-        Route("/v2/{name:path}/manifests/{reference}", _endpoint(auth, manifest), methods=methods),
-        Route("/v2/{name:path}/blobs/{reference}", _endpoint(auth, blob), methods=methods),
+        Route(
+            "/v2/{name:path}/manifests/{reference}",
+            _endpoint(auth, manifest, "MANIFEST_UNKNOWN"),
+            methods=methods,
+        ),
+        Route(
+            "/v2/{name:path}/blobs/{reference}",
+            _endpoint(auth, blob, "BLOB_UNKNOWN"),
+            methods=methods,
+        ),
         Route("/v2/{name:path}/tags/list", _endpoint(auth, tags), methods=methods),
         Route("/v2/{rest:path}", _endpoint(auth, unknown), methods=methods),
     ]
