@@ -281,7 +281,8 @@ def manifest(facts: VersionFacts) -> Artifact:
 
 
 def page_of_tags(tags: list[str], n: int | None, last: str) -> tuple[list[str], bool]:
-    """Tags in lexical order after ``last``, at most ``n``; and whether more follow."""
+    """Names (tags, repositories) in lexical order after ``last``, at most ``n``; and
+    whether more follow."""
     ordered = sorted(set(tags))
     if last:
         ordered = [t for t in ordered if t > last]

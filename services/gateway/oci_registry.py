@@ -111,6 +111,24 @@ class OciRegistry:
             if not token:
                 return found
 
+    def repositories(self, identity: Identity) -> list[str]:
+        """Models the identity may read whose ids are valid OCI repository names."""
+        names: list[str] = []
+        token = ""
+        while True:
+            page = self.peers.metadata.call(
+                "ListModels",
+                metadata_pb2.ListModelsRequest(page_size=_PAGE, page_token=token),
+                principal=identity.principal,
+            )
+            for found in page.models:
+                model = found.name.removeprefix("models/")
+                if oci.is_repository_name(model) and identity.may_touch(model):
+                    names.append(model)
+            token = page.next_page_token
+            if not token:
+                return names
+
     def tags(self, identity: Identity, model: str) -> list[str]:
         """Every tag of a model: READY versions, aliases, stages holding one, ``latest``."""
         versions = self.versions(identity, model)

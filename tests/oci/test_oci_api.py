@@ -10,6 +10,7 @@ import json
 import pytest
 
 from modelregistry.v1 import metadata_pb2, registry_pb2, resources_pb2
+from mreg.client import Client
 from services.common.server import insecure_channel
 from tests.oci.conftest import TREE_FILES, Served, sha256
 
@@ -315,3 +316,41 @@ def test_path_traversal_and_invalid_names_are_refused(served: Served, raw_path: 
     (error,) = body["errors"]
     assert error["code"] == "NAME_INVALID"
     assert error["message"].startswith("invalid repository name ")
+
+
+def test_catalog_lists_models_with_valid_repository_names_only(served: Served) -> None:
+    registry = served.registry
+    with Client(registry.address(registry.gateway), timeout=30) as client:
+        for odd in ("odd_-name", "trailing-"):
+            client.push(served.single_file, model=odd, version="1.0.0")
+    with served.client() as http:
+        catalog = http.get("/v2/_catalog")
+        first = http.get("/v2/_catalog", params={"n": 1})
+        odd = http.get("/v2/odd_-name/manifests/latest")
+    assert catalog.status_code == 200
+    assert catalog.json() == {"repositories": ["team-a-llm", "team-b-single"]}
+    assert first.json() == {"repositories": ["team-a-llm"]}
+    assert first.headers["Link"] == '</v2/_catalog?n=1&last=team-a-llm>; rel="next"'
+    assert odd.status_code == 400
+    assert errors(odd) == [("NAME_INVALID", "invalid repository name 'odd_-name'")]
+
+
+def test_a_tag_follows_its_alias_and_stage_but_a_digest_stays(served: Served) -> None:
+    with served.client() as http:
+        before = http.get("/v2/team-a-llm/manifests/champion")
+        pinned = before.headers["Docker-Content-Digest"]
+        registry = served.registry
+        with Client(registry.address(registry.gateway), timeout=30) as client:
+            client.set_alias("team-a-llm:1.1.0", "champion")
+            client.promote("team-a-llm:1.1.0", "production")
+        after = http.get("/v2/team-a-llm/manifests/champion")
+        production = http.get("/v2/team-a-llm/manifests/production")
+        staging = http.get("/v2/team-a-llm/manifests/staging")
+        by_digest = http.get(f"/v2/team-a-llm/manifests/{pinned}")
+        tags = http.get("/v2/team-a-llm/tags/list").json()["tags"]
+    assert after.json()["annotations"]["io.modelregistry.version"] == "1.1.0"
+    assert after.headers["Docker-Content-Digest"] != pinned
+    assert production.content == after.content
+    assert staging.status_code == 404
+    assert by_digest.content == before.content
+    assert "production" in tags and "staging" not in tags

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from services.common.auth import Identity
+from services.common.auth import Identity, Role
 from services.common.errors import PermissionDenied, RegistryError, Unauthenticated
 from services.common.http import oci_error
 from services.common.http_auth import CHALLENGE, HttpAuth
@@ -59,6 +59,16 @@ def _unsupported(request: Request) -> Response:
 
 
 Handler = Callable[[Request, Identity], Response]
+
+
+def _page_params(request: Request) -> tuple[int | None, str]:
+    """``n`` (None: everything) and ``last`` of a listing."""
+    n_text = request.query_params.get("n")
+    if n_text is not None and not n_text.isdigit():
+        raise OciError(
+            "PAGINATION_NUMBER_INVALID", f"n must be a non-negative integer, got {n_text!r}"
+        )
+    return (int(n_text) if n_text is not None else None), request.query_params.get("last", "")
 
 
 def _endpoint(
@@ -117,15 +127,7 @@ def oci_routes(registry: OciRegistry, auth: HttpAuth) -> list[BaseRoute]:
 
     def tags(request: Request, identity: Identity) -> Response:
         model = registry.check(identity, request.path_params["name"])
-        n_text = request.query_params.get("n")
-        n = None
-        if n_text is not None:
-            if not n_text.isdigit():
-                raise OciError(
-                    "PAGINATION_NUMBER_INVALID", f"n must be a non-negative integer, got {n_text!r}"
-                )
-            n = int(n_text)
-        last = request.query_params.get("last", "")
+        n, last = _page_params(request)
         page, more = oci.page_of_tags(registry.tags(identity, model), n, last)
         headers = dict(API_VERSION)
         if more and page:
@@ -134,12 +136,24 @@ def oci_routes(registry: OciRegistry, auth: HttpAuth) -> list[BaseRoute]:
         body = json.dumps({"name": model, "tags": page}).encode()
         return Response(body, media_type="application/json", headers=headers)
 
+    def catalog(request: Request, identity: Identity) -> Response:
+        if not identity.has(Role.READER):
+            raise OciError("DENIED", f"{identity.principal} may not list: it needs the reader role")
+        n, last = _page_params(request)
+        page, more = oci.page_of_tags(registry.repositories(identity), n, last)
+        headers = dict(API_VERSION)
+        if more and page:
+            headers["Link"] = f'</v2/_catalog?n={n}&last={quote(page[-1])}>; rel="next"'
+        body = json.dumps({"repositories": page}).encode()
+        return Response(body, media_type="application/json", headers=headers)
+
     def unknown(request: Request, identity: Identity) -> Response:
         return error_response("NAME_UNKNOWN", f"no OCI endpoint at {request.url.path}", 404)
 
     methods = [*_READS, *_PUSHES]
     return [
         Route("/v2/", _endpoint(auth, base), methods=methods),
+        Route("/v2/_catalog", _endpoint(auth, catalog), methods=methods),
         Route(
             "/v2/{name:path}/manifests/{reference}",
             _endpoint(auth, manifest, "MANIFEST_UNKNOWN"),
