@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -141,6 +142,7 @@ def test_mreg_serve_runs_all_three_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert f"gateway    listening on 127.0.0.1:{ports[0]}" in out
     assert f"artifacts  listening on 127.0.0.1:{ports[1]}" in out
     assert f"metadata   listening on 127.0.0.1:{ports[2]}" in out
+    assert re.search(r"^http       http://127\.0\.0\.1:\d+/v2/ \(OCI pull\)$", out, re.M), out
     assert f"data       {data_dir.resolve()}" in out
     assert (data_dir / "metadata.db").exists()
     assert out.rstrip().endswith("stopped")
