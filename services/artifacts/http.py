@@ -140,4 +140,4 @@ def start_artifacts_http(settings: Settings, service: ArtifactService) -> Runnin
             "set MREG_SERVICE_TOKEN or MREG_BLOB_GRANT_SECRET (the gateway needs the same)"
         )
     app = build_app(service, secret, require)
-    return start_http(app, settings.artifacts_http_listen, name="artifacts http")
+    return start_http(app, settings.artifacts_http_listen, name="artifacts http", settings=settings)

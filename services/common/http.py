@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 import threading
 from dataclasses import dataclass
 
 import uvicorn
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
+
+from services.common.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,7 @@ class RunningHttp:
     thread: threading.Thread
     host: str
     port: int
+    scheme: str = "http"
 
     @property
     def address(self) -> str:
@@ -36,8 +40,8 @@ class RunningHttp:
 
     @property
     def url(self) -> str:
-        """``http://host:port`` of the server."""
-        return f"http://{self.address}"
+        """``http://host:port`` (``https`` with TLS) of the server."""
+        return f"{self.scheme}://{self.address}"
 
     def stop(self, grace: float | None = 5.0) -> None:
         """Stop accepting, let in-flight requests finish within ``grace``, then close them."""
@@ -73,13 +77,32 @@ def _bind(address: str) -> socket.socket:
     return sock
 
 
-def start_http(app: ASGIApp, address: str, *, name: str = "http") -> RunningHttp:
+def _tls_options(settings: Settings | None) -> dict[str, object]:
+    """uvicorn's TLS options from the same settings as the gRPC ports (none: plain HTTP)."""
+    if settings is None or settings.tls_cert_file is None:
+        return {}
+    options: dict[str, object] = {
+        "ssl_certfile": str(settings.tls_cert_file),
+        "ssl_keyfile": str(settings.tls_key_file) if settings.tls_key_file else None,
+    }
+    if settings.tls_client_ca_file is not None:
+        options["ssl_ca_certs"] = str(settings.tls_client_ca_file)
+        options["ssl_cert_reqs"] = ssl.CERT_REQUIRED
+    return options
+
+
+def start_http(
+    app: ASGIApp, address: str, *, name: str = "http", settings: Settings | None = None
+) -> RunningHttp:
     """Bind ``address`` and serve ``app`` on it in a background thread; returns when ready.
 
-    Raises :class:`OSError` when the address is taken or invalid.
+    With ``settings`` naming a TLS certificate, the port serves HTTPS (and requires client
+    certificates when a client CA is set), like the gRPC ports. Raises :class:`OSError`
+    when the address is taken or invalid.
     """
     sock = _bind(address)
     host, port = sock.getsockname()[:2]
+    tls = _tls_options(settings)
     config = uvicorn.Config(
         app,
         log_config=None,  # the process configured logging already
@@ -87,6 +110,7 @@ def start_http(app: ASGIApp, address: str, *, name: str = "http") -> RunningHttp
         lifespan="off",
         timeout_keep_alive=30,
         server_header=False,
+        **tls,  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)
     ready = threading.Event()
@@ -116,5 +140,6 @@ def start_http(app: ASGIApp, address: str, *, name: str = "http") -> RunningHttp
     ready.wait(30)
     if not server.started:
         raise OSError(f"{name} server did not start on {address}")
-    logger.info("%s listening on http://%s:%d", name, host, port)
-    return RunningHttp(server, thread, host, port)
+    scheme = "https" if tls else "http"
+    logger.info("%s listening on %s://%s:%d", name, scheme, host, port)
+    return RunningHttp(server, thread, host, port, scheme)

@@ -44,5 +44,8 @@ def start_gateway_http(settings: Settings, gateway: Gateway) -> RunningHttp | No
     if not settings.gateway_http_listen:
         return None
     return start_http(
-        build_http_app(settings, gateway), settings.gateway_http_listen, name="gateway http"
+        build_http_app(settings, gateway),
+        settings.gateway_http_listen,
+        name="gateway http",
+        settings=settings,
     )
