@@ -88,9 +88,9 @@ class OciRegistry:
         try:
             return getattr(self.peers, peer).call(method, request, principal=identity.principal)
         except RegistryError as error:
-            if error.code == grpc.StatusCode.NOT_FOUND and method != "ResolveModelVersion":
+            if error.code == grpc.StatusCode.NOT_FOUND and peer == "metadata":
                 raise OciError("NAME_UNKNOWN", f"repository {model!r} is not known") from None
-            raise
+            raise  # a READY version's tree missing is the registry's fault: a 503, not a 404
 
     def versions(self, identity: Identity, model: str) -> list[resources_pb2.ModelVersion]:
         """Every READY version of a model (archived ones too: they can still be pulled)."""
