@@ -34,7 +34,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.harness import MB, emit, environment, free_port, summary
+from benchmarks.harness import MB, cpu_seconds, emit, environment, free_port, summary
 from benchmarks.models import write_safetensors
 from benchmarks.servers import start_embedded
 
@@ -60,7 +60,13 @@ def _run(command: list[str], env: dict[str, str] | None = None) -> None:
 
 
 def _measure(run: Callable[[], None], server_pid: int | None) -> dict[str, float]:
-    server_before = _process_cpu(server_pid) if server_pid else 0.0
+    """Wall time, the client's CPU (the child process) and the server's: ``server_pid``'s,
+    or this process's own (the in-process ceiling server) when it is None."""
+
+    def server_cpu() -> float:
+        return _process_cpu(server_pid) if server_pid else cpu_seconds()
+
+    server_before = server_cpu()
     client_before = _children_cpu()
     started = time.perf_counter()
     run()
@@ -68,7 +74,7 @@ def _measure(run: Callable[[], None], server_pid: int | None) -> dict[str, float
     return {
         "wall_s": wall,
         "client_cpu_s": _children_cpu() - client_before,
-        "server_cpu_s": (_process_cpu(server_pid) - server_before) if server_pid else 0.0,
+        "server_cpu_s": server_cpu() - server_before,
     }
 
 
