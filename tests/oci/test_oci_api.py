@@ -354,3 +354,27 @@ def test_a_tag_follows_its_alias_and_stage_but_a_digest_stays(served: Served) ->
     assert staging.status_code == 404
     assert by_digest.content == before.content
     assert "production" in tags and "staging" not in tags
+
+
+def test_config_has_format_parameters_and_precision_from_inspection(
+    served: Served, tmp_path
+) -> None:
+    from benchmarks.models import write_safetensors
+
+    weights = write_safetensors(tmp_path / "tiny.safetensors", 64 * 1024, "BF16", seed=3)
+    registry = served.registry
+    with Client(registry.address(registry.gateway), timeout=30) as client:
+        pushed = client.push(weights, model="tiny", version="0.1.0", run="run-7")
+    with served.client() as http:
+        manifest = http.get("/v2/tiny/manifests/0.1.0").json()
+        config = http.get(f"/v2/tiny/blobs/{manifest['config']['digest']}").json()
+    assert config["config"] == {
+        "format": "safetensors",
+        "paramSize": f"{pushed.version.parameter_count / 1000:.3g}k",
+        "precision": "bf16",
+    }
+    assert config["descriptor"]["name"] == "tiny"
+    assert manifest["annotations"]["io.modelregistry.run-id"] == "run-7"
+    assert manifest["annotations"]["io.modelregistry.parameter-count"] == str(
+        pushed.version.parameter_count
+    )
