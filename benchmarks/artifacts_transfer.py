@@ -75,6 +75,7 @@ class Server:
             **os.environ,
             "MREG_DATA_DIR": str(data_dir),
             "MREG_ARTIFACTS_LISTEN": f"127.0.0.1:{self.port}",
+            "MREG_ARTIFACTS_HTTP_LISTEN": "127.0.0.1:0",
             "MREG_LOG_LEVEL": "WARNING",
         }
         self.proc = subprocess.Popen([sys.executable, "-m", "services.artifacts"], env=env)

@@ -58,6 +58,8 @@ def _start_postgres(data: Path) -> tuple[list[subprocess.Popen], str, str]:
         "MREG_GATEWAY_LISTEN": f"127.0.0.1:{ports['gateway']}",
         "MREG_ARTIFACTS_LISTEN": f"127.0.0.1:{ports['artifacts']}",
         "MREG_METADATA_LISTEN": f"127.0.0.1:{ports['metadata']}",
+        "MREG_GATEWAY_HTTP_LISTEN": "127.0.0.1:0",
+        "MREG_ARTIFACTS_HTTP_LISTEN": "127.0.0.1:0",
         "MREG_ARTIFACTS_ADDRESS": f"127.0.0.1:{ports['artifacts']}",
         "MREG_METADATA_ADDRESS": f"127.0.0.1:{ports['metadata']}",
     }

@@ -28,8 +28,9 @@ def wait_healthy(address: str, procs: list[subprocess.Popen], timeout: float = 6
                 time.sleep(0.2)
 
 
-def start_embedded(data_dir: Path) -> tuple[subprocess.Popen, str]:
-    """``mreg serve`` (SQLite + local files) on free ports; returns it and the gateway."""
+def start_embedded(data_dir: Path, http_port: int = 0) -> tuple[subprocess.Popen, str]:
+    """``mreg serve`` (SQLite + local files) on free ports; returns it and the gateway.
+    ``http_port`` is its HTTP port (OCI); 0 lets it pick one."""
     gateway, artifacts, metadata = (free_port() for _ in range(3))
     proc = subprocess.Popen(
         [
@@ -45,6 +46,8 @@ def start_embedded(data_dir: Path) -> tuple[subprocess.Popen, str]:
             str(artifacts),
             "--metadata-port",
             str(metadata),
+            "--http-port",
+            str(http_port),
             "--log-level",
             "WARNING",
         ],

@@ -10,11 +10,15 @@ import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
+from starlette.routing import Mount
 
 from services.artifacts.access import METHOD_ROLES as ARTIFACT_ROLES
 from services.common.auth import auth_interceptors, is_loopback
+from services.common.grants import grant_secret
+from services.common.http import RunningHttp, start_http
 from services.common.server import RunningServer, build_server
 from services.common.settings import Settings
 from services.gateway.service import Gateway
@@ -33,6 +37,19 @@ class EmbeddedRegistry:
     host: str
     settings: Settings
     gateway_service: Gateway
+    http_app: Any = None
+    http: RunningHttp | None = None
+
+    def start_http(self) -> None:
+        """Serve the HTTP port (OCI pull API, blobs under /artifacts), if one was asked for."""
+        if self.http_app is not None and self.http is None:
+            self.http = start_http(self.http_app, self.settings.gateway_http_listen)
+
+    def stop_http(self) -> None:
+        """Stop the HTTP port, letting in-flight requests finish."""
+        if self.http is not None:
+            self.http.stop()
+            self.http = None
 
     @property
     def servers(self) -> list[RunningServer]:
@@ -56,6 +73,7 @@ class EmbeddedRegistry:
                 f"gateway    listening on {self.address(self.gateway)}",
                 f"artifacts  listening on {self.address(self.artifacts)}",
                 f"metadata   listening on {self.address(self.metadata)}",
+                *([f"http       {self.http.url}/v2/ (OCI pull)"] if self.http else []),
                 f"data       {s.data_dir.resolve()}",
                 f"  database {s.resolved_database_url}",
                 f"  blobs    {s.resolved_storage_path.resolve()}",
@@ -72,6 +90,7 @@ def build_embedded(
     metadata_port: int = 50053,
     tokens_file: Path | None = None,
     policy_file: Path | None = None,
+    http_port: int | None = None,
 ) -> EmbeddedRegistry:
     """Migrate the embedded database and build (not start) the three servers.
 
@@ -79,9 +98,12 @@ def build_embedded(
     With it, the gateway and artifact service require bearer tokens and the three
     services share a fresh service token, so only the gateway can reach metadata.
     """
-    from services.artifacts.app import build_bindings as artifact_bindings
+    from services.artifacts.app import bindings_for as artifact_bindings
+    from services.artifacts.app import build_service as artifact_service
+    from services.artifacts.http import build_app as artifacts_http_app
     from services.gateway.app import bindings_for, build_gateway
     from services.gateway.app import build_interceptors as gateway_interceptors
+    from services.gateway.http.app import build_http_app
     from services.gateway.policy import load_policy
     from services.metadata.app import build_bindings as metadata_bindings
     from services.metadata.app import migrate
@@ -105,9 +127,10 @@ def build_embedded(
         metadata_bindings(base),
         interceptors=auth_interceptors(base, METADATA_ROLES, services_only=True),
     )
+    blobs = artifact_service(base)
     artifacts = build_server(
         f"{host}:{artifacts_port}",
-        artifact_bindings(base),
+        artifact_bindings(blobs),
         interceptors=auth_interceptors(base, ARTIFACT_ROLES),
     )
     settings = base.model_copy(
@@ -115,6 +138,9 @@ def build_embedded(
             "metadata_address": f"{host}:{metadata.port}",
             "artifacts_address": f"{host}:{artifacts.port}",
             "gateway_listen": f"{host}:{gateway_port}",
+            # One HTTP port: blob redirects stay on it (a relative Location).
+            "gateway_http_listen": f"{host}:{http_port}" if http_port is not None else "",
+            "artifacts_http_public_url": "/artifacts",
         }
     )
     gateway_service = build_gateway(settings)
@@ -123,4 +149,8 @@ def build_embedded(
         bindings_for(gateway_service, load_policy(policy_file)),
         interceptors=gateway_interceptors(settings),
     )
-    return EmbeddedRegistry(gateway, artifacts, metadata, host, settings, gateway_service)
+    http_app = None
+    if http_port is not None:
+        blobs_app = artifacts_http_app(blobs, grant_secret(base), tokens_file is not None)
+        http_app = build_http_app(settings, gateway_service, [Mount("/artifacts", blobs_app)])
+    return EmbeddedRegistry(gateway, artifacts, metadata, host, settings, gateway_service, http_app)

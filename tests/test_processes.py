@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -38,6 +39,9 @@ def _env(**extra: str) -> dict[str, str]:
     return {
         **os.environ,
         "PYTHONPATH": f"{ROOT}:{ROOT / 'protos'}:{ROOT / 'clients/python'}",
+        # HTTP listeners on free ports, never the shared defaults 8080/8081.
+        "MREG_GATEWAY_HTTP_LISTEN": "127.0.0.1:0",
+        "MREG_ARTIFACTS_HTTP_LISTEN": "127.0.0.1:0",
         **extra,
     }
 
@@ -121,6 +125,8 @@ def test_mreg_serve_runs_all_three_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             str(ports[1]),
             "--metadata-port",
             str(ports[2]),
+            "--http-port",
+            "0",
         ],
         env=_env(),
         stdout=subprocess.PIPE,
@@ -136,6 +142,7 @@ def test_mreg_serve_runs_all_three_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert f"gateway    listening on 127.0.0.1:{ports[0]}" in out
     assert f"artifacts  listening on 127.0.0.1:{ports[1]}" in out
     assert f"metadata   listening on 127.0.0.1:{ports[2]}" in out
+    assert re.search(r"^http       http://127\.0\.0\.1:\d+/v2/ \(OCI pull\)$", out, re.M), out
     assert f"data       {data_dir.resolve()}" in out
     assert (data_dir / "metadata.db").exists()
     assert out.rstrip().endswith("stopped")
@@ -160,6 +167,8 @@ def test_mreg_serve_on_a_taken_port_says_which(tmp_path: Path) -> None:
                 str(free_port()),
                 "--artifacts-port",
                 str(free_port()),
+                "--http-port",
+                "0",
             ],
             env=_env(),
             capture_output=True,

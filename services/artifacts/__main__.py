@@ -1,4 +1,5 @@
-"""``python -m services.artifacts`` serves on ``MREG_ARTIFACTS_LISTEN``.
+"""``python -m services.artifacts`` serves on ``MREG_ARTIFACTS_LISTEN``, and blobs over HTTP
+on ``MREG_ARTIFACTS_HTTP_LISTEN`` (where the gateway redirects OCI clients).
 
 ``python -m services.artifacts gc [--grace-seconds N] [--dry-run]`` runs garbage collection
 once over the configured backend and prints what it removed as JSON.
@@ -17,11 +18,12 @@ import json
 import sys
 
 from services.artifacts.access import METHOD_ROLES
-from services.artifacts.app import build_bindings, build_service
+from services.artifacts.app import bindings_for, build_service
 from services.artifacts.gc import DEFAULT_GRACE_SECONDS
-from services.common.auth import auth_interceptors
+from services.artifacts.http import start_artifacts_http
+from services.common.auth import auth_interceptors, check_bind_is_safe
 from services.common.logs import configure_logging
-from services.common.runner import run_service
+from services.common.runner import prepare_process, run_service
 from services.common.settings import Settings, load_settings
 
 
@@ -67,11 +69,26 @@ def main(argv: list[str] | None = None) -> int:
             service.close()
         print(json.dumps(dataclasses.asdict(report), sort_keys=True))
         return 0
+    prepare_process("artifacts", settings)
+    service = build_service(settings)
+    check_bind_is_safe("artifacts", settings.artifacts_listen, settings, False)  # before HTTP binds
+    if settings.artifacts_http_listen:
+        check_bind_is_safe("artifacts http", settings.artifacts_http_listen, settings, False)
+    try:
+        http = start_artifacts_http(settings, service)
+    except OSError as error:
+        raise SystemExit(f"artifacts: cannot start: {error}") from None
+
+    def stop() -> None:
+        if http is not None:
+            http.stop(settings.shutdown_grace_seconds)
+
     run_service(
         "artifacts",
         settings,
         settings.artifacts_listen,
-        build_bindings,
+        lambda _settings: bindings_for(service),
+        on_stop=stop,
         make_interceptors=_interceptors,
     )
     return 0

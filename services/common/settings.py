@@ -83,6 +83,27 @@ class Settings(BaseSettings):
         "service accepts only callers holding it.",
     )
 
+    gateway_http_listen: str = Field(
+        "127.0.0.1:8080",
+        description="Gateway HTTP listen address (OCI distribution pull API under /v2/); "
+        "empty turns HTTP off.",
+    )
+    artifacts_http_listen: str = Field(
+        "127.0.0.1:8081",
+        description="Artifact service HTTP listen address (blob downloads the gateway "
+        "redirects OCI clients to); empty turns HTTP off.",
+    )
+    artifacts_http_public_url: str = Field(
+        "",
+        description="Base URL of the artifact service's HTTP endpoint as clients reach it, "
+        "e.g. http://artifacts.example:8081; defaults to http://{artifacts_http_listen}.",
+    )
+    blob_grant_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Secret the gateway signs blob download grants with and the artifact "
+        "service checks them with; defaults to the service token.",
+    )
+
     tls_cert_file: Path | None = Field(None, description="PEM certificate; enables TLS on ports.")
     tls_key_file: Path | None = Field(None, description="PEM private key of tls_cert_file.")
     tls_client_ca_file: Path | None = Field(
@@ -140,6 +161,13 @@ class Settings(BaseSettings):
     def resolved_storage_path(self) -> Path:
         """Root directory of the local storage backend."""
         return self.storage_path or self.data_dir / "artifacts"
+
+    @property
+    def resolved_artifacts_http_url(self) -> str:
+        """Base URL the gateway redirects OCI blob requests to."""
+        return (self.artifacts_http_public_url or f"http://{self.artifacts_http_listen}").rstrip(
+            "/"
+        )
 
     @property
     def resolved_artifacts_public_address(self) -> str:

@@ -1,10 +1,13 @@
-"""``python -m services.gateway``: run the gateway on ``MREG_GATEWAY_LISTEN``."""
+"""``python -m services.gateway``: run the gateway on ``MREG_GATEWAY_LISTEN``, and its HTTP
+listener (OCI pull API) on ``MREG_GATEWAY_HTTP_LISTEN``."""
 
 from __future__ import annotations
 
+from services.common.auth import check_bind_is_safe
 from services.common.runner import prepare_process, run_service
 from services.common.settings import load_settings
 from services.gateway.app import bindings_for, build_gateway, build_interceptors, start_background
+from services.gateway.http.app import start_gateway_http
 from services.gateway.policy import PolicyError, load_policy
 
 
@@ -17,13 +20,23 @@ def main() -> None:
     except PolicyError as error:
         raise SystemExit(f"gateway: cannot start: {error}") from None
     gateway = build_gateway(settings)
+    check_bind_is_safe("gateway", settings.gateway_listen, settings, False)  # before HTTP binds
+    if settings.gateway_http_listen:
+        check_bind_is_safe("gateway http", settings.gateway_http_listen, settings, False)
+    http = start_gateway_http(settings, gateway)
     stop_background = start_background(settings, gateway)
+
+    def stop() -> None:
+        if http is not None:
+            http.stop(settings.shutdown_grace_seconds)
+        stop_background()
+
     run_service(
         "gateway",
         settings,
         settings.gateway_listen,
         lambda _settings: bindings_for(gateway, policy),
-        on_stop=stop_background,
+        on_stop=stop,
         make_interceptors=build_interceptors,
     )
 

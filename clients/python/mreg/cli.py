@@ -198,7 +198,9 @@ def _serve(args: argparse.Namespace) -> int:
             metadata_port=args.metadata_port,
             tokens_file=Path(args.tokens_file) if args.tokens_file else None,
             policy_file=Path(args.policy) if args.policy else None,
+            http_port=args.http_port,
         )
+        registry.start_http()
     except (OSError, ValueError) as error:
         print(f"mreg serve: {error}", file=sys.stderr)
         return 1
@@ -211,6 +213,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         run_until_signal(registry.servers)
     finally:
+        registry.stop_http()
         stop_background()
     print("stopped", flush=True)
     return 0
@@ -295,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--gateway-port", type=int, default=50051, help="gateway port (50051)")
     serve.add_argument("--artifacts-port", type=int, default=50052, help="artifacts port (50052)")
     serve.add_argument("--metadata-port", type=int, default=50053, help="metadata port (50053)")
+    serve.add_argument(
+        "--http-port", type=int, default=8080, help="HTTP port: OCI pull API under /v2/ (8080)"
+    )
     serve.add_argument(
         "--tokens-file",
         default=None,

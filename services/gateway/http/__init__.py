@@ -1,0 +1,1 @@
+"""The gateway's HTTP listener: the OCI pull API under ``/v2/``; more routes mount beside it."""

@@ -1,0 +1,51 @@
+"""Assembly of the gateway's HTTP application: the OCI pull API, and room for more.
+
+``build_app`` takes extra routes so HTTP/JSON (``/v1/``) and the web UI (``/``) can be
+mounted on the same listener later without touching the OCI routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from services.common.auth import TokenStore
+from services.common.grants import grant_secret
+from services.common.http import RunningHttp, start_http
+from services.common.http_auth import HttpAuth
+from services.common.settings import Settings
+from services.gateway.http.oci import oci_routes
+from services.gateway.oci_registry import OciRegistry
+from services.gateway.service import Gateway
+
+
+def build_app(
+    registry: OciRegistry, auth: HttpAuth, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The ASGI app: ``/v2/`` (OCI) first, then ``extra_routes``."""
+    return Starlette(routes=[*oci_routes(registry, auth), *extra_routes])
+
+
+def build_http_app(
+    settings: Settings, gateway: Gateway, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The gateway's HTTP app over the peers of ``gateway``, with auth as configured."""
+    store = TokenStore(settings.auth_tokens_file) if settings.auth_tokens_file else None
+    registry = OciRegistry(
+        gateway.peers, settings.resolved_artifacts_http_url, grant_secret(settings)
+    )
+    return build_app(registry, HttpAuth(store), extra_routes)
+
+
+def start_gateway_http(settings: Settings, gateway: Gateway) -> RunningHttp | None:
+    """Serve the gateway's HTTP app on ``settings.gateway_http_listen`` (None: HTTP off)."""
+    if not settings.gateway_http_listen:
+        return None
+    return start_http(
+        build_http_app(settings, gateway),
+        settings.gateway_http_listen,
+        name="gateway http",
+        settings=settings,
+    )
