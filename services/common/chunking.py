@@ -9,8 +9,8 @@ chunks the server stores: the chunk parameters below are part of the storage for
   at most ``MAX_CHUNK_BYTES``.
 * :func:`iter_file_chunks` cuts a file (memory-mapped) and hashes its chunks on a small thread
   pool; ``hashlib`` releases the GIL on large buffers, and so does the cut itself.
-* :func:`hash_file` is the client's single pass over a file: one read into two reused buffers,
-  the cut, the chunk hashes and the whole-file hash of the same bytes, on threads.
+* :func:`hash_file` is the client's single pass over a file: memory-mapped (no copy), the cut,
+  the chunk hashes and the whole-file hash of the same bytes, on threads.
 
 Chunk parameters (average 1 MiB, minimum avg/4, maximum 4x avg) follow the Remote Execution
 API's SplitBlob defaults; see ``benchmarks/README.md`` for the measurements behind them.
@@ -18,6 +18,7 @@ API's SplitBlob defaults; see ``benchmarks/README.md`` for the measurements behi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 import os
@@ -155,79 +156,76 @@ def _hash_chunks(chunks: Iterator, pool: ThreadPoolExecutor, window: int) -> Ite
         yield ChunkRef(offset, length, future.result())
 
 
-#: Bytes :func:`hash_file` reads per round (two buffers of this plus one maximal chunk).
-HASH_BLOCK_BYTES = 16 * 1024 * 1024
+#: :func:`hash_file` hashes the whole file in steps of this many bytes, and lets go of the
+#: mapped pages behind it (they stay in the page cache) every ``_RELEASE_BYTES``.
+_WHOLE_STEP = 16 * 1024 * 1024
+_RELEASE_BYTES = 64 * 1024 * 1024
+EMPTY_SHA256 = hashlib.sha256().hexdigest()
 
 
 def hash_file(
     path: str | os.PathLike[str],
     *,
     on_bytes: Callable[[int], None] | None = None,
-    block: int = HASH_BLOCK_BYTES,
     threads: int = 2,
+    window: int = 16,
 ) -> tuple[str, list[ChunkRef]]:
-    """The file's SHA-256 and its chunks (with their SHA-256), reading each byte once.
+    """The file's SHA-256 and its chunks (with their SHA-256), touching each byte once.
 
-    Blocks are read into two buffers used in turn (no allocation per block). While the main
-    thread cuts one buffer, the chunk hashes of the buffer before run on ``threads`` threads
-    and the whole-file hash on one more, in file order; all of these release the GIL. The
-    chunk that reaches the end of a buffer is not final yet: its bytes are carried to the
-    front of the next buffer and cut again with what follows. ``on_bytes`` is called with the
-    length of each chunk once it is hashed, in file order, so progress advances by bytes.
+    The file is memory-mapped, so no byte is copied: the main thread cuts, ``threads``
+    threads hash the chunks (at most ``window`` in flight) and one more thread hashes the
+    whole file in order; all of these release the GIL. Pages already hashed both ways are
+    unmapped as it goes, so the resident size stays small. ``on_bytes`` is called with each
+    chunk's length once it is hashed, in file order: progress advances by bytes.
     """
-    if block < MAX_CHUNK_BYTES:
-        raise ValueError(f"block must be at least {MAX_CHUNK_BYTES} bytes")
-    cdc = new_chunker()
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return EMPTY_SHA256, []
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     whole = hashlib.sha256()
-    views = [memoryview(bytearray(block + MAX_CHUNK_BYTES)) for _ in range(2)]
-    # (buffer index, blob offset, length or -1 for the whole-file hash, future), file order.
-    inflight: deque[tuple[int, int, int, Future]] = deque()
+    whole_done = [0]
     chunks: list[ChunkRef] = []
+    inflight: deque[tuple[int, int, Future[str]]] = deque()
+    view = memoryview(mapped)
 
-    def collect(buffer: int | None) -> None:
-        while inflight and (buffer is None or inflight[0][0] == buffer):
-            _, offset, length, future = inflight.popleft()
-            result = future.result()
-            if length >= 0:
-                chunks.append(ChunkRef(offset, length, result))
-                if on_bytes is not None:
-                    on_bytes(length)
+    def hash_whole() -> None:
+        for start in range(0, size, _WHOLE_STEP):
+            whole.update(view[start : start + _WHOLE_STEP])
+            whole_done[0] = min(size, start + _WHOLE_STEP)
 
-    with (
-        open(path, "rb", buffering=0) as handle,
-        ThreadPoolExecutor(threads, thread_name_prefix="chunk-hash") as pool,
-        ThreadPoolExecutor(1, thread_name_prefix="file-hash") as ordered,
-    ):
-        current, carry, tail, base, eof = 0, 0, 0, 0, False
-        while not eof:
-            view = views[current]
-            collect(current)  # every reader of this buffer is done before it is reused
-            if carry:
-                previous = views[1 - current]
-                view[:carry] = previous[tail : tail + carry]
-            filled = carry
-            while filled < carry + block:
-                got = handle.readinto(view[filled : carry + block])
-                if not got:
-                    eof = True
-                    break
-                filled += got
-            if filled > carry:
-                fresh = view[carry:filled]
-                inflight.append((current, base, -1, ordered.submit(whole.update, fresh)))
-            if not filled:
-                break
-            cuts = [(c.offset, c.length) for c in cdc.cut_buf(view[:filled])]
-            if not eof:
-                tail, _ = cuts.pop()
-                carry = filled - tail
-            for offset, length in cuts:
-                data = view[offset : offset + length]
-                inflight.append((current, base + offset, length, pool.submit(sha256_hex, data)))
-            if not eof:
-                base += tail
-            current = 1 - current
-        collect(None)
+    released = 0
+
+    def collect(limit: int) -> None:
+        nonlocal released
+        while len(inflight) > limit:
+            offset, length, future = inflight.popleft()
+            chunks.append(ChunkRef(offset, length, future.result()))
+            if on_bytes is not None:
+                on_bytes(length)
+            behind = min(offset + length, whole_done[0]) // mmap.PAGESIZE * mmap.PAGESIZE
+            if behind - released >= _RELEASE_BYTES:
+                mapped.madvise(mmap.MADV_DONTNEED, released, behind - released)
+                released = behind
+
+    try:
+        with (
+            ThreadPoolExecutor(threads, thread_name_prefix="chunk-hash") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="file-hash") as ordered,
+        ):
+            whole_future = ordered.submit(hash_whole)
+            for chunk in new_chunker().cut_buf(view):
+                data = chunk.data
+                inflight.append((chunk.offset, chunk.length, pool.submit(sha256_hex, data)))
+                del chunk, data
+                collect(window)
+            collect(0)
+            whole_future.result()
+    finally:
+        inflight.clear()
+        with contextlib.suppress(BufferError):  # a view still held by an exception in flight:
+            view.release()  # the mapping closes when it is collected
+            mapped.close()
     return whole.hexdigest(), chunks
 
 

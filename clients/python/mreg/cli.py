@@ -80,12 +80,23 @@ def _describe(v: Message, size: str) -> str:
     return "\n".join(lines)
 
 
+def _quiet_gc() -> None:
+    """Move what is loaded so far out of the garbage collector's sight: a transfer makes
+    few cycles, and collections walking every module and descriptor cost about a tenth of
+    a pull's CPU."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _push(args: argparse.Namespace) -> int:
     from mreg.progress import BarProgress, human_bytes
 
     progress = BarProgress(enabled=not args.json)
     started = time.monotonic()
     with _client(args) as client:
+        _quiet_gc()
         try:
             result = client.push(
                 args.path,
@@ -147,6 +158,7 @@ def _pull(args: argparse.Namespace) -> int:
     progress = BarProgress(enabled=not args.json)
     started = time.monotonic()
     with _client(args) as client:
+        _quiet_gc()
         try:
             result = client.pull(
                 args.reference,
@@ -154,6 +166,7 @@ def _pull(args: argparse.Namespace) -> int:
                 threads=args.streams,
                 progress=progress,
                 max_mb_per_s=args.max_rate,
+                compressed=args.compressed,
             )
         finally:
             progress.close()
@@ -393,6 +406,11 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("dest", help="directory to write the files into")
     pull.add_argument("--streams", type=int, default=4, help="parallel download streams (4)")
     pull.add_argument("--max-rate", type=float, default=0.0, help="cap in MB/s (0: none)")
+    pull.add_argument(
+        "--compressed",
+        action="store_true",
+        help="fetch chunks compressed: fewer bytes on a slow link, more CPU here",
+    )
     ls = client_command("ls", "list a model's versions, newest first", _ls)
     ls.add_argument("model", help="model id")
     add_commands(commands, client_command, _emit, _client)

@@ -254,6 +254,7 @@ class Client(Operations):
             stats=stats,
             progress=progress,
             max_mb_per_s=max_mb_per_s,
+            channel=self._artifacts_channel,
         )
         root, _blob = commit_files(
             self.artifacts, files, is_tree, metadata=self.metadata, timeout=self.timeout
@@ -288,12 +289,14 @@ class Client(Operations):
         threads: int = 4,
         progress: Progress | None = None,
         max_mb_per_s: float = 0.0,
+        compressed: bool = False,
     ) -> PullResult:
         """Download a version's files into the directory ``dest``, verified.
 
         Files already present with the right digest are skipped; others are written to
         partial files and renamed once their SHA-256 matches. A pull that was interrupted
-        resumes from the verified bytes it left. ``max_mb_per_s`` caps the rate (0: none).
+        resumes from the verified bytes it left. ``max_mb_per_s`` caps the rate (0: none);
+        ``compressed`` fetches chunks compressed (for slow links; costs client CPU).
         """
         version = self.resolve(reference)
         digest = version.artifact_digest
@@ -314,6 +317,7 @@ class Client(Operations):
             progress=progress or Progress(),
             address=self.server_info().artifact_service_address,
             max_mb_per_s=max_mb_per_s,
+            accept_compressed=compressed,
         )
         return PullResult(version, paths, stats)
 

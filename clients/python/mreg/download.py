@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import mmap
 import os
 import threading
 import time
@@ -25,7 +26,6 @@ import xxhash
 
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, resources_pb2
 from mreg.errors import MregError, from_rpc_error
-from services.common.compression import Codec, CodecError, decode_chunk
 
 RANGE_BYTES = 64 * 1024 * 1024
 HASH_BLOCK = 8 * 1024 * 1024
@@ -98,16 +98,20 @@ class Journal:
 
 
 class PrefixHasher:
-    """SHA-256 of a file written out of order: hashes the contiguous prefix as it grows."""
+    """SHA-256 of a file written out of order: hashes the contiguous prefix as it grows.
+
+    The file is memory-mapped, so hashing reads the page cache without a copy; pages
+    hashed are unmapped behind it (they stay cached), keeping the resident size small.
+    """
 
     def __init__(self, fd: int, size: int) -> None:
-        self.fd, self.size = fd, size
+        self.size = size
         self.hashed = 0
         self._ready = 0
         self._later: dict[int, int] = {}  # start -> end of written pieces past the prefix
         self._cond = threading.Condition()
         self._digest = hashlib.sha256()
-        self._buffer = memoryview(bytearray(HASH_BLOCK))
+        self._mapped = mmap.mmap(fd, size, access=mmap.ACCESS_READ) if size else None
 
     def written(self, start: int, end: int) -> None:
         """``[start, end)`` is on disk."""
@@ -134,17 +138,32 @@ class PrefixHasher:
                 ready = self._ready
             if ready <= self.hashed:
                 return
-            while self.hashed < ready:
-                n = os.preadv(
-                    self.fd, [self._buffer[: min(HASH_BLOCK, ready - self.hashed)]], self.hashed
-                )
-                if n <= 0:
-                    raise OSError(f"short read at {self.hashed}")
-                self._digest.update(self._buffer[:n])
-                self.hashed += n
+            assert self._mapped is not None
+            with memoryview(self._mapped) as view:
+                while self.hashed < ready:
+                    step = min(HASH_BLOCK, ready - self.hashed)
+                    self._digest.update(view[self.hashed : self.hashed + step])
+                    self.hashed += step
+            behind = self.hashed // mmap.PAGESIZE * mmap.PAGESIZE
+            if behind:
+                self._mapped.madvise(mmap.MADV_DONTNEED, 0, behind)
 
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
+
+    def close(self) -> None:
+        if self._mapped is not None:
+            self._mapped.close()
+
+
+def _decode(target: Path, piece: artifacts_pb2.ReadBlobResponse) -> bytes | memoryview:
+    # Imported here: the codecs need numpy, which a pull of raw chunks never loads.
+    from services.common.compression import Codec, CodecError, decode_chunk
+
+    try:
+        return decode_chunk(Codec(piece.compressor), piece.data, piece.uncompressed_size)
+    except (CodecError, ValueError) as error:
+        raise TransferError(f"{target}: {error}", grpc.StatusCode.DATA_LOSS) from None
 
 
 def missing_ranges(have: Sequence[tuple[int, int]], size: int, limit: int) -> list[tuple[int, int]]:
@@ -222,6 +241,7 @@ class FileDownload:
     def run(self, pool: ThreadPoolExecutor) -> None:
         size = self.digest.size_bytes
         fd = os.open(self.partial, os.O_RDWR | os.O_CREAT, 0o600)
+        hasher = None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -251,6 +271,8 @@ class FileDownload:
                 hasher.wake()
             os.fsync(fd)
         finally:
+            if hasher is not None:
+                hasher.close()
             os.close(fd)
             self.journal.close()
         actual = hasher.hexdigest()
@@ -279,7 +301,7 @@ class FileDownload:
             for piece in call:
                 data = piece.data
                 if piece.compressor not in _IDENTITY:
-                    data = decode_chunk(Codec(piece.compressor), data, piece.uncompressed_size)
+                    data = _decode(self.target, piece)
                 start, n = piece.offset, len(data)
                 if n != piece.uncompressed_size or start < offset or start + n > end:
                     raise TransferError(
@@ -296,8 +318,6 @@ class FileDownload:
                 self.limit.take(n, self._stop)
                 if self._stop.is_set():
                     return
-        except CodecError as error:
-            raise TransferError(f"{self.target}: {error}", grpc.StatusCode.DATA_LOSS) from None
         except grpc.RpcError as error:
             if self._stop.is_set() and error.code() == grpc.StatusCode.CANCELLED:
                 return
