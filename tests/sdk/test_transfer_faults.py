@@ -20,7 +20,7 @@ import pytest
 from benchmarks.servers import start_embedded
 from modelregistry.v1 import artifacts_pb2, resources_pb2
 from mreg.client import Client
-from mreg.download import Journal, partial_paths
+from mreg.download import Journal, parse_piece, partial_paths
 from mreg.errors import NotFoundError
 from mreg.transfer import LocalFile, Progress, TransferStats, hash_files
 from services.common.chunking import iter_file_chunks
@@ -250,3 +250,26 @@ def test_the_hashing_progress_advances_by_bytes_within_a_file(tmp_path: Path) ->
     assert len(steps) == len(local.chunks) > 2
     assert steps == [c.length for c in local.chunks]
     assert max(steps) < 6 * MIB and sum(steps) == 6 * MIB
+
+
+def test_read_blob_responses_parse_by_hand_as_protobuf_does() -> None:
+    messages = [
+        artifacts_pb2.ReadBlobResponse(
+            offset=5 * 1024**3, data=os.urandom(MIB), compressor=4, uncompressed_size=3 * MIB
+        ),
+        artifacts_pb2.ReadBlobResponse(),
+        artifacts_pb2.ReadBlobResponse(offset=-1, data=b"x"),
+    ]
+    for message in messages:
+        piece = parse_piece(message.SerializeToString())
+        assert (piece.offset, bytes(piece.data), piece.compressor, piece.uncompressed_size) == (
+            message.offset,
+            message.data,
+            message.compressor,
+            message.uncompressed_size,
+        )
+    # A field this client does not know (number 9) is skipped, as protobuf skips it.
+    unknown = b"\x4a\x03abc" + messages[2].SerializeToString()
+    assert parse_piece(unknown) == parse_piece(messages[2].SerializeToString())
+    with pytest.raises(ValueError, match="truncated ReadBlobResponse"):
+        parse_piece(messages[0].SerializeToString()[:100])

@@ -318,6 +318,7 @@ class Client(Operations):
             address=self.server_info().artifact_service_address,
             max_mb_per_s=max_mb_per_s,
             accept_compressed=compressed,
+            channel=self._artifacts_channel,
         )
         return PullResult(version, paths, stats)
 

@@ -17,9 +17,10 @@ import mmap
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import grpc
 import xxhash
@@ -156,7 +157,64 @@ class PrefixHasher:
             self._mapped.close()
 
 
-def _decode(target: Path, piece: artifacts_pb2.ReadBlobResponse) -> bytes | memoryview:
+READ_BLOB = "/modelregistry.v1.ArtifactService/ReadBlob"
+
+
+class Piece(NamedTuple):
+    """A ``ReadBlobResponse`` whose ``data`` is a view into the received message."""
+
+    offset: int = 0
+    data: bytes | memoryview = b""
+    compressor: int = 0
+    uncompressed_size: int = 0
+
+
+def parse_piece(raw: bytes) -> Piece:
+    """Decode a serialized ``ReadBlobResponse`` without copying its data.
+
+    protobuf would copy the data twice (into its arena, then into a new ``bytes``); this
+    reads the four fields by hand (unknown fields are skipped as protobuf would skip them).
+    """
+    view = memoryview(raw)
+    fields = [0, b"", 0, 0]
+    position, end = 0, len(raw)
+    while position < end:
+        key, position = _varint(raw, position)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, position = _varint(raw, position)
+            if number in (1, 3, 4):
+                fields[number - 1] = (
+                    value - (1 << 64) if value >= 1 << 63 else value
+                )
+        elif wire == 2:
+            length, position = _varint(raw, position)
+            if position + length > end:
+                raise ValueError("truncated ReadBlobResponse")
+            if number == 2:
+                fields[1] = view[position : position + length]
+            position += length
+        elif wire in (1, 5):
+            position += 8 if wire == 1 else 4
+        else:
+            raise ValueError(f"unexpected wire type {wire} in ReadBlobResponse")
+    return Piece(*fields)
+
+
+def _varint(raw: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if position >= len(raw) or shift > 63:
+            raise ValueError("truncated varint in ReadBlobResponse")
+        byte = raw[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+
+
+def _decode(target: Path, piece: Piece) -> bytes | memoryview:
     # Imported here: the codecs need numpy, which a pull of raw chunks never loads.
     from services.common.compression import Codec, CodecError, decode_chunk
 
@@ -201,7 +259,7 @@ class FileDownload:
 
     def __init__(
         self,
-        stub: artifacts_pb2_grpc.ArtifactServiceStub,
+        read: Callable[..., Iterable[Piece]],
         digest: resources_pb2.Digest,
         target: Path,
         *,
@@ -212,7 +270,7 @@ class FileDownload:
         on_bytes: Callable[[int], None],
         limit: RateLimit,
     ) -> None:
-        self.stub, self.digest, self.target = stub, digest, target
+        self.read, self.digest, self.target = read, digest, target
         self.metadata, self.timeout, self.address = metadata, timeout, address
         self.accept_compressed = accept_compressed
         self.on_bytes, self.limit = on_bytes, limit
@@ -293,7 +351,7 @@ class FileDownload:
         )
         if self._stop.is_set():
             return
-        call = self.stub.ReadBlob(request, timeout=self.timeout, metadata=self.metadata)
+        call = self.read(request, timeout=self.timeout, metadata=self.metadata)
         with self._lock:
             self._calls.append(call)
         end = offset + length
@@ -340,3 +398,16 @@ class FileDownload:
         os.chmod(self.partial, mode & 0o777 or 0o644)
         os.replace(self.partial, self.target)
         self.journal.path.unlink(missing_ok=True)
+
+
+def reader(
+    stub: artifacts_pb2_grpc.ArtifactServiceStub, channel: grpc.Channel | None
+) -> Callable[..., Iterable[Piece]]:
+    """``ReadBlob`` answering :class:`Piece` views on ``channel``, else the stub's method."""
+    if channel is None:
+        return stub.ReadBlob
+    return channel.unary_stream(
+        READ_BLOB,
+        request_serializer=artifacts_pb2.ReadBlobRequest.SerializeToString,
+        response_deserializer=parse_piece,
+    )

@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, resources_pb2
-from mreg.download import FileDownload, RateLimit, TransferError
+from mreg.download import FileDownload, RateLimit, TransferError, reader
 from mreg.errors import from_rpc_error
 from mreg.hashcache import HashCache
 from services.common.chunking import ChunkRef, file_sha256, hash_file
@@ -462,6 +462,7 @@ def download_files(
     address: str = "",
     accept_compressed: bool = False,
     max_mb_per_s: float = 0.0,
+    channel: grpc.Channel | None = None,
 ) -> list[Path]:
     """Download ``files`` under ``dest`` (parallel ranges), verified and renamed into place.
 
@@ -470,6 +471,8 @@ def download_files(
     the artifact service in the error a lost connection gives. ``accept_compressed`` asks
     for chunks in their stored encoding: fewer bytes on the wire, but this side decodes
     them again (the server decodes every chunk to verify it anyway), so it is off by default.
+    Given the artifact service's ``channel``, received data is written without protobuf's
+    two copies.
     """
     try:
         dest.mkdir(parents=True, exist_ok=True)
@@ -493,6 +496,7 @@ def download_files(
             continue
         todo.append((remote, target))
     limit = RateLimit(max_mb_per_s)
+    read = reader(stub, channel)
     downloads = []
     for remote, target in todo:
         try:
@@ -501,7 +505,7 @@ def download_files(
             raise TransferError(f"cannot write {target}: {error.strerror}") from None
         downloads.append(
             FileDownload(
-                stub,
+                read,
                 remote.digest,
                 target,
                 metadata=metadata,
