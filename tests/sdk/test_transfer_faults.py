@@ -196,6 +196,8 @@ def test_ctrl_c_during_a_push_stops_at_once_registers_nothing_and_the_next_push_
     # only one that can differ; nothing the server already had is sent again.
     assert 0 < resumed["bytes_sent"] <= sum(d.size_bytes for d in still_missing)
     assert resumed["bytes_sent"] < 8 * MIB
+    assert resumed["bytes_deduplicated"] == 8 * MIB - resumed["bytes_sent"]
+    assert resumed["mb_per_s"] > 0
 
 
 def test_a_server_stopped_mid_pull_gives_one_line_naming_the_address_and_the_retry(
@@ -273,3 +275,37 @@ def test_read_blob_responses_parse_by_hand_as_protobuf_does() -> None:
     assert parse_piece(unknown) == parse_piece(messages[2].SerializeToString())
     with pytest.raises(ValueError, match="truncated ReadBlobResponse"):
         parse_piece(messages[0].SerializeToString()[:100])
+
+
+def test_resume_plan_merges_overlapping_pieces_and_drops_changed_ones(tmp_path: Path) -> None:
+    from mreg.download import FileDownload, RateLimit, checksum, missing_ranges
+
+    data = os.urandom(1000)
+    digest = resources_pb2.Digest(hash=hashlib.sha256(data).hexdigest(), size_bytes=1000)
+    target = tmp_path / "model.bin"
+    partial, journal_path = partial_paths(target)
+    partial.write_bytes(data)
+    journal = Journal(journal_path, digest)
+    journal.open(keep=False)
+    for offset, length in [(0, 100), (50, 100), (300, 50), (600, 100)]:
+        journal.record(offset, length, checksum(data[offset : offset + length]))
+    journal.close()
+    partial.write_bytes(data[:650] + b"\0" + data[651:])  # the last piece changed on disk
+    download = FileDownload(
+        lambda *a, **k: iter(()),
+        digest,
+        target,
+        metadata=(),
+        timeout=1,
+        address="",
+        accept_compressed=False,
+        on_bytes=lambda n: None,
+        limit=RateLimit(0),
+    )
+    fd = os.open(partial, os.O_RDONLY)
+    try:
+        have = download.plan(fd)
+    finally:
+        os.close(fd)
+    assert have == [(0, 150), (300, 50)]
+    assert missing_ranges(have, 1000, 400) == [(150, 150), (350, 400), (750, 250)]

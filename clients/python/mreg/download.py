@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -184,9 +184,7 @@ def parse_piece(raw: bytes) -> Piece:
         if wire == 0:
             value, position = _varint(raw, position)
             if number in (1, 3, 4):
-                fields[number - 1] = (
-                    value - (1 << 64) if value >= 1 << 63 else value
-                )
+                fields[number - 1] = value - (1 << 64) if value >= 1 << 63 else value
         elif wire == 2:
             length, position = _varint(raw, position)
             if position + length > end:
@@ -222,6 +220,11 @@ def _decode(target: Path, piece: Piece) -> bytes | memoryview:
         return decode_chunk(Codec(piece.compressor), piece.data, piece.uncompressed_size)
     except (CodecError, ValueError) as error:
         raise TransferError(f"{target}: {error}", grpc.StatusCode.DATA_LOSS) from None
+
+
+def _settled(futures: Sequence[Future]) -> bool:
+    """Every fetch ended, or one failed (the others are then stopped)."""
+    return all(f.done() for f in futures) or any(f.done() and f.exception() for f in futures)
 
 
 def missing_ranges(have: Sequence[tuple[int, int]], size: int, limit: int) -> list[tuple[int, int]]:
@@ -283,9 +286,12 @@ class FileDownload:
         self._calls: list[grpc.Call] = []
 
     def plan(self, fd: int) -> list[tuple[int, int]]:
-        """Pieces of the partial file still good (checked against the journal)."""
+        """The parts of the partial file still good (pieces checked against the journal),
+        as sorted disjoint ``(offset, length)``: a piece fetched again after a resume may
+        overlap one recorded before."""
         size = os.fstat(fd).st_size
-        good, buffer = [], bytearray()
+        good: list[tuple[int, int]] = []
+        buffer = bytearray()
         for offset, length, sum_ in self.journal.load():
             if offset + length > min(size, self.digest.size_bytes):
                 continue
@@ -293,8 +299,14 @@ class FileDownload:
                 buffer = bytearray(length)
             view = memoryview(buffer)[:length]
             if os.preadv(fd, [view], offset) == length and checksum(view) == sum_:
-                good.append((offset, length))
-        return good
+                good.append((offset, offset + length))
+        merged: list[list[int]] = []
+        for start, end in sorted(good):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        return [(start, end - start) for start, end in merged]
 
     def run(self, pool: ThreadPoolExecutor) -> None:
         size = self.digest.size_bytes
@@ -319,9 +331,15 @@ class FileDownload:
             ranges = missing_ranges(have, size, RANGE_BYTES)
             futures = [pool.submit(self._fetch, fd, hasher, o, n) for o, n in ranges]
             try:
-                hasher.hash_until(lambda: any(f.done() and f.exception() for f in futures))
+                hasher.hash_until(lambda: _settled(futures))
                 for future in futures:
                     future.result()
+                if hasher.hashed != size:
+                    raise TransferError(
+                        f"the artifact service at {self.address or 'the registry'} sent "
+                        f"{hasher.hashed} contiguous bytes of {self.target.name}, not {size}",
+                        grpc.StatusCode.DATA_LOSS,
+                    )
             finally:
                 self._stop.set()
                 for call in list(self._calls):
