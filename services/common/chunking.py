@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import mmap
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -189,8 +190,12 @@ def hash_file(
     inflight: deque[tuple[int, int, Future[str]]] = deque()
     view = memoryview(mapped)
 
+    stop = threading.Event()
+
     def hash_whole() -> None:
         for start in range(0, size, _WHOLE_STEP):
+            if stop.is_set():
+                return
             whole.update(view[start : start + _WHOLE_STEP])
             whole_done[0] = min(size, start + _WHOLE_STEP)
 
@@ -214,13 +219,17 @@ def hash_file(
             ThreadPoolExecutor(1, thread_name_prefix="file-hash") as ordered,
         ):
             whole_future = ordered.submit(hash_whole)
-            for chunk in new_chunker().cut_buf(view):
-                data = chunk.data
-                inflight.append((chunk.offset, chunk.length, pool.submit(sha256_hex, data)))
-                del chunk, data
-                collect(window)
-            collect(0)
-            whole_future.result()
+            try:
+                for chunk in new_chunker().cut_buf(view):
+                    data = chunk.data
+                    inflight.append((chunk.offset, chunk.length, pool.submit(sha256_hex, data)))
+                    del chunk, data
+                    collect(window)
+                collect(0)
+                whole_future.result()
+            finally:  # on Ctrl-C, the whole-file hash stops at its next step
+                stop.set()
+                pool.shutdown(wait=False, cancel_futures=True)
     finally:
         inflight.clear()
         with contextlib.suppress(BufferError):  # a view still held by an exception in flight:
