@@ -9,6 +9,8 @@ chunks the server stores: the chunk parameters below are part of the storage for
   at most ``MAX_CHUNK_BYTES``.
 * :func:`iter_file_chunks` cuts a file (memory-mapped) and hashes its chunks on a small thread
   pool; ``hashlib`` releases the GIL on large buffers, and so does the cut itself.
+* :func:`hash_file` is the client's single pass over a file: memory-mapped (no copy), the cut,
+  the chunk hashes and the whole-file hash of the same bytes, on threads.
 
 Chunk parameters (average 1 MiB, minimum avg/4, maximum 4x avg) follow the Remote Execution
 API's SplitBlob defaults; see ``benchmarks/README.md`` for the measurements behind them.
@@ -16,11 +18,13 @@ API's SplitBlob defaults; see ``benchmarks/README.md`` for the measurements behi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 import os
+import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,12 +157,102 @@ def _hash_chunks(chunks: Iterator, pool: ThreadPoolExecutor, window: int) -> Ite
         yield ChunkRef(offset, length, future.result())
 
 
+#: :func:`hash_file` hashes the whole file in steps of this many bytes, and lets go of the
+#: mapped pages behind it (they stay in the page cache) every ``_RELEASE_BYTES``.
+_WHOLE_STEP = 16 * 1024 * 1024
+_RELEASE_BYTES = 64 * 1024 * 1024
+EMPTY_SHA256 = hashlib.sha256().hexdigest()
+
+
+def hash_file(
+    path: str | os.PathLike[str],
+    *,
+    on_bytes: Callable[[int], None] | None = None,
+    threads: int = 2,
+    window: int = 16,
+) -> tuple[str, list[ChunkRef]]:
+    """The file's SHA-256 and its chunks (with their SHA-256), touching each byte once.
+
+    The file is memory-mapped, so no byte is copied: the main thread cuts, ``threads``
+    threads hash the chunks (at most ``window`` in flight) and one more thread hashes the
+    whole file in order; all of these release the GIL. Pages already hashed both ways are
+    unmapped as it goes, so the resident size stays small. ``on_bytes`` is called with each
+    chunk's length once it is hashed, in file order: progress advances by bytes.
+    """
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return EMPTY_SHA256, []
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    whole = hashlib.sha256()
+    whole_done = [0]
+    chunks: list[ChunkRef] = []
+    inflight: deque[tuple[int, int, Future[str]]] = deque()
+    view = memoryview(mapped)
+
+    stop = threading.Event()
+
+    def hash_whole() -> None:
+        for start in range(0, size, _WHOLE_STEP):
+            if stop.is_set():
+                return
+            whole.update(view[start : start + _WHOLE_STEP])
+            whole_done[0] = min(size, start + _WHOLE_STEP)
+
+    released = 0
+
+    def collect(limit: int) -> None:
+        nonlocal released
+        while len(inflight) > limit:
+            offset, length, future = inflight.popleft()
+            chunks.append(ChunkRef(offset, length, future.result()))
+            if on_bytes is not None:
+                on_bytes(length)
+            behind = min(offset + length, whole_done[0]) // mmap.PAGESIZE * mmap.PAGESIZE
+            if behind - released >= _RELEASE_BYTES:
+                mapped.madvise(mmap.MADV_DONTNEED, released, behind - released)
+                released = behind
+
+    try:
+        with (
+            ThreadPoolExecutor(threads, thread_name_prefix="chunk-hash") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="file-hash") as ordered,
+        ):
+            whole_future = ordered.submit(hash_whole)
+            try:
+                for chunk in new_chunker().cut_buf(view):
+                    data = chunk.data
+                    inflight.append((chunk.offset, chunk.length, pool.submit(sha256_hex, data)))
+                    del chunk, data
+                    collect(window)
+                collect(0)
+                whole_future.result()
+            finally:  # on Ctrl-C, the whole-file hash stops at its next step
+                stop.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+    finally:
+        inflight.clear()
+        with contextlib.suppress(BufferError):  # a view still held by an exception in flight:
+            view.release()  # the mapping closes when it is collected
+            mapped.close()
+    return whole.hexdigest(), chunks
+
+
 def file_sha256(path: str | os.PathLike[str] | Path, block: int = 8 * 1024 * 1024) -> str:
-    """SHA-256 of a whole file, read in large blocks (hashlib releases the GIL)."""
+    """SHA-256 of a whole file, memory-mapped (no copy) and hashed in ``block`` steps, with
+    the pages hashed unmapped behind (hashlib releases the GIL)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        buf = bytearray(block)
-        view = memoryview(buf)
-        while n := handle.readinto(buf):
-            digest.update(view[:n])
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return EMPTY_SHA256
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            released = 0
+            for start in range(0, size, block):
+                with memoryview(mapped) as view:
+                    digest.update(view[start : start + block])
+                done = min(size, start + block) // mmap.PAGESIZE * mmap.PAGESIZE
+                if done - released >= _RELEASE_BYTES:
+                    mapped.madvise(mmap.MADV_DONTNEED, released, done - released)
+                    released = done
     return digest.hexdigest()

@@ -268,6 +268,7 @@ class Client(Operations):
         streams: int = 4,
         use_cache: bool = True,
         progress: Progress | None = None,
+        max_mb_per_s: float = 0.0,
     ) -> PushResult:
         """Upload a file or a directory and register it as a version, in one call.
 
@@ -275,6 +276,7 @@ class Client(Operations):
         ``streams`` parallel streams. ``parents`` are versions this one was fine-tuned
         from (``name:1.0.0``, ``name@alias``); ``datasets`` are ``name@version`` it was
         trained on. Running an interrupted push again sends only what is missing.
+        ``max_mb_per_s`` caps the upload rate (0: none).
         """
         progress = progress or Progress()
         stats = TransferStats()
@@ -305,6 +307,8 @@ class Client(Operations):
             timeout=self.timeout * 100,
             stats=stats,
             progress=progress,
+            max_mb_per_s=max_mb_per_s,
+            channel=self._artifacts_channel,
         )
         root, _blob = commit_files(
             self.artifacts, files, is_tree, metadata=self.metadata, timeout=self.timeout
@@ -338,11 +342,15 @@ class Client(Operations):
         *,
         threads: int = 4,
         progress: Progress | None = None,
+        max_mb_per_s: float = 0.0,
+        compressed: bool = False,
     ) -> PullResult:
         """Download a version's files into the directory ``dest``, verified.
 
         Files already present with the right digest are skipped; others are written to
-        temporary files and renamed once their SHA-256 matches.
+        partial files and renamed once their SHA-256 matches. A pull that was interrupted
+        resumes from the verified bytes it left. ``max_mb_per_s`` caps the rate (0: none);
+        ``compressed`` fetches chunks compressed (for slow links; costs client CPU).
         """
         version = self.resolve(reference)
         digest = version.artifact_digest
@@ -361,6 +369,10 @@ class Client(Operations):
             timeout=self.timeout * 100,
             stats=stats,
             progress=progress or Progress(),
+            address=self.server_info().artifact_service_address,
+            max_mb_per_s=max_mb_per_s,
+            accept_compressed=compressed,
+            channel=self._artifacts_channel,
         )
         return PullResult(version, paths, stats)
 

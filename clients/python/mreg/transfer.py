@@ -13,24 +13,24 @@ under its final name, and files already present with the right digest are skippe
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import logging
+import mmap
 import os
 import stat as stat_module
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, resources_pb2
-from mreg.errors import MregError, from_rpc_error
+from mreg.download import FileDownload, RateLimit, TransferError, reader
+from mreg.errors import from_rpc_error
 from mreg.hashcache import HashCache
-from services.common.chunking import ChunkRef, StreamChunker, file_sha256, sha256_hex
-from services.common.compression import Codec, decode_chunk
+from services.common.chunking import ChunkRef, file_sha256, hash_file
 from services.common.treepaths import TreeRuleError, check_tree
 
 logger = logging.getLogger(__name__)
@@ -39,10 +39,6 @@ FIND_BATCH = 10_000
 RANGE_BYTES = 64 * 1024 * 1024
 READ_BLOCK = 8 * 1024 * 1024
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-
-class TransferError(MregError):
-    """A local problem with a push or pull: a path, a permission, a digest that differs."""
 
 
 @dataclass
@@ -75,6 +71,13 @@ class TransferStats:
     chunks_sent: int = 0
     files_hashed: int = 0
     files_skipped: int = 0
+    bytes_resumed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def bytes_deduplicated(self) -> int:
+        """Bytes of the push the registry already had, so they were not sent."""
+        return max(0, self.bytes_total - self.bytes_sent)
 
     @property
     def dedup_ratio(self) -> float:
@@ -169,62 +172,38 @@ def _local_file(real: Path, shown: Path, rel: str) -> LocalFile:
 def hash_files(
     files: Sequence[LocalFile], cache: HashCache | None, stats: TransferStats, progress: Progress
 ) -> None:
-    """Fill in each file's SHA-256 and chunks, from the cache where the file is unchanged."""
+    """Fill in each file's SHA-256 and chunks, from the cache where the file is unchanged.
+
+    Each file is read once (:func:`services.common.chunking.hash_file`); the bar advances
+    by the bytes hashed, chunk by chunk, not file by file.
+    """
     progress.phase("hashing", sum(f.size for f in files))
     for local in files:
         remembered = cache.get(local.path, local.stat) if cache else None
         if remembered is not None:
             local.sha256, local.chunks = remembered
-        else:
-            local.sha256, local.chunks = chunk_and_hash(local.path)
-            stats.files_hashed += 1
-            if cache is not None:
-                cache.put(local.path, local.stat, local.sha256, local.chunks)
-        progress.advance(local.size)
+            progress.advance(local.size)
+            continue
+        try:
+            local.sha256, local.chunks = hash_file(local.path, on_bytes=progress.advance)
+        except OSError as error:
+            raise TransferError(f"cannot read {local.path}: {error.strerror}") from None
+        if sum(c.length for c in local.chunks) != local.size:
+            raise TransferError(f"{local.path} changed while it was being hashed")
+        stats.files_hashed += 1
+        if cache is not None:
+            cache.put(local.path, local.stat, local.sha256, local.chunks)
 
 
-def chunk_and_hash(
-    path: Path, *, block: int = READ_BLOCK, threads: int = 2, window: int = 16
-) -> tuple[str, list[ChunkRef]]:
-    """The file's SHA-256 and its chunks, in one read of bounded memory.
-
-    Blocks are read in order and fed to the whole-file hash and to the stream chunker;
-    finished chunks are hashed on ``threads`` threads (hashlib releases the GIL), with at
-    most ``window`` in flight. Memory stays near the chunker's buffer plus the window.
-    """
-    whole = hashlib.sha256()
-    chunker = StreamChunker()
-    chunks: list[ChunkRef] = []
-    inflight: deque[tuple[int, int, Future[str]]] = deque()
-
-    def collect(limit: int) -> None:
-        while len(inflight) > limit:
-            offset, length, future = inflight.popleft()
-            chunks.append(ChunkRef(offset, length, future.result()))
-
-    with open(path, "rb") as handle, ThreadPoolExecutor(threads, "chunk-hash") as pool:
-        while data := handle.read(block):
-            whole.update(data)
-            for offset, view in chunker.feed(data):
-                inflight.append((offset, len(view), pool.submit(sha256_hex, view)))
-                collect(window)
-        for offset, view in chunker.finish():
-            inflight.append((offset, len(view), pool.submit(sha256_hex, view)))
-        collect(0)
-    return whole.hexdigest(), chunks
-
-
-def upload_missing(
+def find_missing(
     stub: artifacts_pb2_grpc.ArtifactServiceStub,
     files: Sequence[LocalFile],
     *,
     metadata: Sequence[tuple[str, str]],
-    streams: int,
     timeout: float,
     stats: TransferStats,
-    progress: Progress,
-) -> None:
-    """Send the chunks the server lacks, over ``streams`` parallel client streams."""
+) -> list[tuple[LocalFile, ChunkRef]]:
+    """The distinct chunks of ``files`` the server lacks, with a file that holds each."""
     wanted: dict[str, tuple[LocalFile, ChunkRef]] = {}
     for local in files:
         for chunk in local.chunks:
@@ -239,6 +218,30 @@ def upload_missing(
         )
         response = _rpc(stub.FindMissingChunks, request, metadata, timeout)
         missing.extend(wanted[d.hash] for d in response.missing_digests)
+    return missing
+
+
+def upload_missing(
+    stub: artifacts_pb2_grpc.ArtifactServiceStub,
+    files: Sequence[LocalFile],
+    *,
+    metadata: Sequence[tuple[str, str]],
+    streams: int,
+    timeout: float,
+    stats: TransferStats,
+    progress: Progress,
+    max_mb_per_s: float = 0.0,
+    channel: grpc.Channel | None = None,
+) -> None:
+    """Send the chunks the server lacks, over ``streams`` parallel client streams.
+
+    The streams are asynchronous calls fed from the files; the calling thread only waits,
+    so a Ctrl-C (``KeyboardInterrupt``) reaches it at once: every stream is then cancelled
+    and the error goes on. Chunks the server stored before that stay stored, so the next
+    push sends only the rest. Given the artifact service's ``channel``, each message is
+    built straight from the memory-mapped file (one copy) instead of through protobuf.
+    """
+    missing = find_missing(stub, files, metadata=metadata, timeout=timeout, stats=stats)
     total = sum(chunk.length for _, chunk in missing)
     progress.phase("uploading", total)
     if not missing:
@@ -249,40 +252,127 @@ def upload_missing(
         lane = loads.index(min(loads))
         lanes[lane].append(item)
         loads[lane] += item[1].length
+    for lane in lanes:
+        lane.sort(key=lambda m: (str(m[0].path), m[1].offset))  # read each file in order
     lock = threading.Lock()
+    stop = threading.Event()
+    failures: list[BaseException] = []
+    limit = RateLimit(max_mb_per_s)
 
-    def send(lane: list[tuple[LocalFile, ChunkRef]]) -> int:
-        descriptors: dict[Path, int] = {}
+    maps = _FileMaps()
+    upload = stub.UploadChunks
+    if channel is not None:
+        upload = channel.stream_unary(
+            UPLOAD_CHUNKS,
+            request_serializer=None,
+            response_deserializer=artifacts_pb2.UploadChunksResponse.FromString,
+        )
 
-        def requests() -> Iterator[artifacts_pb2.UploadChunksRequest]:
-            try:
-                for local, chunk in lane:
-                    fd = descriptors.get(local.path)
-                    if fd is None:
-                        fd = descriptors[local.path] = os.open(local.path, os.O_RDONLY)
-                    data = os.pread(fd, chunk.length, chunk.offset)
-                    if len(data) != chunk.length:
-                        raise TransferError(f"{local.path} changed while it was being pushed")
-                    yield artifacts_pb2.UploadChunksRequest(
-                        digest=resources_pb2.Digest(hash=chunk.sha256, size_bytes=chunk.length),
-                        compressor=artifacts_pb2.COMPRESSOR_IDENTITY,
-                        data=data,
-                    )
-                    with lock:
-                        stats.bytes_sent += chunk.length
-                        stats.chunks_sent += 1
+    def requests(lane: list[tuple[LocalFile, ChunkRef]]) -> Iterator:
+        try:
+            for local, chunk in lane:
+                if stop.is_set():
+                    return
+                data = maps.view(local)[chunk.offset : chunk.offset + chunk.length]
+                if len(data) != chunk.length:
+                    raise TransferError(f"{local.path} changed while it was being pushed")
+                yield (
+                    _chunk_message(chunk, data)
+                    if channel is not None
+                    else _chunk_proto(chunk, data)
+                )
+                del data
+                with lock:
+                    stats.bytes_sent += chunk.length
+                    stats.chunks_sent += 1
                     progress.advance(chunk.length)
-            finally:
-                for fd in descriptors.values():
-                    os.close(fd)
+                limit.take(chunk.length, stop)
+        except Exception as error:  # raised by the caller below, not in grpc's thread
+            failures.append(error)
+            stop.set()
 
-        response = _rpc(stub.UploadChunks, requests(), metadata, timeout)
-        return response.chunks_received
-
-    with ThreadPoolExecutor(len(lanes), thread_name_prefix="upload") as pool:
-        received = sum(pool.map(send, [lane for lane in lanes if lane]))
+    calls = [
+        upload.future(requests(lane), timeout=timeout, metadata=metadata) for lane in lanes if lane
+    ]
+    received = 0
+    try:
+        for call in calls:
+            received += call.result().chunks_received
+    except grpc.RpcError as error:
+        if failures:
+            raise failures[0] from None
+        raise from_rpc_error(error) from None
+    finally:
+        stop.set()
+        for call in calls:
+            call.cancel()
+        maps.close()
+    if failures:
+        raise failures[0]
     if received != len(missing):
         raise TransferError(f"the server received {received} of {len(missing)} chunks")
+
+
+UPLOAD_CHUNKS = "/modelregistry.v1.ArtifactService/UploadChunks"
+_DATA_FIELD = b"\x1a"  # field 3 (data), length-delimited
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _chunk_proto(chunk: ChunkRef, data: memoryview) -> artifacts_pb2.UploadChunksRequest:
+    return artifacts_pb2.UploadChunksRequest(
+        digest=resources_pb2.Digest(hash=chunk.sha256, size_bytes=chunk.length),
+        compressor=artifacts_pb2.COMPRESSOR_IDENTITY,
+        data=bytes(data),
+    )
+
+
+def _chunk_message(chunk: ChunkRef, data: memoryview) -> bytes:
+    """The serialized ``UploadChunksRequest`` for ``chunk``: its digest and compressor through
+    protobuf, then the data field appended by hand (a protobuf message followed by more
+    fields is the message with those fields), so the bytes are copied once, here."""
+    head = artifacts_pb2.UploadChunksRequest(
+        digest=resources_pb2.Digest(hash=chunk.sha256, size_bytes=chunk.length),
+        compressor=artifacts_pb2.COMPRESSOR_IDENTITY,
+    ).SerializeToString()
+    return b"".join((head, _DATA_FIELD, _varint(len(data)), data))
+
+
+class _FileMaps:
+    """Each file of a push memory-mapped once, for the upload streams to read from."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._maps: dict[Path, tuple[mmap.mmap, memoryview]] = {}
+
+    def view(self, local: LocalFile) -> memoryview:
+        with self._lock:
+            entry = self._maps.get(local.path)
+            if entry is None:
+                try:
+                    with open(local.path, "rb") as handle:
+                        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                except (OSError, ValueError) as error:  # ValueError: the file is empty now
+                    raise TransferError(
+                        f"{local.path} changed while it was being pushed: {error}"
+                    ) from None
+                entry = self._maps[local.path] = (mapped, memoryview(mapped))
+            return entry[1]
+
+    def close(self) -> None:
+        with self._lock:
+            for mapped, view in self._maps.values():
+                with contextlib.suppress(BufferError):
+                    view.release()
+                    mapped.close()
+            self._maps.clear()
 
 
 def commit_files(
@@ -374,8 +464,20 @@ def download_files(
     timeout: float,
     stats: TransferStats,
     progress: Progress,
+    address: str = "",
+    accept_compressed: bool = False,
+    max_mb_per_s: float = 0.0,
+    channel: grpc.Channel | None = None,
 ) -> list[Path]:
     """Download ``files`` under ``dest`` (parallel ranges), verified and renamed into place.
+
+    Files already present with the right digest are kept; a pull that was interrupted
+    resumes from the verified pieces it left (see :mod:`mreg.download`). ``address`` names
+    the artifact service in the error a lost connection gives. ``accept_compressed`` asks
+    for chunks in their stored encoding: fewer bytes on the wire, but this side decodes
+    them again (the server decodes every chunk to verify it anyway), so it is off by default.
+    Given the artifact service's ``channel``, received data is written without protobuf's
+    two copies.
 
     A tree that breaks a rule of :mod:`services.common.treepaths` (a path that is both a
     file and a directory, names that differ only by case, control characters, setuid bits)
@@ -406,72 +508,39 @@ def download_files(
             stats.files_skipped += 1
             continue
         todo.append((remote, target))
+    limit = RateLimit(max_mb_per_s)
+    read = reader(stub, channel)
+    downloads = []
+    for remote, target in todo:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise TransferError(f"cannot write {target}: {error.strerror}") from None
+        downloads.append(
+            FileDownload(
+                read,
+                remote.digest,
+                target,
+                metadata=metadata,
+                timeout=timeout,
+                address=address,
+                accept_compressed=accept_compressed,
+                on_bytes=progress.advance,
+                limit=limit,
+            )
+        )
     progress.phase("downloading", sum(r.digest.size_bytes for r, _ in todo))
     with ThreadPoolExecutor(max(1, threads), thread_name_prefix="download") as pool:
-        for remote, target in todo:
-            _download_one(stub, remote, target, pool, metadata, timeout, stats, progress)
+        for (remote, target), download in zip(todo, downloads, strict=True):
+            try:
+                download.run(pool)
+            except OSError as error:
+                raise TransferError(f"cannot write {target}: {error.strerror}") from None
+            finally:
+                stats.bytes_received += download.received
+                stats.bytes_resumed += download.kept
+            download.finish(remote.mode)
     return paths
-
-
-def _download_one(
-    stub: artifacts_pb2_grpc.ArtifactServiceStub,
-    remote: RemoteFile,
-    target: Path,
-    pool: ThreadPoolExecutor,
-    metadata: Sequence[tuple[str, str]],
-    timeout: float,
-    stats: TransferStats,
-    progress: Progress,
-) -> None:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.mreg-partial-{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as error:
-        raise TransferError(f"cannot write {target}: {error.strerror}") from None
-    lock = threading.Lock()
-    size = remote.digest.size_bytes
-
-    def fetch(offset: int) -> None:
-        request = artifacts_pb2.ReadBlobRequest(
-            digest=remote.digest,
-            offset=offset,
-            limit=min(RANGE_BYTES, size - offset),
-            accept_compressed=True,
-        )
-        try:
-            for piece in stub.ReadBlob(request, timeout=timeout, metadata=metadata):
-                data = piece.data
-                if piece.compressor not in (
-                    artifacts_pb2.COMPRESSOR_UNSPECIFIED,
-                    artifacts_pb2.COMPRESSOR_IDENTITY,
-                ):
-                    data = decode_chunk(Codec(piece.compressor), data, piece.uncompressed_size)
-                os.pwrite(fd, data, piece.offset)
-                with lock:
-                    stats.bytes_received += len(data)
-                progress.advance(len(data))
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
-
-    try:
-        list(pool.map(fetch, range(0, size, RANGE_BYTES)))
-        os.ftruncate(fd, size)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    actual = file_sha256(tmp) if size else EMPTY_SHA256
-    if actual != remote.digest.hash:
-        tmp.unlink(missing_ok=True)
-        raise TransferError(
-            f"{target}: downloaded bytes hash to {actual}, expected {remote.digest.hash}",
-            grpc.StatusCode.DATA_LOSS,
-        )
-    os.chmod(tmp, remote.mode & 0o777 or 0o644)
-    os.replace(tmp, target)
 
 
 def _rpc(method: Callable, request, metadata, timeout: float):
