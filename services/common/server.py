@@ -15,6 +15,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common.interceptors import ErrorMappingInterceptor
+from services.common.malformed import MalformedRequestInterceptor
 from services.common.observability import ObservabilityInterceptor
 from services.common.settings import MAX_MESSAGE_BYTES
 
@@ -66,8 +67,9 @@ def create_server(
 ) -> tuple[grpc.Server, int]:
     """Build a server bound to ``address`` (``host:0`` picks a free port); not started.
 
-    Every server gets health checking, reflection, metrics and the error-mapping
-    interceptor; ``interceptors`` run inside those (so their domain errors are mapped).
+    Every server gets health checking, reflection, metrics, the error-mapping interceptor
+    and INVALID_ARGUMENT for request bytes that do not parse; ``interceptors`` run inside
+    those (so their domain errors are mapped, and they never see an unparsable request).
     Returns the server and the bound port.
     """
     running = build_server(
@@ -91,7 +93,12 @@ def build_server(
     """Like :func:`create_server`, also returning the health servicer for shutdown."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-        interceptors=[ObservabilityInterceptor(), ErrorMappingInterceptor(), *interceptors],
+        interceptors=[
+            ObservabilityInterceptor(),
+            ErrorMappingInterceptor(),
+            MalformedRequestInterceptor(),
+            *interceptors,
+        ],
         # No SO_REUSEPORT: a second server on a taken port must fail, not share it.
         options=[*GRPC_OPTIONS, ("grpc.so_reuseport", 0)],
         maximum_concurrent_rpcs=None,
