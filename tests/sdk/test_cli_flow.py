@@ -166,15 +166,18 @@ def test_events_follow_sees_a_promotion(mreg, tmp_path: Path) -> None:
         env=mreg.env,
     )
     try:
-        time.sleep(1.0)
+        # The cursor makes the follower see the promotion whenever it connects.
         mreg("promote", "watched:1.0.0", "staging")
         line = follower.stdout.readline()
-    finally:
         follower.send_signal(signal.SIGINT)
-        follower.wait(timeout=10)
+        _, err = follower.communicate(timeout=10)
+    finally:
+        follower.kill()  # a no-op once it has exited; never leave it running
     event = json.loads(line)
     assert event["type"] == "stage.changed"
     assert event["attributes"]["to_stage"] == "staging"
+    assert follower.returncode == 130
+    assert err.strip().splitlines()[-1] == "mreg events: interrupted"
 
 
 def test_deploy_gc_and_db_upgrade(mreg, tmp_path: Path) -> None:

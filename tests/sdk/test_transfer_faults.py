@@ -207,7 +207,9 @@ def test_a_server_stopped_mid_pull_gives_one_line_naming_the_address_and_the_ret
     try:
         registry = Registry(gateway, tmp_path)
         model = tmp_path / "model.bin"
-        model.write_bytes(os.urandom(8 * MIB))
+        # Larger than what HTTP/2 flow control lets the server send ahead of a reader held
+        # at 4 MB/s (several MiB once the window grows), so the kill lands mid-transfer.
+        model.write_bytes(os.urandom(24 * MIB))
         registry.json("push", str(model), "--model", "faults", "--version", "1.0.0")
         with Client(gateway) as client:
             artifacts = client.server_info().artifact_service_address

@@ -14,6 +14,7 @@ from google.protobuf.message import Message
 
 from mreg.commands import add_commands, pairs, to_dict
 from mreg.errors import MregError
+from mreg.interrupt import catch_sigint
 
 
 def _client(args: argparse.Namespace):
@@ -454,7 +455,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mreg``; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        with catch_sigint():
+            return args.handler(args)
     except MregError as error:
         if getattr(args, "json", False):
             print(json.dumps({"error": {"code": error.code.name, "message": error.message}}))

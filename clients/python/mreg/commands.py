@@ -223,11 +223,12 @@ def add_commands(commands: Any, client_command: Callable, emit: Emit, client: Ca
     cmd.add_argument("--stage", action="append", default=[], help="only versions in this stage")
 
     def events(args):
+        from mreg.interrupt import until_interrupted
+
         with client(args) as c:
             seen = []
-            for event in c.events(
-                args.after, model=args.model, types=args.type, follow=args.follow
-            ):
+            stream = c.events(args.after, model=args.model, types=args.type, follow=args.follow)
+            for event in until_interrupted(stream) if args.follow else stream:
                 if args.json and not args.follow:
                     seen.append(to_dict(event))
                     continue

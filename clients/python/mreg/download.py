@@ -27,6 +27,7 @@ import xxhash
 
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, resources_pb2
 from mreg.errors import MregError, from_rpc_error
+from mreg.interrupt import POLL_SECONDS, check
 
 RANGE_BYTES = 64 * 1024 * 1024
 HASH_BLOCK = 8 * 1024 * 1024
@@ -135,7 +136,8 @@ class PrefixHasher:
         while self.hashed < self.size:
             with self._cond:
                 while self._ready <= self.hashed and not done():
-                    self._cond.wait(0.5)
+                    self._cond.wait(POLL_SECONDS)
+                    check()  # a Ctrl-C whose KeyboardInterrupt was lost in a finalizer
                 ready = self._ready
             if ready <= self.hashed:
                 return

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import grpc
 
@@ -30,6 +31,7 @@ from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, resources_pb2
 from mreg.download import FileDownload, RateLimit, TransferError, reader
 from mreg.errors import from_rpc_error
 from mreg.hashcache import HashCache
+from mreg.interrupt import POLL_SECONDS, check
 from services.common.chunking import ChunkRef, file_sha256, hash_file
 from services.common.treepaths import TreeRuleError, check_tree
 
@@ -297,7 +299,7 @@ def upload_missing(
     received = 0
     try:
         for call in calls:
-            received += call.result().chunks_received
+            received += _result(call).chunks_received
     except grpc.RpcError as error:
         if failures:
             raise failures[0] from None
@@ -311,6 +313,15 @@ def upload_missing(
         raise failures[0]
     if received != len(missing):
         raise TransferError(f"the server received {received} of {len(missing)} chunks")
+
+
+def _result(call: grpc.Future) -> Any:
+    """``call.result()``, looking for a lost Ctrl-C while it waits."""
+    while True:
+        try:
+            return call.result(timeout=POLL_SECONDS)
+        except grpc.FutureTimeoutError:
+            check()
 
 
 UPLOAD_CHUNKS = "/modelregistry.v1.ArtifactService/UploadChunks"
