@@ -12,6 +12,7 @@ pointed at it over HTTP; each test gets a bucket of its own.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +28,12 @@ from sqlalchemy.pool import NullPool
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# A suite started in the background by a non-interactive shell (`.ci/run &`) inherits
+# SIGINT ignored, and so would every CLI process it starts (an ignored signal survives
+# exec, and Python then installs no Ctrl-C handler): the Ctrl-C tests need the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def free_port() -> int:

@@ -42,12 +42,22 @@ LOST = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarni
 
 @LOST
 def test_a_ctrl_c_lost_in_a_finalizer_is_raised_again_by_the_next_check() -> None:
+    before = signal.getsignal(signal.SIGINT)
     started = time.monotonic()
     with catch_sigint(), pytest.raises(KeyboardInterrupt):
         _interrupt_in(0.3)
         list(_busy_in_finalizers(3.0, poll=True))
     assert time.monotonic() - started < 1.5
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_an_ignored_ctrl_c_stays_ignored() -> None:
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with catch_sigint():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 @LOST

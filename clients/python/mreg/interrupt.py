@@ -31,8 +31,14 @@ def _on_sigint(_signum: int, _frame: object) -> None:
 
 @contextmanager
 def catch_sigint() -> Iterator[None]:
-    """Within the block, a Ctrl-C raises ``KeyboardInterrupt`` and is remembered."""
-    if threading.current_thread() is not threading.main_thread():
+    """Within the block, a Ctrl-C raises ``KeyboardInterrupt`` and is remembered.
+
+    A process started with SIGINT ignored (a background job of a script) keeps ignoring it.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    ):
         yield
         return
     _interrupted.clear()
