@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: Largest gRPC message any service sends or accepts (DESIGN.md section 4).
+#: Largest gRPC message any service sends or accepts (docs/ARCHITECTURE.md section 6.6).
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 #: Size of the data messages bulk transfers use.
 PREFERRED_MESSAGE_BYTES = 1024 * 1024

@@ -39,7 +39,7 @@ from typing import Any
 
 import yaml
 
-#: The registry's stage transition table (DESIGN.md section 5).
+#: The registry's stage transition table (docs/ARCHITECTURE.md section 4.1).
 TRANSITIONS: dict[str, frozenset[str]] = {
     "development": frozenset({"staging", "archived"}),
     "staging": frozenset({"production", "development", "archived"}),

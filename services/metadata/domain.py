@@ -28,7 +28,8 @@ class Stage(StrEnum):
     DEPRECATED = "deprecated"
 
 
-#: DESIGN.md section 5: the only stage transitions allowed, in the order messages list them.
+#: docs/ARCHITECTURE.md section 4.1: the only stage transitions allowed, in the order messages
+#: list them.
 TRANSITIONS: dict[Stage, tuple[Stage, ...]] = {
     Stage.DEVELOPMENT: (Stage.STAGING, Stage.ARCHIVED),
     Stage.STAGING: (Stage.PRODUCTION, Stage.DEVELOPMENT, Stage.ARCHIVED),

@@ -1,4 +1,5 @@
-"""Stage transitions (the DESIGN.md table), production handover, and aliases."""
+"""Stage transitions (the table of docs/ARCHITECTURE.md section 4.1), production handover,
+and aliases."""
 
 from __future__ import annotations
 

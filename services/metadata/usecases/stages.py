@@ -1,4 +1,4 @@
-"""Stage transitions (the table of DESIGN.md section 5) and aliases."""
+"""Stage transitions (the table of docs/ARCHITECTURE.md section 4.1) and aliases."""
 
 from __future__ import annotations
 
