@@ -318,6 +318,17 @@ class Promotions:
     ) -> registry_pb2.PromoteModelVersionResponse:
         version = self._version(promotion.model_version, identity)
         target = stage_name(promotion.target_stage)
+        if stage_name(version.stage) == target:
+            # An earlier attempt moved the version, then lost the completion (a lost answer,
+            # a database restart): finish the promotion instead of refusing a move to the
+            # stage the version already holds.
+            done = self._set_state(
+                promotion,
+                governance_pb2.PROMOTION_STATE_COMPLETED,
+                f"{version.name} is now {target}",
+                identity,
+            )
+            return registry_pb2.PromoteModelVersionResponse(promotion=done, model_version=version)
         failures = self._gate_failures(version, target, identity)
         if failures:
             self._set_state(

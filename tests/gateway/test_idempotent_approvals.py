@@ -58,3 +58,31 @@ def test_a_lost_approval_answer_is_retried_and_approves_once(stack, artifacts) -
         alice.close()
         bob.close()
         proxy.close()
+
+
+def test_a_promotion_that_moved_the_version_but_lost_its_completion_finishes_on_retry(
+    stack, artifacts, monkeypatch
+) -> None:
+    """The stage moved, then marking the promotion COMPLETED failed (a database restart in
+    between): the retry with the same request id completes it instead of failing it on a
+    move to the stage the version already holds."""
+    from services.common.errors import Unavailable
+    from services.gateway.promotions import Promotions
+
+    real = Promotions._set_state
+    lost: list[str] = []
+
+    def lose_the_first_completion(self, promotion, state, message, identity):
+        if state == governance_pb2.PROMOTION_STATE_COMPLETED and not lost:
+            lost.append(promotion.name)
+            raise Unavailable("the metadata database is unavailable (in this test)")
+        return real(self, promotion, state, message, identity)
+
+    monkeypatch.setattr(Promotions, "_set_state", lose_the_first_completion)
+    with Client(stack.address("gateway")) as client:
+        version = client.register("m", upload(artifacts, b"w"), version="1.0.0")
+        done = client.promote(version.name, "staging", request_id="promote-1")
+    assert lost, "the completion was never lost: the test did not exercise the retry"
+    assert done.promotion.name == lost[0]
+    assert done.promotion.state == governance_pb2.PROMOTION_STATE_COMPLETED
+    assert done.model_version.stage == resources_pb2.STAGE_STAGING
