@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -71,6 +72,8 @@ class ServiceBinding:
     name: str
     add: Callable[[Any, grpc.Server], None]
     servicer: Any
+    #: The servicer has natively async methods: it must be served by ``grpc.aio``.
+    aio: bool = False
 
 
 @dataclass
@@ -207,7 +210,19 @@ def build_server(
     interceptors: Sequence[grpc.ServerInterceptor] = (),
     credentials: grpc.ServerCredentials | None = None,
 ) -> RunningServer:
-    """Like :func:`create_server`, also returning the health servicer for shutdown."""
+    """Like :func:`create_server`, also returning the health servicer for shutdown.
+
+    Bindings that need ``grpc.aio`` (``ServiceBinding.aio``) get :func:`build_aio_server`.
+    """
+    services = list(services)
+    if any(binding.aio for binding in services):
+        return build_aio_server(
+            address,
+            services,
+            max_workers=max_workers,
+            interceptors=interceptors,
+            credentials=credentials,
+        )
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         interceptors=shared_interceptors(interceptors),
@@ -265,8 +280,30 @@ def build_aio_server(
     return running
 
 
-def run_until_signal(servers: Sequence[RunningServer], grace: float = 10.0) -> None:
-    """Start ``servers`` and block until SIGTERM or SIGINT, then stop them gracefully."""
+def wait_serving(address: str, timeout: float = 30.0) -> bool:
+    """Whether the server at ``address`` reports SERVING (overall health) within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    with insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                status = stub.Check(health_pb2.HealthCheckRequest(), timeout=2).status
+                if status == health_pb2.HealthCheckResponse.SERVING:
+                    return True
+            except grpc.RpcError:
+                pass
+            time.sleep(0.05)
+    return False
+
+
+def run_until_signal(
+    servers: Sequence[RunningServer],
+    grace: float = 10.0,
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Start ``servers`` and block until SIGTERM or SIGINT, then stop them gracefully.
+
+    ``on_started`` runs once they are started (for example, to wait until they serve)."""
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -277,6 +314,8 @@ def run_until_signal(servers: Sequence[RunningServer], grace: float = 10.0) -> N
     try:
         for running in servers:
             running.start()
+        if on_started is not None:
+            on_started()
         stop.wait()
     finally:
         for running in servers:
