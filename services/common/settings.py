@@ -146,6 +146,12 @@ class Settings(BaseSettings):
     )
 
     max_workers: int = Field(32, ge=1, description="Threads serving RPCs per service.")
+    watch_queue_events: int = Field(
+        1000,
+        ge=1,
+        description="Events a WatchEvents stream may fall behind before the gateway drops "
+        "it (RESOURCE_EXHAUSTED naming its resume cursor).",
+    )
     grpc_keepalive_seconds: float = Field(
         30.0,
         ge=1,

@@ -37,7 +37,9 @@ def build_gateway(settings: Settings) -> Gateway:
         if settings.resolve_cache_poll_seconds
         else None
     )
-    return Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address), cache=cache)
+    gateway = Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address), cache=cache)
+    gateway.hub.queue_size = settings.watch_queue_events
+    return gateway
 
 
 def bindings_for(gateway: Gateway, policy: Policy | None = None) -> list[ServiceBinding]:
