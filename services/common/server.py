@@ -132,7 +132,7 @@ class AioRunningServer(RunningServer):
         try:
             self.health.enter_graceful_shutdown()
             self._run_on_stop()
-            self.loop.run(self.server.stop(grace))
+            self.loop.run(self.server.stop(grace), timeout=(grace or 0) + 10)
         finally:
             self.loop.close()
             if self.executor is not None:
