@@ -101,7 +101,7 @@ def build_embedded(
     from services.artifacts.app import bindings_for as artifact_bindings
     from services.artifacts.app import build_service as artifact_service
     from services.artifacts.http import build_app as artifacts_http_app
-    from services.gateway.app import bindings_for, build_gateway
+    from services.gateway.app import attach_gateway, bindings_for, build_gateway
     from services.gateway.app import build_interceptors as gateway_interceptors
     from services.gateway.http.app import build_http_app
     from services.gateway.policy import load_policy
@@ -149,6 +149,7 @@ def build_embedded(
         bindings_for(gateway_service, load_policy(policy_file)),
         interceptors=gateway_interceptors(settings),
     )
+    attach_gateway(gateway, gateway_service)
     http_app = None
     if http_port is not None:
         blobs_app = artifacts_http_app(blobs, grant_secret(base), tokens_file is not None)

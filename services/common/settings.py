@@ -146,6 +146,18 @@ class Settings(BaseSettings):
     )
 
     max_workers: int = Field(32, ge=1, description="Threads serving RPCs per service.")
+    watch_queue_events: int = Field(
+        1000,
+        ge=1,
+        description="Events a WatchEvents stream may fall behind before the gateway drops "
+        "it (RESOURCE_EXHAUSTED naming its resume cursor).",
+    )
+    grpc_keepalive_seconds: float = Field(
+        30.0,
+        ge=1,
+        description="Keepalive ping interval of every gRPC channel; servers accept pings "
+        "twice as often, so connections between the services are never dropped for pinging.",
+    )
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="Seconds in-flight RPCs get to finish on SIGTERM."
     )
