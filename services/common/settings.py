@@ -147,7 +147,7 @@ class Settings(BaseSettings):
 
     max_workers: int = Field(32, ge=1, description="Threads serving RPCs per service.")
     max_streams_per_principal: int = Field(
-        64,
+        256,
         ge=1,
         description="Upload and read streams one principal may have open at once on the "
         "artifact service; past it a new stream answers RESOURCE_EXHAUSTED.",
