@@ -7,7 +7,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -15,21 +15,53 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common.interceptors import ErrorMappingInterceptor
+from services.common.malformed import MalformedRequestInterceptor
 from services.common.observability import ObservabilityInterceptor
-from services.common.settings import MAX_MESSAGE_BYTES
+from services.common.settings import MAX_MESSAGE_BYTES, load_settings
 
 logger = logging.getLogger(__name__)
 
-#: Channel and server options every hop uses: message limits are set on purpose
-#: (16 MiB; data travels in ~1 MiB messages) and keepalives notice dead peers.
-GRPC_OPTIONS: list[tuple[str, Any]] = [
+#: Message limits are set on purpose (16 MiB; data travels in ~1 MiB messages).
+MESSAGE_OPTIONS: list[tuple[str, Any]] = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.http2.max_pings_without_data", 0),
-    ("grpc.keepalive_permit_without_calls", 1),
 ]
+
+
+def keepalive_ms() -> int:
+    """The keepalive ping interval of every hop (``MREG_GRPC_KEEPALIVE_SECONDS``)."""
+    return max(1, int(load_settings().grpc_keepalive_seconds * 1000))
+
+
+def channel_options(keepalive: int | None = None) -> list[tuple[str, Any]]:
+    """Options of every client channel: message limits, and keepalive pings (also on idle
+    connections) that notice a dead peer within about ``keepalive`` + 10 s."""
+    keepalive = keepalive or keepalive_ms()
+    return [
+        *MESSAGE_OPTIONS,
+        ("grpc.keepalive_time_ms", keepalive),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.keepalive_permit_without_calls", 1),
+    ]
+
+
+def server_options(keepalive: int | None = None) -> list[tuple[str, Any]]:
+    """Options of every server. The server accepts pings twice as often as our channels
+    send them (with or without calls), so it never answers them with GOAWAY
+    ENHANCE_YOUR_CALM too_many_pings; no SO_REUSEPORT: a second server on a taken port
+    must fail, not share it."""
+    keepalive = keepalive or keepalive_ms()
+    return [
+        *channel_options(keepalive),
+        ("grpc.http2.min_ping_interval_without_data_ms", keepalive // 2),
+        ("grpc.http2.min_time_between_pings_ms", keepalive // 2),
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+#: Channel options with the default keepalive, for callers that want a constant.
+GRPC_OPTIONS: list[tuple[str, Any]] = channel_options(30_000)
 
 
 @dataclass(frozen=True)
@@ -43,17 +75,90 @@ class ServiceBinding:
 
 @dataclass
 class RunningServer:
-    """A started server with its bound port and health servicer."""
+    """A built server with its bound port and health servicer; :meth:`start` serves.
+
+    ``on_stop`` callbacks run after health turns NOT_SERVING and before the server stops
+    accepting calls (to end long-lived streams with a status clients can act on).
+    """
 
     server: grpc.Server
     port: int
-    health: health.HealthServicer
+    health: Any
     services: tuple[str, ...]
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+
+    def start(self) -> None:
+        """Start serving."""
+        self.server.start()
+
+    def set_serving(self, serving: bool) -> None:
+        """Report every service of this server SERVING or NOT_SERVING."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in (*self.services, ""):
+            self.health.set(name, status)
 
     def stop(self, grace: float | None = 5.0) -> None:
         """Report NOT_SERVING, then stop, letting in-flight RPCs finish within ``grace``."""
         self.health.enter_graceful_shutdown()
+        self._run_on_stop()
         self.server.stop(grace).wait()
+
+    def _run_on_stop(self) -> None:
+        for callback in self.on_stop:
+            try:
+                callback()
+            except Exception:
+                logger.exception("stop callback failed")
+
+
+@dataclass
+class AioRunningServer(RunningServer):
+    """A ``grpc.aio`` server whose event loop runs on its own thread; same API."""
+
+    loop: Any = None
+    executor: futures.ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        self.loop.run(self.server.start(), timeout=30)
+
+    def stop(self, grace: float | None = 5.0) -> None:
+        try:
+            self.health.enter_graceful_shutdown()
+            self._run_on_stop()
+            self.loop.run(self.server.stop(grace))
+        finally:
+            self.loop.close()
+            if self.executor is not None:
+                self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _bind(server: Any, address: str, credentials: grpc.ServerCredentials | None) -> int:
+    try:
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        raise OSError(f"cannot listen on {address}: address in use or not available")
+    return port
+
+
+def _register(
+    server: Any, health_servicer: Any, services: Sequence[ServiceBinding]
+) -> tuple[str, ...]:
+    for binding in services:
+        binding.add(binding.servicer, server)
+    names = tuple(b.name for b in services)
+    reflection.enable_server_reflection(
+        (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    return names
 
 
 def create_server(
@@ -66,8 +171,9 @@ def create_server(
 ) -> tuple[grpc.Server, int]:
     """Build a server bound to ``address`` (``host:0`` picks a free port); not started.
 
-    Every server gets health checking, reflection, metrics and the error-mapping
-    interceptor; ``interceptors`` run inside those (so their domain errors are mapped).
+    Every server gets health checking, reflection, metrics, the error-mapping interceptor
+    and INVALID_ARGUMENT for request bytes that do not parse; ``interceptors`` run inside
+    those (so their domain errors are mapped, and they never see an unparsable request).
     Returns the server and the bound port.
     """
     running = build_server(
@@ -78,6 +184,19 @@ def create_server(
         credentials=credentials,
     )
     return running.server, running.port
+
+
+def shared_interceptors(
+    interceptors: Sequence[grpc.ServerInterceptor],
+) -> list[grpc.ServerInterceptor]:
+    """Every server's interceptors, outermost first, then the service's own ``interceptors``
+    (so their domain errors are mapped, and they never see an unparsable request)."""
+    return [
+        ObservabilityInterceptor(),
+        ErrorMappingInterceptor(),
+        MalformedRequestInterceptor(),
+        *interceptors,
+    ]
 
 
 def build_server(
@@ -91,32 +210,59 @@ def build_server(
     """Like :func:`create_server`, also returning the health servicer for shutdown."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-        interceptors=[ObservabilityInterceptor(), ErrorMappingInterceptor(), *interceptors],
-        # No SO_REUSEPORT: a second server on a taken port must fail, not share it.
-        options=[*GRPC_OPTIONS, ("grpc.so_reuseport", 0)],
+        interceptors=shared_interceptors(interceptors),
+        options=server_options(),
         maximum_concurrent_rpcs=None,
     )
     services = list(services)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for binding in services:
-        binding.add(binding.servicer, server)
-        health_servicer.set(binding.name, health_pb2.HealthCheckResponse.SERVING)
-    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    names = tuple(b.name for b in services)
-    reflection.enable_server_reflection(
-        (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    names = _register(server, health_servicer, services)
+    port = _bind(server, address, credentials)
+    running = RunningServer(server, port, health_servicer, names)
+    running.set_serving(True)
+    return running
+
+
+def build_aio_server(
+    address: str,
+    services: Iterable[ServiceBinding] = (),
+    *,
+    max_workers: int = 32,
+    interceptors: Sequence[grpc.ServerInterceptor] = (),
+    credentials: grpc.ServerCredentials | None = None,
+    serving: bool = True,
+) -> AioRunningServer:
+    """Like :func:`build_server`, served by ``grpc.aio`` (see services/common/aio.py).
+
+    Sync servicer methods run on ``max_workers`` threads; async ones on the event loop,
+    so open streams hold no thread. ``serving=False`` starts health at NOT_SERVING (call
+    :meth:`RunningServer.set_serving` once the service can answer).
+    """
+    from services.common.aio import LoopThread, new_aio_server
+
+    loop = LoopThread(f"aio-{address}")
+    executor = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc")
     try:
-        if credentials is None:
-            port = server.add_insecure_port(address)
-        else:
-            port = server.add_secure_port(address, credentials)
-    except RuntimeError:
-        port = 0
-    if port == 0:
-        raise OSError(f"cannot listen on {address}: address in use or not available")
-    return RunningServer(server, port, health_servicer, names)
+        server, health_servicer = new_aio_server(
+            loop,
+            server_options(),
+            shared_interceptors(interceptors),
+            executor,
+        )
+        services = list(services)
+
+        async def register_and_bind() -> tuple[tuple[str, ...], int]:
+            return _register(server, health_servicer, services), _bind(server, address, credentials)
+
+        names, port = loop.run(register_and_bind(), timeout=30)
+    except BaseException:
+        loop.close()
+        executor.shutdown(wait=False)
+        raise
+    running = AioRunningServer(server, port, health_servicer, names, loop=loop, executor=executor)
+    running.set_serving(serving)
+    return running
 
 
 def run_until_signal(servers: Sequence[RunningServer], grace: float = 10.0) -> None:
@@ -130,7 +276,7 @@ def run_until_signal(servers: Sequence[RunningServer], grace: float = 10.0) -> N
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         for running in servers:
-            running.server.start()
+            running.start()
         stop.wait()
     finally:
         for running in servers:
@@ -142,11 +288,11 @@ def run_until_signal(servers: Sequence[RunningServer], grace: float = 10.0) -> N
 
 def insecure_channel(address: str) -> grpc.Channel:
     """A plaintext client channel with the same message limits and keepalives as the servers."""
-    return grpc.insecure_channel(address, options=GRPC_OPTIONS)
+    return grpc.insecure_channel(address, options=channel_options())
 
 
 def open_channel(address: str, credentials: grpc.ChannelCredentials | None) -> grpc.Channel:
     """A client channel: TLS when ``credentials`` are given, plaintext otherwise."""
     if credentials is None:
         return insecure_channel(address)
-    return grpc.secure_channel(address, credentials, options=GRPC_OPTIONS)
+    return grpc.secure_channel(address, credentials, options=channel_options())

@@ -164,6 +164,12 @@ class Settings(BaseSettings):
         description="How often the artifact service writes a probe object to its storage "
         "backend; health is NOT_SERVING while the write fails. 0 turns the probe off.",
     )
+    grpc_keepalive_seconds: float = Field(
+        30.0,
+        ge=1,
+        description="Keepalive ping interval of every gRPC channel; servers accept pings "
+        "twice as often, so connections between the services are never dropped for pinging.",
+    )
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="Seconds in-flight RPCs get to finish on SIGTERM."
     )
