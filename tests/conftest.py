@@ -11,6 +11,7 @@ pointed at it over HTTP; each test gets a bucket of its own.
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 import subprocess
@@ -150,19 +151,34 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 # --------------------------------------------------------------------------- gRPC servers
 
 
+def _serves_async(bindings) -> bool:
+    return any(
+        inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member)
+        for binding in bindings
+        for _, member in inspect.getmembers(type(binding.servicer), inspect.isfunction)
+    )
+
+
+def build_for(address: str, bindings, **kwargs):
+    """A server of ``bindings`` (not started): ``grpc.aio`` when a servicer has coroutine
+    methods (the artifact service), the sync server otherwise."""
+    from services.common.server import build_aio_server, build_server
+
+    build = build_aio_server if _serves_async(bindings) else build_server
+    return build(address, list(bindings), **kwargs)
+
+
 @pytest.fixture
 def start_server() -> Iterator[Callable[..., str]]:
     """Starts servers on ``127.0.0.1:0`` from service bindings; returns ``host:port``.
 
     Every server started through it is stopped when the test ends.
     """
-    from services.common.server import build_server
-
     running = []
 
     def start(*bindings: object, max_workers: int = 16) -> str:
-        server = build_server("127.0.0.1:0", bindings, max_workers=max_workers)  # type: ignore[arg-type]
-        server.server.start()
+        server = build_for("127.0.0.1:0", bindings, max_workers=max_workers)  # type: ignore[arg-type]
+        server.start()
         running.append(server)
         return f"127.0.0.1:{server.port}"
 
@@ -185,7 +201,7 @@ def embedded_registry(tmp_path: Path) -> Iterator[object]:
         tmp_path / "mreg-data", gateway_port=0, artifacts_port=0, metadata_port=0
     )
     for server in registry.servers:
-        server.server.start()
+        server.start()
     stop_background = start_background(registry.settings, registry.gateway_service)
     yield registry
     stop_background()

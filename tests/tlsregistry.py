@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common.server import build_server
 from services.common.settings import Settings
 from services.common.tls import server_credentials
+from tests.conftest import build_for
 from tests.tlsutil import Pki, make_pki
 
 
@@ -48,10 +48,10 @@ def serve_tls(directory: Path, *, mutual: bool) -> Iterator[TlsRegistry]:
     servers = []
 
     def start(bindings, credential_settings: Settings) -> str:
-        server = build_server(
+        server = build_for(
             "127.0.0.1:0", bindings, credentials=server_credentials(credential_settings)
         )
-        server.server.start()
+        server.start()
         servers.append(server)
         return f"127.0.0.1:{server.port}"
 

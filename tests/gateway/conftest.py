@@ -18,9 +18,10 @@ from modelregistry.v1 import (
     resources_pb2,
 )
 from services.common.auth import AuthInterceptor, Role, TokenStore
-from services.common.server import RunningServer, build_server, insecure_channel
+from services.common.server import RunningServer, insecure_channel
 from services.common.settings import Settings
 from services.gateway.policy import Policy, parse_policy
+from tests.conftest import build_for
 
 MESSAGE = 1024 * 1024
 
@@ -56,8 +57,8 @@ class Stack:
             bindings = bindings_for(self.gateway_service, self.policy)
             if self.tokens is not None:
                 interceptors = [AuthInterceptor(self.tokens, METHOD_ROLES, model_of=model_of)]
-        server = build_server(f"127.0.0.1:{port}", bindings, interceptors=interceptors)
-        server.server.start()
+        server = build_for(f"127.0.0.1:{port}", bindings, interceptors=interceptors)
+        server.start()
         self.servers[which] = server
         self.ports[which] = server.port
 

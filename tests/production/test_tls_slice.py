@@ -19,9 +19,10 @@ from modelregistry.v1 import (
     registry_pb2_grpc,
     resources_pb2,
 )
-from services.common.server import build_server, open_channel
+from services.common.server import open_channel
 from services.common.settings import Settings
 from services.common.tls import channel_credentials, server_credentials
+from tests.conftest import build_for
 from tests.tlsutil import make_pki
 
 
@@ -51,10 +52,8 @@ def tls_registry(tmp_path: Path):
         creds_settings = (
             settings if mtls else settings.model_copy(update={"tls_client_ca_file": None})
         )
-        server = build_server(
-            "127.0.0.1:0", bindings, credentials=server_credentials(creds_settings)
-        )
-        server.server.start()
+        server = build_for("127.0.0.1:0", bindings, credentials=server_credentials(creds_settings))
+        server.start()
         servers.append(server)
         return f"127.0.0.1:{server.port}"
 
