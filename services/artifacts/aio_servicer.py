@@ -127,16 +127,23 @@ class AsyncArtifactServicer(ArtifactServicer):
     async def _upload(
         self, stream: uploads.UploadStream, messages: _Messages, identity
     ) -> uploads.UploadStatus:
-        while (message := await messages.next()) is not None:
-            if isinstance(message, uploads.Data):
-                await self._run(stream.feed, message.data)
-            elif isinstance(message, uploads.Finish):
-                if await messages.next() is not None:
-                    raise uploads.finish_not_last()
-                status = await self._run(stream.finish, message.expected)
-                return await self._run(self.service.owned, status, identity)
-            else:
-                raise uploads.header_not_first()
+        # One message is read ahead while the previous one is handled (no more: flow control
+        # holds back a faster sender).
+        ahead = asyncio.ensure_future(messages.next())
+        try:
+            while (message := await ahead) is not None:
+                ahead = asyncio.ensure_future(messages.next())
+                if isinstance(message, uploads.Data):
+                    await self._run(stream.feed, message.data)
+                elif isinstance(message, uploads.Finish):
+                    if await ahead is not None:
+                        raise uploads.finish_not_last()
+                    status = await self._run(stream.finish, message.expected)
+                    return await self._run(self.service.owned, status, identity)
+                else:
+                    raise uploads.header_not_first()
+        finally:
+            ahead.cancel()
         await self._run(stream.save_progress)  # the client half-closed without finishing
         return stream.status()
 
@@ -179,8 +186,13 @@ class AsyncArtifactServicer(ArtifactServicer):
         identity = current_identity()
         with self.limiter.hold(identity.principal):
             pieces = await self._run(super().ReadBlob, request, context)
+            # The next piece is read while this one is sent (one ahead, no more).
+            ahead = asyncio.ensure_future(self._run(next, pieces, None))
             try:
-                while (piece := await self._run(next, pieces, None)) is not None:
+                while (piece := await ahead) is not None:
+                    ahead = asyncio.ensure_future(self._run(next, pieces, None))
                     yield piece
             finally:
+                if not ahead.done():
+                    await asyncio.wait([ahead])
                 await self._run(pieces.close)
