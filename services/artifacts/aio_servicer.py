@@ -175,7 +175,7 @@ class AsyncArtifactServicer(ArtifactServicer):
             except StreamIdle:
                 await self._run(upload.finish)  # what was stored stays usable
                 raise self._idle(
-                    f"the chunk stream sent nothing after {upload.received} chunks"
+                    f"the chunk stream ({upload.received} chunks received and kept) sent nothing"
                 ) from None
             except BaseException:
                 await self._run(upload.cancel)

@@ -115,6 +115,22 @@ def test_an_idle_upload_is_ended_and_resumes_from_its_committed_offset(tmp_path:
             assert resumed.complete
             assert resumed.blob.digest.hash == hashlib.sha256(data).hexdigest()
 
+            chunk = random_bytes(300_000, seed=4)
+            chunks = stub.UploadChunks(timeout=20)
+            await chunks.write(
+                artifacts_pb2.UploadChunksRequest(digest=digest_of(chunk), data=chunk)
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as chunks_idle:
+                await chunks
+            assert chunks_idle.value.code() == grpc.StatusCode.ABORTED
+            assert (
+                "(1 chunks received and kept) sent nothing for 0.5 s" in chunks_idle.value.details()
+            )
+            missing = await stub.FindMissingChunks(
+                artifacts_pb2.FindMissingChunksRequest(digests=[digest_of(chunk)]), timeout=5
+            )
+            assert list(missing.missing_digests) == []  # what it sent is kept
+
     with artifact_process(tmp_path, MREG_UPLOAD_IDLE_TIMEOUT_SECONDS="0.5") as address:
         asyncio.run(scenario(address))
 
