@@ -51,7 +51,10 @@ def _concat(requests: Iterator[bytes], context: grpc.ServicerContext) -> bytes:
 
 def _blocking_hold(request: bytes, context: grpc.ServicerContext):
     yield b"open"
-    while context.is_active():
+    # Bounded: once the server has stopped, nothing may mark the call done, and a worker
+    # that never returns would hold the interpreter's exit (it joins pool threads).
+    deadline = time.monotonic() + 10
+    while context.is_active() and time.monotonic() < deadline:
         time.sleep(0.01)
 
 
