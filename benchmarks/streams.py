@@ -70,7 +70,12 @@ def _watchers(address: str, count: int, ready: multiprocessing.Queue, out: multi
         await asyncio.sleep(1.0)  # let the server register them all
         ready.put(opened)
         done, pending = await asyncio.wait(tasks, timeout=120)
-        out.put((received, len(pending), sum(1 for t in done if t.exception())))
+        errors = [t.exception() for t in done if t.exception()]
+        reasons: dict[str, int] = {}
+        for error in errors:
+            key = f"{getattr(error, 'code', lambda: '')()}: {getattr(error, 'details', str)()}"
+            reasons[key[:160]] = reasons.get(key[:160], 0) + 1
+        out.put((received, len(pending), reasons))
         for task in pending:
             task.cancel()
 
@@ -181,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
             "benchmark": "streams",
             "backend": "mreg serve: embedded (SQLite + local files), three services in one process",
             "watchers": {"asked": args.watchers, "opened": opened, "missing": missing},
-            "watchers_failed": failed,
+            "watchers_failed": failed,  # status -> count
             "resolve_without_watchers": ceiling,
             "resolve_with_watchers": loaded,
             "resolve_per_second_ratio": loaded["per_second"] / ceiling["per_second"],
