@@ -29,6 +29,10 @@ MESSAGE_OPTIONS: list[tuple[str, Any]] = [
 ]
 
 
+#: Calls a server holds before its handlers pick them up (see :func:`server_options`).
+MAX_PENDING_CALLS = 20_000
+
+
 def keepalive_ms() -> int:
     """The keepalive ping interval of every hop (``MREG_GRPC_KEEPALIVE_SECONDS``)."""
     return max(1, int(load_settings().grpc_keepalive_seconds * 1000))
@@ -51,13 +55,20 @@ def server_options(keepalive: int | None = None) -> list[tuple[str, Any]]:
     """Options of every server. The server accepts pings twice as often as our channels
     send them (with or without calls), so it never answers them with GOAWAY
     ENHANCE_YOUR_CALM too_many_pings; no SO_REUSEPORT: a second server on a taken port
-    must fail, not share it."""
+    must fail, not share it.
+
+    Calls that arrived but that the application has not picked up yet are "pending"; past
+    grpc's soft limit (1,000) it cancels new ones at random, and a burst of watchers
+    reconnecting at once (2,000 pods after a gateway restart) is more than that: 10% of
+    2,000 streams opened together were CANCELLED before their handler ran."""
     keepalive = keepalive or keepalive_ms()
     return [
         *channel_options(keepalive),
         ("grpc.http2.min_ping_interval_without_data_ms", keepalive // 2),
         ("grpc.http2.min_time_between_pings_ms", keepalive // 2),
         ("grpc.so_reuseport", 0),
+        ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
+        ("grpc.server.max_pending_requests_hard_limit", 2 * MAX_PENDING_CALLS),
     ]
 
 
