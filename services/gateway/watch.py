@@ -187,6 +187,8 @@ class EventHub:
             for event in page.events:
                 if watcher.admits(event):
                     yield event
+                    # Resumed: the consumer took it (a drop names the last event it took).
+                    watcher.cursor = max(watcher.cursor, event.sequence)
             watcher.cursor = max(watcher.cursor, page.next_after_sequence)
             if len(page.events) < PAGE:
                 # Everything up to the newest event was read; the hub sends what follows.
