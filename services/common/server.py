@@ -327,7 +327,10 @@ def run_until_signal(
             running.start()
         if on_started is not None:
             on_started()
-        stop.wait()
+        # Wake now and then: a signal the kernel hands to another thread (grpc's, the event
+        # loop's) only runs its Python handler once the main thread runs again.
+        while not stop.wait(0.5):
+            pass
     finally:
         for running in servers:
             running.stop(grace)
