@@ -98,10 +98,10 @@ def build_embedded(
     With it, the gateway and artifact service require bearer tokens and the three
     services share a fresh service token, so only the gateway can reach metadata.
     """
-    from services.artifacts.app import bindings_for as artifact_bindings
+    from services.artifacts.app import build_server as build_artifact_server
     from services.artifacts.app import build_service as artifact_service
     from services.artifacts.http import build_app as artifacts_http_app
-    from services.gateway.app import bindings_for, build_gateway
+    from services.gateway.app import attach_gateway, bindings_for, build_gateway
     from services.gateway.app import build_interceptors as gateway_interceptors
     from services.gateway.http.app import build_http_app
     from services.gateway.policy import load_policy
@@ -128,9 +128,10 @@ def build_embedded(
         interceptors=auth_interceptors(base, METADATA_ROLES, services_only=True),
     )
     blobs = artifact_service(base)
-    artifacts = build_server(
+    artifacts = build_artifact_server(
         f"{host}:{artifacts_port}",
-        artifact_bindings(blobs),
+        blobs,
+        base,
         interceptors=auth_interceptors(base, ARTIFACT_ROLES),
     )
     settings = base.model_copy(
@@ -149,6 +150,7 @@ def build_embedded(
         bindings_for(gateway_service, load_policy(policy_file)),
         interceptors=gateway_interceptors(settings),
     )
+    attach_gateway(gateway, gateway_service)
     http_app = None
     if http_port is not None:
         blobs_app = artifacts_http_app(blobs, grant_secret(base), tokens_file is not None)

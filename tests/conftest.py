@@ -169,7 +169,7 @@ def start_server() -> Iterator[Callable[..., str]]:
 
     def start(*bindings: object, max_workers: int = 16) -> str:
         server = build_server("127.0.0.1:0", bindings, max_workers=max_workers)  # type: ignore[arg-type]
-        server.server.start()
+        server.start()
         running.append(server)
         return f"127.0.0.1:{server.port}"
 
@@ -192,7 +192,7 @@ def embedded_registry(tmp_path: Path) -> Iterator[object]:
         tmp_path / "mreg-data", gateway_port=0, artifacts_port=0, metadata_port=0
     )
     for server in registry.servers:
-        server.server.start()
+        server.start()
     stop_background = start_background(registry.settings, registry.gateway_service)
     yield registry
     stop_background()

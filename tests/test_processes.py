@@ -20,14 +20,19 @@ from tests.conftest import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _wait_serving(address: str, service: str = "", timeout: float = 30.0) -> None:
+def _wait_serving(
+    address: str,
+    service: str = "",
+    timeout: float = 30.0,
+    want: int = health_pb2.HealthCheckResponse.SERVING,
+) -> None:
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while True:
             try:
                 status = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=1)
-                if status.status == health_pb2.HealthCheckResponse.SERVING:
+                if status.status == want:
                     return
             except grpc.RpcError:
                 if time.monotonic() > deadline:
@@ -66,7 +71,12 @@ def test_gateway_process_serves_health_and_stops_on_sigterm(tmp_path: Path) -> N
         text=True,
     )
     try:
-        _wait_serving(f"127.0.0.1:{port}", "modelregistry.v1.RegistryService")
+        # No peers are running: it answers health, NOT_SERVING (tests/gateway/test_streams.py).
+        _wait_serving(
+            f"127.0.0.1:{port}",
+            "modelregistry.v1.RegistryService",
+            want=health_pb2.HealthCheckResponse.NOT_SERVING,
+        )
     finally:
         code, out = _stop(proc, signal.SIGTERM)
     assert code == 0, out

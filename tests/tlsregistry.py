@@ -51,7 +51,7 @@ def serve_tls(directory: Path, *, mutual: bool) -> Iterator[TlsRegistry]:
         server = build_server(
             "127.0.0.1:0", bindings, credentials=server_credentials(credential_settings)
         )
-        server.server.start()
+        server.start()
         servers.append(server)
         return f"127.0.0.1:{server.port}"
 

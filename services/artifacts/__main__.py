@@ -15,16 +15,21 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 
 from services.artifacts.access import METHOD_ROLES
-from services.artifacts.app import bindings_for, build_service
+from services.artifacts.app import build_server, build_service
 from services.artifacts.gc import DEFAULT_GRACE_SECONDS
 from services.artifacts.http import start_artifacts_http
 from services.common.auth import auth_interceptors, check_bind_is_safe
 from services.common.logs import configure_logging
-from services.common.runner import prepare_process, run_service
+from services.common.runner import prepare_process
+from services.common.server import run_until_signal
 from services.common.settings import Settings, load_settings
+from services.common.tls import server_credentials
+
+logger = logging.getLogger(__name__)
 
 
 def _interceptors(settings: Settings) -> list:
@@ -78,19 +83,27 @@ def main(argv: list[str] | None = None) -> int:
         http = start_artifacts_http(settings, service)
     except OSError as error:
         raise SystemExit(f"artifacts: cannot start: {error}") from None
-
-    def stop() -> None:
+    interceptors = _interceptors(settings)
+    try:
+        running = build_server(
+            settings.artifacts_listen,
+            service,
+            settings,
+            interceptors=interceptors,
+            credentials=server_credentials(settings),
+        )
+    except OSError as error:
+        if http is not None:
+            http.stop(0)
+        raise SystemExit(f"artifacts: cannot start: {error}") from None
+    host = settings.artifacts_listen.rsplit(":", 1)[0]
+    auth = "on" if interceptors else "off"
+    logger.info("artifacts listening on %s:%d (auth %s)", host, running.port, auth)
+    try:
+        run_until_signal([running], grace=settings.shutdown_grace_seconds)
+    finally:
         if http is not None:
             http.stop(settings.shutdown_grace_seconds)
-
-    run_service(
-        "artifacts",
-        settings,
-        settings.artifacts_listen,
-        lambda _settings: bindings_for(service),
-        on_stop=stop,
-        make_interceptors=_interceptors,
-    )
     return 0
 
 

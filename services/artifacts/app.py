@@ -1,12 +1,19 @@
-"""Assembly of the artifact service from settings."""
+"""Assembly of the artifact service from settings, served on ``grpc.aio``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc
+from services.artifacts.aio_servicer import AsyncArtifactServicer
 from services.artifacts.backends import open_backend
+from services.artifacts.limits import StreamLimiter
+from services.artifacts.probe import BackendProbe
 from services.artifacts.service import ArtifactService
-from services.artifacts.servicer import ArtifactServicer
-from services.common.server import ServiceBinding
+from services.common.server import AioRunningServer, ServiceBinding, build_aio_server
 from services.common.settings import Settings
 
 SERVICE_NAME = artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name
@@ -19,17 +26,55 @@ def build_service(settings: Settings) -> ArtifactService:
     )
 
 
-def bindings_for(service: ArtifactService) -> list[ServiceBinding]:
-    """The ``ArtifactService`` binding of a service."""
+def bindings_for(
+    service: ArtifactService, settings: Settings | None = None
+) -> list[ServiceBinding]:
+    """The ``ArtifactService`` binding of a service (for an aio server: its streams are
+    coroutines), with the stream limit and idle timeout of ``settings``."""
+    settings = settings or Settings()
+    servicer = AsyncArtifactServicer(
+        service,
+        ThreadPoolExecutor(settings.max_workers, thread_name_prefix="artifacts-rpc"),
+        limiter=StreamLimiter(settings.max_streams_per_principal),
+        idle_timeout=settings.upload_idle_timeout_seconds,
+    )
     return [
         ServiceBinding(
             SERVICE_NAME,
             artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server,
-            ArtifactServicer(service),
+            servicer,
+            aio=True,
         )
     ]
 
 
+def build_server(
+    address: str,
+    service: ArtifactService,
+    settings: Settings,
+    *,
+    interceptors: Sequence[grpc.ServerInterceptor] = (),
+    credentials: grpc.ServerCredentials | None = None,
+) -> AioRunningServer:
+    """The artifact service's aio server on ``address`` (not started).
+
+    Its health follows the backend write probe (every ``backend_probe_seconds``); the probe
+    stops when the server stops.
+    """
+    running = build_aio_server(
+        address,
+        bindings_for(service, settings),
+        max_workers=settings.max_workers,
+        interceptors=interceptors,
+        credentials=credentials,
+    )
+    if settings.backend_probe_seconds > 0:
+        probe = BackendProbe(service.backend, settings.backend_probe_seconds, running.set_serving)
+        probe.start()
+        running.on_stop.insert(0, probe.stop)
+    return running
+
+
 def build_bindings(settings: Settings) -> list[ServiceBinding]:
     """The artifact service binding over the backend ``settings`` name."""
-    return bindings_for(build_service(settings))
+    return bindings_for(build_service(settings), settings)

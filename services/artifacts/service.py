@@ -22,7 +22,13 @@ from services.artifacts.blobs import BlobReader, Piece
 from services.artifacts.chunks import ChunkStore, StoredChunk
 from services.artifacts.quarantine import Quarantine
 from services.artifacts.store import BlobManifest, Records, blob_key
-from services.artifacts.uploads import Message, PlainUploads, StreamBroken, UploadStatus
+from services.artifacts.uploads import (
+    Message,
+    PlainUploads,
+    StreamBroken,
+    UploadStatus,
+    UploadStream,
+)
 from services.artifacts.visibility import Visibility, holder_in_prefix, not_found
 from services.common.auth import ANONYMOUS, Identity
 from services.common.chunking import MAX_CHUNK_BYTES, new_chunker
@@ -116,39 +122,20 @@ class ArtifactService:
         self, incoming: Iterable[IncomingChunk], identity: Identity = ANONYMOUS
     ) -> ChunkUploadReport:
         """Verify and store each chunk; a few are decoded, hashed and written in parallel."""
-        received = stored = wire = 0
-        window = self.chunks.window(8)
-        sent: list[str] = []
-
-        def count(results: list[StoredChunk]) -> None:
-            nonlocal stored
-            stored += sum(1 for r in results if r.new)
-            sent.extend(r.sha256 for r in results)
-
+        upload = self.begin_chunk_upload(identity)
         try:
             for chunk in incoming:
-                received += 1
-                wire += len(chunk.data)
-                if chunk.size > MAX_CHUNK_BYTES:
-                    raise InvalidArgument.field(
-                        "digest.size_bytes",
-                        f"chunk {chunk.hash} has {chunk.size} bytes, more than the maximum "
-                        f"chunk size of {MAX_CHUNK_BYTES} bytes",
-                        reason="CHUNK_TOO_LARGE",
-                    )
-                count(
-                    window.submit(
-                        self.chunks.store_encoded, chunk.codec, chunk.data, chunk.hash, chunk.size
-                    )
-                )
-            count(window.drain())
+                upload.add(chunk)
         except StreamBroken:
-            count(window.drain())
-            logger.info("UploadChunks: the client went away after %d chunks", received)
-        finally:
-            window.cancel()
-        self.visibility.claim_sent(identity, sent)
-        return ChunkUploadReport(received, stored, wire)
+            logger.info("UploadChunks: the client went away after %d chunks", upload.received)
+        except BaseException:
+            upload.cancel()
+            raise
+        return upload.finish()
+
+    def begin_chunk_upload(self, identity: Identity = ANONYMOUS) -> ChunkUpload:
+        """The state of one ``UploadChunks`` stream (see :class:`ChunkUpload`)."""
+        return ChunkUpload(self, identity)
 
     def commit_blob(
         self, blob: Digest, chunk_digests: list[Digest], identity: Identity = ANONYMOUS
@@ -204,7 +191,14 @@ class ArtifactService:
         self, messages: Iterator[Message], identity: Identity = ANONYMOUS
     ) -> UploadStatus:
         """Consume one plain upload stream (see :mod:`services.artifacts.uploads`)."""
-        status = self.uploads.upload(messages, identity.principal)
+        return self.owned(self.uploads.upload(messages, identity.principal), identity)
+
+    def begin_upload(self, header: Message | None, identity: Identity = ANONYMOUS) -> UploadStream:
+        """Open or resume the caller's plain upload named by its stream's first message."""
+        return self.uploads.begin(header, identity.principal)
+
+    def owned(self, status: UploadStatus, identity: Identity = ANONYMOUS) -> UploadStatus:
+        """``status``, after recording a finished upload's blob as the caller's own."""
         if status.complete and status.blob is not None:
             self._own(identity, status.blob.hash)
         return status
@@ -380,6 +374,57 @@ class ArtifactService:
                 f"the rate limit must not be negative, got {max_mb_per_second} MB/s",
             )
         return scrubbing.scrub(self.chunks, max_mb_per_second)
+
+
+class ChunkUpload:
+    """One ``UploadChunks`` stream: chunks are decoded, verified and stored a few at a time.
+
+    :meth:`add` blocks while the window of parallel jobs is full (so a fast sender is held
+    back by flow control); :meth:`finish` waits for the rest and reports.
+    """
+
+    def __init__(self, service: ArtifactService, identity: Identity) -> None:
+        self.service = service
+        self.identity = identity
+        self.window = service.chunks.window(8)
+        self.received = self.stored = self.wire = 0
+        self.sent: list[str] = []
+
+    def _count(self, results: list[StoredChunk]) -> None:
+        self.stored += sum(1 for r in results if r.new)
+        self.sent.extend(r.sha256 for r in results)
+
+    def add(self, chunk: IncomingChunk) -> None:
+        """Check one chunk's claimed size and queue it for storing."""
+        self.received += 1
+        self.wire += len(chunk.data)
+        if chunk.size > MAX_CHUNK_BYTES:
+            raise InvalidArgument.field(
+                "digest.size_bytes",
+                f"chunk {chunk.hash} has {chunk.size} bytes, more than the maximum "
+                f"chunk size of {MAX_CHUNK_BYTES} bytes",
+                reason="CHUNK_TOO_LARGE",
+            )
+        chunks = self.service.chunks
+        self._count(
+            self.window.submit(
+                chunks.store_encoded, chunk.codec, chunk.data, chunk.hash, chunk.size
+            )
+        )
+
+    def drain(self) -> None:
+        """Wait for the chunks in flight (their errors are raised)."""
+        self._count(self.window.drain())
+
+    def cancel(self) -> None:
+        """Drop the chunks not started; wait for those under way (on error paths)."""
+        self.window.cancel()
+
+    def finish(self) -> ChunkUploadReport:
+        """Wait for the rest; let the caller see the chunks it sent; the report."""
+        self.drain()
+        self.service.visibility.claim_sent(self.identity, self.sent)
+        return ChunkUploadReport(self.received, self.stored, self.wire)
 
 
 def _validate_holder(holder: str) -> None:

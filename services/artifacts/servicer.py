@@ -9,8 +9,9 @@ import grpc
 
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc
 from services.artifacts import convert, metrics, trees, uploads
+from services.artifacts.blobs import Piece
 from services.artifacts.gc import DEFAULT_GRACE_SECONDS
-from services.artifacts.service import ArtifactService, IncomingChunk
+from services.artifacts.service import ArtifactService, ChunkUploadReport, IncomingChunk
 from services.common.auth import current_identity
 from services.common.errors import InvalidArgument
 
@@ -32,19 +33,8 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
         )
 
     def UploadChunks(self, request_iterator, context):
-        def incoming() -> Iterator[IncomingChunk]:
-            for request in _requests(request_iterator):
-                sha, size = convert.digest_in(request.digest)
-                yield IncomingChunk(sha, size, request.compressor, request.data)
-
-        report = self.service.upload_chunks(incoming(), current_identity())
-        metrics.BYTES_RECEIVED.labels("chunks").inc(report.wire_bytes)
-        metrics.CHUNKS_STORED.inc(report.stored)
-        return artifacts_pb2.UploadChunksResponse(
-            chunks_received=report.received,
-            chunks_stored=report.stored,
-            wire_bytes=report.wire_bytes,
-        )
+        incoming = (incoming_chunk(request) for request in _requests(request_iterator))
+        return chunks_response(self.service.upload_chunks(incoming, current_identity()))
 
     def CommitBlob(self, request, context):
         blob = convert.digest_in(request.blob_digest, "blob_digest")
@@ -60,7 +50,7 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
             status = self.service.upload_blob(
                 _upload_messages(request_iterator), current_identity()
             )
-        return artifacts_pb2.UploadBlobResponse(**convert.upload_status_fields(status))
+        return upload_response(status)
 
     def QueryUpload(self, request, context):
         status = self.service.query_upload(request.upload_id, current_identity())
@@ -75,13 +65,7 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
             current_identity(),
         )
         for piece in pieces:
-            metrics.BYTES_SENT.inc(len(piece.data))
-            yield artifacts_pb2.ReadBlobResponse(
-                offset=piece.offset,
-                data=bytes(piece.data),
-                compressor=piece.codec,
-                uncompressed_size=piece.raw_size,
-            )
+            yield read_response(piece)
 
     def StatBlob(self, request, context):
         view = self.service.stat_blob(convert.digest_in(request.digest), current_identity())
@@ -150,18 +134,56 @@ def _upload_messages(
     requests: Iterator[artifacts_pb2.UploadBlobRequest],
 ) -> Iterator[uploads.Message]:
     for request in _requests(requests):
-        kind = request.WhichOneof("kind")
-        if kind == "header":
-            yield uploads.Header(request.header.upload_id, request.header.write_offset)
-        elif kind == "data":
-            metrics.BYTES_RECEIVED.labels("plain").inc(len(request.data))
-            yield uploads.Data(request.data)
-        elif kind == "finish":
-            expected = None
-            if request.finish.HasField("expected_digest"):
-                expected = convert.digest_in(
-                    request.finish.expected_digest, "finish.expected_digest"
-                )
-            yield uploads.Finish(expected)
-        else:
-            raise InvalidArgument.field("kind", "a message must carry a header, data or finish")
+        yield upload_message(request)
+
+
+# Conversions of single messages, shared with the asyncio servicer.
+
+
+def incoming_chunk(request: artifacts_pb2.UploadChunksRequest) -> IncomingChunk:
+    """One ``UploadChunks`` message as a domain value."""
+    sha, size = convert.digest_in(request.digest)
+    return IncomingChunk(sha, size, request.compressor, request.data)
+
+
+def chunks_response(report: ChunkUploadReport) -> artifacts_pb2.UploadChunksResponse:
+    """The answer to an ``UploadChunks`` stream (its bytes and chunks counted)."""
+    metrics.BYTES_RECEIVED.labels("chunks").inc(report.wire_bytes)
+    metrics.CHUNKS_STORED.inc(report.stored)
+    return artifacts_pb2.UploadChunksResponse(
+        chunks_received=report.received,
+        chunks_stored=report.stored,
+        wire_bytes=report.wire_bytes,
+    )
+
+
+def upload_message(request: artifacts_pb2.UploadBlobRequest) -> uploads.Message:
+    """One ``UploadBlob`` message as a domain value."""
+    kind = request.WhichOneof("kind")
+    if kind == "header":
+        return uploads.Header(request.header.upload_id, request.header.write_offset)
+    if kind == "data":
+        metrics.BYTES_RECEIVED.labels("plain").inc(len(request.data))
+        return uploads.Data(request.data)
+    if kind == "finish":
+        expected = None
+        if request.finish.HasField("expected_digest"):
+            expected = convert.digest_in(request.finish.expected_digest, "finish.expected_digest")
+        return uploads.Finish(expected)
+    raise InvalidArgument.field("kind", "a message must carry a header, data or finish")
+
+
+def upload_response(status: uploads.UploadStatus) -> artifacts_pb2.UploadBlobResponse:
+    """The answer to an ``UploadBlob`` stream."""
+    return artifacts_pb2.UploadBlobResponse(**convert.upload_status_fields(status))
+
+
+def read_response(piece: Piece) -> artifacts_pb2.ReadBlobResponse:
+    """One ``ReadBlob`` message (its bytes counted)."""
+    metrics.BYTES_SENT.inc(len(piece.data))
+    return artifacts_pb2.ReadBlobResponse(
+        offset=piece.offset,
+        data=bytes(piece.data),
+        compressor=piece.codec,
+        uncompressed_size=piece.raw_size,
+    )

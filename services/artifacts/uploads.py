@@ -112,34 +112,32 @@ class PlainUploads:
         blob = self.records.get_manifest(session.blob_hash) if session.complete else None
         return UploadStatus(session.upload_id, session.committed_size, session.complete, blob)
 
-    def upload(self, messages: Iterator[Message], principal: str) -> UploadStatus:
-        """Consume one stream of ``principal``: a header, data, and optionally a finish."""
-        header = next(messages, None)
+    def begin(self, header: Message | None, principal: str) -> UploadStream:
+        """Open (or resume) ``principal``'s upload named by a stream's first message."""
         if not isinstance(header, Header):
             raise InvalidArgument.field("header", "the first message of an upload must be a header")
-        session = self._open(header, principal)
-        stream = _Stream(self, session)
+        return UploadStream(self, self._open(header, principal))
+
+    def upload(self, messages: Iterator[Message], principal: str) -> UploadStatus:
+        """Consume one stream of ``principal``: a header, data, and optionally a finish."""
+        stream = self.begin(next(messages, None), principal)
         try:
             for message in messages:
                 if isinstance(message, Data):
                     stream.feed(message.data)
                 elif isinstance(message, Finish):
                     if next(messages, None) is not None:
-                        raise InvalidArgument.field(
-                            "finish", "the finish message must be the last message"
-                        )
+                        raise finish_not_last()
                     return stream.finish(message.expected)
                 else:
-                    raise InvalidArgument.field(
-                        "header", "a header may only be the first message of a stream"
-                    )
+                    raise header_not_first()
         except StreamBroken:
-            logger.info("upload %s: the client went away", session.upload_id)
+            logger.info("upload %s: the client went away", stream.session.upload_id)
         except BaseException:
             stream.save_progress()
             raise
         stream.save_progress()
-        return self._status(session)
+        return stream.status()
 
     def _open(self, header: Header, principal: str) -> UploadSession:
         validate_upload_id(header.upload_id, "header.upload_id")
@@ -168,8 +166,22 @@ class PlainUploads:
         return session
 
 
-class _Stream:
-    """One stream's state: chunker, running hash, chunk jobs in flight."""
+def finish_not_last() -> InvalidArgument:
+    """The error for messages after a finish."""
+    return InvalidArgument.field("finish", "the finish message must be the last message")
+
+
+def header_not_first() -> InvalidArgument:
+    """The error for a header after the first message."""
+    return InvalidArgument.field("header", "a header may only be the first message of a stream")
+
+
+class UploadStream:
+    """One stream's state: chunker, running hash, chunk jobs in flight.
+
+    Its methods block (hashing, compression, backend writes): a caller on an event loop
+    runs them on a thread pool, one at a time per stream.
+    """
 
     def __init__(self, uploads: PlainUploads, session: UploadSession) -> None:
         self.uploads = uploads
@@ -206,6 +218,10 @@ class _Stream:
         for _offset, chunk in self.chunker.finish():
             self._collect(self.window.submit(self.uploads.chunks.store, chunk))
         self._collect(self.window.drain())
+
+    def status(self) -> UploadStatus:
+        """Where the upload stands now (as persisted once :meth:`save_progress` ran)."""
+        return self.uploads._status(self.session)
 
     def save_progress(self) -> None:
         """Store what was received and persist the session (stream ended without finish)."""

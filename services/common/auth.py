@@ -31,7 +31,7 @@ import grpc
 
 from services.common.errors import PermissionDenied, Unauthenticated
 from services.common.interceptors import wrap_around
-from services.common.observability import PRINCIPAL_HEADER, principal_var
+from services.common.observability import PRINCIPAL_HEADER, principal_var, reset
 from services.common.settings import Settings
 
 
@@ -292,8 +292,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
             return identity_var.set(identity), principal_var.set(identity.principal)
 
         def release(tokens: tuple[contextvars.Token, contextvars.Token], *_: object) -> None:
-            identity_var.reset(tokens[0])
-            principal_var.reset(tokens[1])
+            reset(identity_var, tokens[0])
+            reset(principal_var, tokens[1])
 
         return wrap_around(handler, admit, release)
 

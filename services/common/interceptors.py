@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import grpc
@@ -18,16 +19,57 @@ def _already_aborted(context: grpc.ServicerContext) -> bool:
     return code is not None and code != grpc.StatusCode.OK
 
 
-def _handle(error: BaseException, context: grpc.ServicerContext, method: str) -> None:
+def error_status(error: BaseException, method: str) -> grpc.Status | None:
+    """The status an exception from ``method`` ends the call with: its own for a
+    :class:`RegistryError` or a translated one, None for anything else (INTERNAL, or the
+    status the handler already aborted with). Shared by the sync and the aio servers."""
     if isinstance(error, RegistryError):
-        context.abort_with_status(error.to_grpc_status())
+        return error.to_grpc_status()
     if (translated := translate(error)) is not None:
         logger.warning("%s: %s (%s)", method, translated.message, error)
-        context.abort_with_status(translated.to_grpc_status())
+        return translated.to_grpc_status()
+    return None
+
+
+def internal_details(method: str) -> str:
+    """What a client sees of an unexpected error: the method and a pointer to the log."""
+    logger.exception("unexpected error in %s", method)
+    return f"internal error in {method}; see the server log"
+
+
+def _handle(error: BaseException, context: grpc.ServicerContext, method: str) -> None:
+    if (status := error_status(error, method)) is not None:
+        context.abort_with_status(status)
     if _already_aborted(context):
         raise error
-    logger.exception("unexpected error in %s", method)
-    context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method}; see the server log")
+    context.abort(grpc.StatusCode.INTERNAL, internal_details(method))
+
+
+class AbortLater(Exception):
+    """An aio call's final status, decided by an interceptor and sent by the outermost
+    wrapper (services/common/aio.py) once every interceptor has seen it: ``context.abort``
+    on aio sends the status at once, before the outer interceptors (metrics) ran."""
+
+    def __init__(self, code: grpc.StatusCode, details: str, trailing_metadata: Any = ()) -> None:
+        super().__init__(details)
+        self.code = code
+        self.details = details
+        self.trailing_metadata = tuple(trailing_metadata or ())
+
+    def record(self, context: Any) -> AbortLater:
+        """Set the status on ``context`` (so interceptors read it with ``code()``); self."""
+        context.set_code(self.code)
+        context.set_details(self.details)
+        return self
+
+
+async def _handle_async(error: BaseException, context: Any, method: str) -> None:
+    if isinstance(error, (grpc.aio.AbortError, AbortLater)):
+        raise error
+    if (status := error_status(error, method)) is not None:
+        raise AbortLater(status.code, status.details, status.trailing_metadata).record(context)
+    details = internal_details(method)
+    raise AbortLater(grpc.StatusCode.INTERNAL, details).record(context)
 
 
 class ErrorMappingInterceptor(grpc.ServerInterceptor):
@@ -48,6 +90,16 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
         method = handler_call_details.method
 
         def wrap_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+            if inspect.iscoroutinefunction(behavior):
+
+                async def call_async(request: Any, context: Any) -> Any:
+                    try:
+                        return await behavior(request, context)
+                    except Exception as error:
+                        await _handle_async(error, context, method)
+
+                return call_async
+
             def call(request: Any, context: grpc.ServicerContext) -> Any:
                 try:
                     return behavior(request, context)
@@ -58,6 +110,17 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
             return call
 
         def wrap_stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+            if inspect.isasyncgenfunction(behavior):
+
+                async def call_async(request: Any, context: Any) -> AsyncIterator[Any]:
+                    try:
+                        async for response in behavior(request, context):
+                            yield response
+                    except Exception as error:
+                        await _handle_async(error, context, method)
+
+                return call_async
+
             def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 try:
                     yield from behavior(request, context)
@@ -77,7 +140,10 @@ def wrap_handler(
     handler: grpc.RpcMethodHandler, wrap_unary: Wrapper, wrap_stream: Wrapper
 ) -> grpc.RpcMethodHandler:
     """``handler`` with its behaviour wrapped: ``wrap_unary`` for unary responses,
-    ``wrap_stream`` (which must return a generator function) for streamed responses."""
+    ``wrap_stream`` (which must return a generator function) for streamed responses.
+
+    On the aio server behaviours may be coroutine / async generator functions; the
+    wrappers here keep the kind they are given (sync stays sync, async stays async)."""
     if handler.unary_unary:
         return handler._replace(unary_unary=wrap_unary(handler.unary_unary))
     if handler.stream_unary:
@@ -100,6 +166,20 @@ def wrap_around(
     streaming_request = bool(handler.stream_unary or handler.stream_stream)
 
     def wrap_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.iscoroutinefunction(behavior):
+
+            async def call_async(request: Any, context: Any) -> Any:
+                state = enter(None if streaming_request else request)
+                failed = True
+                try:
+                    response = await behavior(request, context)
+                    failed = False
+                    return response
+                finally:
+                    leave(state, context, failed)
+
+            return call_async
+
         def call(request: Any, context: grpc.ServicerContext) -> Any:
             state = enter(None if streaming_request else request)
             failed = True
@@ -113,6 +193,20 @@ def wrap_around(
         return call
 
     def wrap_stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+        if inspect.isasyncgenfunction(behavior):
+
+            async def call_async(request: Any, context: Any) -> AsyncIterator[Any]:
+                state = enter(None if streaming_request else request)
+                failed = True
+                try:
+                    async for response in behavior(request, context):
+                        yield response
+                    failed = False
+                finally:
+                    leave(state, context, failed)
+
+            return call_async
+
         def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             state = enter(None if streaming_request else request)
             failed = True

@@ -13,6 +13,7 @@ and an asyncio interceptor can wrap its behaviours the same way.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -97,7 +98,7 @@ def tolerant_handler(
 
 
 class MalformedRequestInterceptor(grpc.ServerInterceptor):
-    """Answers requests whose bytes do not parse with INVALID_ARGUMENT (sync servers).
+    """Answers requests whose bytes do not parse with INVALID_ARGUMENT (sync and aio servers).
 
     Sits inside the error-mapping interceptor (which sends the error) and outside the
     authentication interceptor (which must never see a :class:`Malformed` request).
@@ -116,13 +117,31 @@ class MalformedRequestInterceptor(grpc.ServerInterceptor):
         def argument(request: Any) -> Any:
             return checked(request) if streaming_request else check(request)
 
+        def argument_async(request: Any) -> Any:
+            return checked_async(request) if streaming_request else check(request)
+
         def wrap_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+            if inspect.iscoroutinefunction(behavior):  # the aio server
+
+                async def call_async(request: Any, context: Any) -> Any:
+                    return await behavior(argument_async(request), context)
+
+                return call_async
+
             def call(request: Any, context: grpc.ServicerContext) -> Any:
                 return behavior(argument(request), context)
 
             return call
 
         def wrap_stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+            if inspect.isasyncgenfunction(behavior):
+
+                async def call_async(request: Any, context: Any) -> AsyncIterator[Any]:
+                    async for response in behavior(argument_async(request), context):
+                        yield response
+
+                return call_async
+
             def call(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 yield from behavior(argument(request), context)
 

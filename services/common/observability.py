@@ -7,6 +7,7 @@ counts the RPC by method and final status code and times it, including streams.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import time
@@ -50,6 +51,13 @@ class ContextFilter(logging.Filter):
         record.request_id = request_id_var.get()
         record.principal = principal_var.get()
         return True
+
+
+def reset(var: contextvars.ContextVar[Any], token: contextvars.Token[Any]) -> None:
+    """``var.reset(token)``, unless this runs in another context than the one that set it
+    (an aio stream cancelled by its client is closed by a finalizer in a fresh context)."""
+    with contextlib.suppress(ValueError):
+        var.reset(token)
 
 
 def current_request_id() -> str:
@@ -98,6 +106,6 @@ class ObservabilityInterceptor(grpc.ServerInterceptor):
             RPC_REQUESTS.labels(method, code).inc()
             if code != "OK":
                 RPC_ERRORS.labels(method, code).inc()
-            request_id_var.reset(state[0])
+            reset(request_id_var, state[0])
 
         return wrap_around(handler, enter, leave)

@@ -10,7 +10,12 @@ import grpc
 from services.common.auth import check_bind_is_safe
 from services.common.logs import configure_logging
 from services.common.observability import start_metrics_server
-from services.common.server import ServiceBinding, build_server, run_until_signal
+from services.common.server import (
+    RunningServer,
+    ServiceBinding,
+    build_server,
+    run_until_signal,
+)
 from services.common.settings import Settings
 from services.common.tls import server_credentials
 from services.common.tracing import configure_tracing
@@ -42,6 +47,7 @@ def run_service(
     *,
     make_interceptors: Callable[[Settings], Sequence[grpc.ServerInterceptor]] | None = None,
     services_only: bool = False,
+    on_built: Callable[[RunningServer], None] | None = None,
 ) -> None:
     """Configure logging, build ``service``'s server on ``listen`` and serve until a signal.
 
@@ -58,6 +64,8 @@ def run_service(
         interceptors=interceptors,
         credentials=server_credentials(settings),
     )
+    if on_built is not None:
+        on_built(running)
     host = listen.rsplit(":", 1)[0]
     auth = "on" if interceptors else "off"
     logger.info("%s listening on %s:%d (auth %s)", service, host, running.port, auth)

@@ -146,6 +146,36 @@ class Settings(BaseSettings):
     )
 
     max_workers: int = Field(32, ge=1, description="Threads serving RPCs per service.")
+    watch_queue_events: int = Field(
+        1000,
+        ge=1,
+        description="Events a WatchEvents stream may fall behind before the gateway drops "
+        "it (RESOURCE_EXHAUSTED naming its resume cursor).",
+    )
+    max_streams_per_principal: int = Field(
+        256,
+        ge=1,
+        description="Upload and read streams one principal may have open at once on the "
+        "artifact service; past it a new stream answers RESOURCE_EXHAUSTED.",
+    )
+    upload_idle_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds an upload stream may send nothing before the artifact service "
+        "ends it (ABORTED); the upload resumes from its committed offset.",
+    )
+    backend_probe_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How often the artifact service writes a probe object to its storage "
+        "backend; health is NOT_SERVING while the write fails. 0 turns the probe off.",
+    )
+    grpc_keepalive_seconds: float = Field(
+        30.0,
+        ge=1,
+        description="Keepalive ping interval of every gRPC channel; servers accept pings "
+        "twice as often, so connections between the services are never dropped for pinging.",
+    )
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="Seconds in-flight RPCs get to finish on SIGTERM."
     )

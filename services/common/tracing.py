@@ -29,6 +29,7 @@ def configure_tracing(service: str, settings: Settings, exporter: object | None 
         return _configured
     from opentelemetry import trace
     from opentelemetry.instrumentation.grpc import (
+        GrpcAioInstrumentorServer,
         GrpcInstrumentorClient,
         GrpcInstrumentorServer,
     )
@@ -52,6 +53,7 @@ def configure_tracing(service: str, settings: Settings, exporter: object | None 
         provider.add_span_processor(BatchSpanProcessor(otlp))
     trace.set_tracer_provider(provider)
     GrpcInstrumentorServer().instrument()
+    GrpcAioInstrumentorServer().instrument()  # the gateway is served by grpc.aio
     GrpcInstrumentorClient().instrument()
     _configured = True
     logger.info("tracing RPCs to %s", settings.otel_exporter or "a test exporter")

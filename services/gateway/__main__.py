@@ -6,7 +6,13 @@ from __future__ import annotations
 from services.common.auth import check_bind_is_safe
 from services.common.runner import prepare_process, run_service
 from services.common.settings import load_settings
-from services.gateway.app import bindings_for, build_gateway, build_interceptors, start_background
+from services.gateway.app import (
+    attach_gateway,
+    bindings_for,
+    build_gateway,
+    build_interceptors,
+    start_background,
+)
 from services.gateway.http.app import start_gateway_http
 from services.gateway.policy import PolicyError, load_policy
 
@@ -38,6 +44,7 @@ def main() -> None:
         lambda _settings: bindings_for(gateway, policy),
         on_stop=stop,
         make_interceptors=build_interceptors,
+        on_built=lambda running: attach_gateway(running, gateway),
     )
 
 

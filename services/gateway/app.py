@@ -8,7 +8,7 @@ import grpc
 
 from modelregistry.v1 import registry_pb2, registry_pb2_grpc
 from services.common.auth import auth_interceptors
-from services.common.server import ServiceBinding
+from services.common.server import RunningServer, ServiceBinding
 from services.common.settings import Settings
 from services.common.tls import channel_credentials
 from services.gateway.access import METHOD_ROLES, model_of
@@ -16,6 +16,7 @@ from services.gateway.cache import ResolveCache
 from services.gateway.peers import Peers
 from services.gateway.policy import Policy, load_policy
 from services.gateway.promotions import Promotions
+from services.gateway.readiness import PeerHealth
 from services.gateway.reconciler import Reconciler
 from services.gateway.service import Gateway, ServerLimits
 from services.gateway.servicer import RegistryServicer
@@ -36,7 +37,9 @@ def build_gateway(settings: Settings) -> Gateway:
         if settings.resolve_cache_poll_seconds
         else None
     )
-    return Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address), cache=cache)
+    gateway = Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address), cache=cache)
+    gateway.hub.queue_size = settings.watch_queue_events
+    return gateway
 
 
 def bindings_for(gateway: Gateway, policy: Policy | None = None) -> list[ServiceBinding]:
@@ -47,6 +50,7 @@ def bindings_for(gateway: Gateway, policy: Policy | None = None) -> list[Service
             SERVICE_NAME,
             registry_pb2_grpc.add_RegistryServiceServicer_to_server,
             RegistryServicer(gateway, promotions),
+            aio=True,
         )
     ]
 
@@ -80,3 +84,19 @@ def start_background(settings: Settings, gateway: Gateway) -> Callable[[], None]
 def build_interceptors(settings: Settings) -> list[grpc.ServerInterceptor]:
     """Authentication and roles, when configured."""
     return auth_interceptors(settings, METHOD_ROLES, model_of=model_of)
+
+
+def attach_gateway(running: RunningServer, gateway: Gateway, interval: float = 1.0) -> None:
+    """Make a built gateway server tell the truth and stop cleanly: NOT_SERVING until both
+    peers answer (probed every ``interval`` s); on stop, watchers are told to reconnect
+    (UNAVAILABLE naming their cursor) before the server drains its unary calls."""
+    running.set_serving(False)
+    health = PeerHealth(gateway.peers, running, interval)
+    health.start()
+
+    def stop_streams() -> None:
+        health.stop()
+        gateway.hub.close()
+        gateway.hub.stop()
+
+    running.on_stop.append(stop_streams)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import grpc
@@ -13,8 +11,6 @@ import grpc
 from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2, resources_pb2
 from services.common.errors import (
     FailedPrecondition,
-    InvalidArgument,
-    OutOfRange,
     PreconditionViolation,
     RegistryError,
 )
@@ -27,6 +23,7 @@ from services.common.validation import (
 )
 from services.gateway.cache import ResolveCache
 from services.gateway.peers import Peers
+from services.gateway.watch import EventHub
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +55,8 @@ class Gateway:
         self.limits = limits
         self.watch_poll_seconds = watch_poll_seconds
         self.cache = cache
+        #: The one outbox reader that feeds every WatchEvents stream (started on first use).
+        self.hub = EventHub(peers, min(watch_poll_seconds, 0.1))
 
     def resolve(
         self, request: metadata_pb2.ResolveModelVersionRequest, principal: str
@@ -167,40 +166,6 @@ class Gateway:
             if current.state == resources_pb2.VERSION_STATE_READY:
                 return current
             raise
-
-    def watch(
-        self, request: registry_pb2.WatchEventsRequest, active: Callable[[], bool]
-    ) -> Iterator[resources_pb2.Event]:
-        """Events after the request's cursor, then new ones as they commit, while ``active()``."""
-        if request.after_sequence < 0:
-            raise InvalidArgument.field(
-                "after_sequence", f"must not be negative, got {request.after_sequence}"
-            )
-        cursor = request.after_sequence
-        first = True
-        while active():
-            page = self.peers.metadata.call(
-                "ListEvents",
-                metadata_pb2.ListEventsRequest(
-                    after_sequence=cursor,
-                    limit=WATCH_BATCH,
-                    types=request.types,
-                    model=request.model,
-                ),
-            )
-            if first and cursor > page.latest_sequence:
-                raise OutOfRange(
-                    f"after_sequence {cursor} is beyond the newest event "
-                    f"({page.latest_sequence}); resume from a sequence this registry gave you",
-                    metadata={"latest_sequence": str(page.latest_sequence)},
-                )
-            first = False
-            yield from page.events
-            cursor = max(cursor, page.next_after_sequence)
-            if len(page.events) < WATCH_BATCH:
-                if request.stop_when_caught_up:
-                    return
-                time.sleep(self.watch_poll_seconds)
 
     def _check_artifact(
         self, digest: resources_pb2.Digest, principal: str = "", model_prefix: str = ""

@@ -102,11 +102,11 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         report = self.promotions.report(request, identity)
         return scope_response("GetModelReport", request, report, identity.model_prefix)
 
-    def WatchEvents(self, request, context: grpc.ServicerContext):
+    async def WatchEvents(self, request, context: grpc.aio.ServicerContext):
+        # Natively async (the gateway is served by grpc.aio): an open stream holds no thread.
         prefix = current_identity().model_prefix
-        for event in self.gateway.watch(request, context.is_active):
-            if event.model.startswith(prefix):
-                yield registry_pb2.WatchEventsResponse(event=event)
+        async for response in self.gateway.hub.watch(request, prefix, context):
+            yield response
 
 
 #: Forwarded methods that change a model: cached resolutions of it are dropped after them.

@@ -7,16 +7,22 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from services.common.server import ServiceBinding, create_server, insecure_channel
+from services.common.server import (
+    ServiceBinding,
+    build_aio_server,
+    build_server,
+    insecure_channel,
+)
 from tests.common.echo import SERVICE, add, behaviours
 
 
-@pytest.fixture
-def channel() -> Iterator[grpc.Channel]:
-    """A channel to a server running the echo service."""
-    server, port = create_server("127.0.0.1:0", [ServiceBinding(SERVICE, add, behaviours())])
-    server.start()
-    channel = insecure_channel(f"127.0.0.1:{port}")
+@pytest.fixture(params=["sync", "aio"])
+def channel(request: pytest.FixtureRequest) -> Iterator[grpc.Channel]:
+    """A channel to a server running the echo service, sync or ``grpc.aio`` (same behaviour)."""
+    build = build_server if request.param == "sync" else build_aio_server
+    running = build("127.0.0.1:0", [ServiceBinding(SERVICE, add, behaviours())])
+    running.start()
+    channel = insecure_channel(f"127.0.0.1:{running.port}")
     yield channel
     channel.close()
-    server.stop(None)
+    running.stop(None)

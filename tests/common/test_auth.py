@@ -18,7 +18,12 @@ from services.common.auth import (
     current_identity,
     is_loopback,
 )
-from services.common.server import ServiceBinding, create_server, insecure_channel
+from services.common.server import (
+    ServiceBinding,
+    build_aio_server,
+    build_server,
+    insecure_channel,
+)
 from services.gateway.access import model_of
 
 SERVICE = "test.Guarded"
@@ -50,8 +55,8 @@ ROLES = {
 }
 
 
-@pytest.fixture
-def guarded(tmp_path: Path):
+@pytest.fixture(params=["sync", "aio"])
+def guarded(tmp_path: Path, request: pytest.FixtureRequest):
     store = TokenStore(tmp_path / "tokens.json")
 
     def add(_servicer, server):
@@ -60,14 +65,13 @@ def guarded(tmp_path: Path):
         )
 
     interceptor = AuthInterceptor(store, ROLES, model_of=model_of)
-    server, port = create_server(
-        "127.0.0.1:0", [ServiceBinding(SERVICE, add, None)], interceptors=[interceptor]
-    )
-    server.start()
-    channel = insecure_channel(f"127.0.0.1:{port}")
+    build = build_server if request.param == "sync" else build_aio_server
+    running = build("127.0.0.1:0", [ServiceBinding(SERVICE, add, None)], interceptors=[interceptor])
+    running.start()
+    channel = insecure_channel(f"127.0.0.1:{running.port}")
     yield store, channel
     channel.close()
-    server.stop(None)
+    running.stop(None)
 
 
 def _call(channel, method: str, token: str | None, payload: bytes = b"x"):

@@ -109,3 +109,31 @@ def test_create_server_on_a_taken_port_says_so() -> None:
             create_server(f"127.0.0.1:{port}")
     finally:
         server.stop(None)
+
+
+def test_a_sigterm_delivered_to_another_thread_still_stops_the_servers() -> None:
+    """The kernel may hand a process's SIGTERM to any thread (grpc's, the event loop's);
+    its Python handler runs only once the main thread runs again."""
+    import subprocess
+    import sys
+    import textwrap
+
+    program = textwrap.dedent(
+        """
+        import signal, threading, time
+        from services.common.server import run_until_signal
+
+        def deliver_to_this_thread():
+            time.sleep(0.5)
+            signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+        threading.Thread(target=deliver_to_this_thread, daemon=True).start()
+        run_until_signal([])
+        print("stopped")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=10
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "stopped"

@@ -367,6 +367,32 @@ def _health(port: int, service: str) -> int:
         return health_pb2_grpc.HealthStub(channel).Check(request, timeout=1).status
 
 
+def _start_peers(env: dict[str, str]) -> list[subprocess.Popen]:
+    """Metadata and artifact processes for a gateway under ``env`` (which then names them):
+    the gateway reports SERVING only once it reaches both."""
+    subprocess.run(
+        [sys.executable, "-m", "services.metadata", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    peers = []
+    for name in ("metadata", "artifacts"):
+        address = f"127.0.0.1:{free_port()}"
+        peer_env = {**env, f"MREG_{name.upper()}_LISTEN": address}
+        env[f"MREG_{name.upper()}_ADDRESS"] = address
+        peers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", f"services.{name}"],
+                env=peer_env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    return peers
+
+
 def test_the_image_entry_point_starts_reports_serving_and_stops_on_sigterm(
     tmp_path: Path,
 ) -> None:
@@ -378,6 +404,10 @@ def test_the_image_entry_point_starts_reports_serving_and_stops_on_sigterm(
     env = {k: v for k, v in os.environ.items() if not k.startswith("MREG_")}
     env.update({k: v for k, v in _dockerfile_env().items() if k.startswith("MREG_")})
     env.update({"MREG_DATA_DIR": str(tmp_path), listen_variable: f"127.0.0.1:{port}"})
+    env.update(
+        {f"MREG_{n}_HTTP_LISTEN": f"127.0.0.1:{free_port()}" for n in ("GATEWAY", "ARTIFACTS")}
+    )
+    peers = _start_peers(env) if module == "services.gateway" else []
     process = subprocess.Popen(
         [sys.executable, *command[1:]],
         cwd=tmp_path,
@@ -414,6 +444,7 @@ def test_the_image_entry_point_starts_reports_serving_and_stops_on_sigterm(
         output, _ = process.communicate(timeout=10)
         assert process.returncode == 0, output.decode(errors="replace")
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        for running in (process, *peers):
+            if running.poll() is None:
+                running.kill()
+                running.wait()

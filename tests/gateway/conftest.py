@@ -41,7 +41,7 @@ class Stack:
         from services.artifacts.app import bindings_for as artifact_bindings
         from services.artifacts.app import build_service
         from services.gateway.access import METHOD_ROLES, model_of
-        from services.gateway.app import bindings_for, build_gateway
+        from services.gateway.app import attach_gateway, bindings_for, build_gateway
         from services.metadata.app import build_bindings as metadata_bindings
 
         port = self.ports.get(which, 0)
@@ -57,7 +57,9 @@ class Stack:
             if self.tokens is not None:
                 interceptors = [AuthInterceptor(self.tokens, METHOD_ROLES, model_of=model_of)]
         server = build_server(f"127.0.0.1:{port}", bindings, interceptors=interceptors)
-        server.server.start()
+        if which == "gateway":
+            attach_gateway(server, self.gateway_service, interval=0.2)
+        server.start()
         self.servers[which] = server
         self.ports[which] = server.port
 

@@ -57,7 +57,7 @@ def scripted(tmp_path) -> Iterator[tuple[ScriptedMetadata, registry_pb2_grpc.Reg
             )
         ],
     )
-    metadata.server.start()
+    metadata.start()
     settings = Settings(
         data_dir=tmp_path,
         metadata_address=f"127.0.0.1:{metadata.port}",
@@ -66,7 +66,7 @@ def scripted(tmp_path) -> Iterator[tuple[ScriptedMetadata, registry_pb2_grpc.Reg
     )
     service = build_gateway(settings)
     gateway = build_server("127.0.0.1:0", bindings_for(service))
-    gateway.server.start()
+    gateway.start()
     channel = insecure_channel(f"127.0.0.1:{gateway.port}")
     yield peer, registry_pb2_grpc.RegistryServiceStub(channel)
     channel.close()

@@ -26,7 +26,7 @@ def test_service_token_is_required_and_principal_is_recorded(migrated_url: str) 
     running = build_server(
         "127.0.0.1:0", build_bindings(settings), interceptors=build_interceptors(settings)
     )
-    running.server.start()
+    running.start()
     try:
         with insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = metadata_pb2_grpc.MetadataServiceStub(channel)

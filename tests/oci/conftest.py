@@ -73,7 +73,7 @@ def _serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, auth: bool) -> Itera
         http_port=0,
     )
     for server in registry.servers:
-        server.server.start()
+        server.start()
     registry.start_http()
     stop_background = start_background(registry.settings, registry.gateway_service)
     tree_dir = tmp_path / "tree"

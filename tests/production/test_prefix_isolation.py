@@ -46,7 +46,7 @@ def registry(tmp_path: Path):
         tokens_file=tokens.path,
     )
     for server in embedded.servers:
-        server.server.start()
+        server.start()
     gateway = insecure_channel(embedded.address(embedded.gateway))
     artifacts = insecure_channel(embedded.address(embedded.artifacts))
     yield Registry(

@@ -33,7 +33,7 @@ def secured(tmp_path: Path):
         tokens_file=tokens.path,
     )
     for server in registry.servers:
-        server.server.start()
+        server.start()
     gateway = insecure_channel(registry.address(registry.gateway))
     artifacts = insecure_channel(registry.address(registry.artifacts))
     yield (

@@ -54,7 +54,7 @@ def tls_registry(tmp_path: Path):
         server = build_server(
             "127.0.0.1:0", bindings, credentials=server_credentials(creds_settings)
         )
-        server.server.start()
+        server.start()
         servers.append(server)
         return f"127.0.0.1:{server.port}"
 

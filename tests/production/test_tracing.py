@@ -26,7 +26,7 @@ from services.embedded import build_embedded
 
 registry = build_embedded(Path(sys.argv[1]), gateway_port=0, artifacts_port=0, metadata_port=0)
 for server in registry.servers:
-    server.server.start()
+    server.start()
 with insecure_channel(registry.address(registry.gateway)) as channel:
     stub = registry_pb2_grpc.RegistryServiceStub(channel)
     try:

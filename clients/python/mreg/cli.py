@@ -221,7 +221,7 @@ def _ls(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from services.common.runner import prepare_process
-    from services.common.server import run_until_signal
+    from services.common.server import run_until_signal, wait_serving
     from services.common.settings import load_settings
     from services.embedded import build_embedded
 
@@ -241,14 +241,20 @@ def _serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         print(f"mreg serve: {error}", file=sys.stderr)
         return 1
-    print("model registry running on embedded defaults (SQLite + local files)", flush=True)
-    print(registry.describe(), flush=True)
-    print("press Ctrl-C to stop", flush=True)
     from services.gateway.app import start_background
+
+    def banner() -> None:
+        # Only once all three report SERVING (the gateway waits for its peers).
+        for server in registry.servers:
+            if not wait_serving(registry.address(server), timeout=60):
+                print(f"mreg serve: {registry.address(server)} is not SERVING", file=sys.stderr)
+        print("model registry running on embedded defaults (SQLite + local files)", flush=True)
+        print(registry.describe(), flush=True)
+        print("press Ctrl-C to stop", flush=True)
 
     stop_background = start_background(registry.settings, registry.gateway_service)
     try:
-        run_until_signal(registry.servers)
+        run_until_signal(registry.servers, on_started=banner)
     finally:
         registry.stop_http()
         stop_background()

@@ -9,10 +9,44 @@ service only does so with identical content or for its own small state objects).
 from __future__ import annotations
 
 import abc
+import errno
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from services.common.errors import ResourceExhausted, add_translator
+
 Data = bytes | memoryview
+
+#: The ``errno`` values that mean the storage has no room: the disk is full or a quota is hit.
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+NO_SPACE_MESSAGE = "no space left in the storage backend"
+
+
+class StorageFull(ResourceExhausted):
+    """The backend refused a write for lack of space (disk full, quota reached).
+
+    Nothing half-written is visible: a backend writes an object whole or not at all.
+    """
+
+    default_reason = "STORAGE_FULL"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            f"{NO_SPACE_MESSAGE}; retry once space is freed (an upload resumes from its "
+            "committed offset)",
+            metadata={"detail": detail} if detail else None,
+        )
+
+
+def storage_full(error: BaseException) -> StorageFull | None:
+    """The :class:`StorageFull` an ``OSError`` stands for (ENOSPC, EDQUOT), else None."""
+    if isinstance(error, OSError) and error.errno in NO_SPACE_ERRNOS:
+        return StorageFull(errno.errorcode.get(error.errno or 0, ""))
+    return None
+
+
+# A stray ENOSPC from any file write of the service answers RESOURCE_EXHAUSTED too.
+add_translator(OSError, storage_full)
 
 
 @dataclass(frozen=True)

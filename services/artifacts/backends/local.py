@@ -14,7 +14,13 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from services.artifacts.backends.base import Backend, Data, ObjectInfo, ObjectNotFound
+from services.artifacts.backends.base import (
+    Backend,
+    Data,
+    ObjectInfo,
+    ObjectNotFound,
+    storage_full,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +41,15 @@ class LocalBackend(Backend):
         return self.root / key
 
     def put(self, key: str, parts: Sequence[Data]) -> None:
+        try:
+            self._put(key, parts)
+        except OSError as error:
+            if (full := storage_full(error)) is None:
+                raise
+            logger.warning("cannot write %s under %s: %s", key, self.root, error)
+            raise full from None
+
+    def _put(self, key: str, parts: Sequence[Data]) -> None:
         path = self._path(key)
         tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{uuid.uuid4().hex[:8]}")
         try:
