@@ -139,6 +139,7 @@ class Gateway:
         digest = version.artifact_digest
         try:
             blob = self._check_artifact(digest, principal, model_prefix)
+            _check_kind(blob, version)
         except FailedPrecondition as error:
             self._fail(version.name, digest, error.message, principal)
             raise
@@ -215,6 +216,24 @@ class Gateway:
             )
         except RegistryError:
             logger.warning("could not unpin %s from %s", digest.hash, name, exc_info=True)
+
+
+def _check_kind(blob: artifacts_pb2.BlobInfo, version: resources_pb2.ModelVersion) -> None:
+    """FAILED_PRECONDITION when the version says tree and the blob is a file, or the reverse:
+    pulls, the integrity gate and OCI would read it as the wrong kind."""
+    if blob.is_tree == version.artifact_is_tree:
+        return
+    subject = f"sha256:{blob.digest.hash}"
+    found, stated = ("a tree manifest", "a single file") if blob.is_tree else ("a file", "a tree")
+    description = f"{subject} is {found} but the request states {stated}"
+    raise FailedPrecondition(
+        f"cannot register {subject}: {description}; set model_version.artifact_is_tree to "
+        f"{str(blob.is_tree).lower()}",
+        reason="ARTIFACT_KIND_MISMATCH",
+        precondition_violations=[
+            PreconditionViolation("ARTIFACT_KIND_MISMATCH", subject, description)
+        ],
+    )
 
 
 def _quarantined(subject: str, chunks: list[str]) -> FailedPrecondition:

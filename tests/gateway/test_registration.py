@@ -130,3 +130,31 @@ def test_reconciler_leaves_young_pending_versions_alone(stack, artifacts, metada
     counts = Reconciler(stack.gateway_service, pending_timeout=3600, interval=60).run_once()
     assert counts == {"ready": 0, "failed": 0, "pending": 0}
     assert _version(metadata, name).state == resources_pb2.VERSION_STATE_PENDING
+
+
+@pytest.mark.parametrize("claims_tree", [True, False])
+def test_a_version_claiming_the_wrong_kind_of_artifact_fails_unpinned(
+    gateway, artifacts, metadata, claims_tree: bool
+) -> None:
+    """A file registered as a tree (or a tree as a file) would be pulled, gated and served
+    over OCI as the wrong kind: registration refuses it."""
+    digest = upload(artifacts, b"weights")
+    if not claims_tree:  # register the tree holding that file, stated as a single file
+        digest = artifacts.CommitTree(
+            artifacts_pb2.CommitTreeRequest(
+                entries=[artifacts_pb2.TreeEntry(path="model.bin", digest=digest, mode=0o644)]
+            )
+        ).tree.digest
+    request = register_request("kinds", digest, "1.0.0", artifact_is_tree=claims_tree)
+    with pytest.raises(grpc.RpcError) as info:
+        gateway.RegisterModelVersion(request)
+    found, stated = ("a file", "a tree") if claims_tree else ("a tree manifest", "a single file")
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert info.value.details() == (
+        f"cannot register sha256:{digest.hash}: sha256:{digest.hash} is {found} but the "
+        f"request states {stated}; set model_version.artifact_is_tree to "
+        f"{str(not claims_tree).lower()}"
+    )
+    version = _version(metadata, "models/kinds/versions/1.0.0")
+    assert version.state == resources_pb2.VERSION_STATE_FAILED
+    assert _pins(artifacts, digest) == []
