@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc
 from services.artifacts.store import UPLOAD_PREFIX
+from services.common.server import wait_serving as serving_within
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,18 +36,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 def wait_serving(address: str, timeout: float = 30.0) -> None:
     """Block until the service at ``address`` reports SERVING (or fail after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while True:
-            try:
-                status = stub.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=1)
-                if status.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                if time.monotonic() > deadline:
-                    raise
-            time.sleep(0.1)
+    assert serving_within(address, timeout), f"{address} did not report SERVING in {timeout} s"
 
 
 @contextmanager
