@@ -26,6 +26,7 @@ from mreg.client import Client
 from mreg.errors import DataLossError
 from services.artifacts.backends.local import LocalBackend
 from services.artifacts.store import Records, chunk_key
+from services.common.chunking import iter_file_chunks
 from services.common.server import insecure_channel
 
 MIB = 1024 * 1024
@@ -45,7 +46,10 @@ def registry(embedded_registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def _model(tmp_path: Path) -> Path:
     src = tmp_path / "model"
     src.mkdir()
+    # a.bin needs a second chunk to flip; 3 MiB of random bytes is sometimes one chunk.
     (src / "a.bin").write_bytes(os.urandom(3 * MIB))
+    while len(list(iter_file_chunks(src / "a.bin"))) < 2:
+        (src / "a.bin").write_bytes(os.urandom(3 * MIB))
     (src / "b.bin").write_bytes(os.urandom(3 * MIB))
     return src
 
