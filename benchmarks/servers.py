@@ -28,9 +28,11 @@ def wait_healthy(address: str, procs: list[subprocess.Popen], timeout: float = 6
                 time.sleep(0.2)
 
 
-def start_embedded(data_dir: Path, http_port: int = 0) -> tuple[subprocess.Popen, str]:
+def start_embedded(
+    data_dir: Path, http_port: int = 0, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
     """``mreg serve`` (SQLite + local files) on free ports; returns it and the gateway.
-    ``http_port`` is its HTTP port (OCI); 0 lets it pick one."""
+    ``http_port`` is its HTTP port (OCI); 0 lets it pick one. ``env``: its environment."""
     gateway, artifacts, metadata = (free_port() for _ in range(3))
     proc = subprocess.Popen(
         [
@@ -53,6 +55,7 @@ def start_embedded(data_dir: Path, http_port: int = 0) -> tuple[subprocess.Popen
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     address = f"127.0.0.1:{gateway}"
     wait_healthy(address, [proc])

@@ -4,7 +4,9 @@ One run measures the raw gRPC ceilings (``benchmarks.grpc_ceiling``), then, agai
 ``mreg serve`` (embedded defaults, local backend) in its own process, with each client a
 process of its own (``mreg push``/``mreg pull``, or a plain ``UploadBlob`` client):
 
-* ``push_fresh``: a fresh 1 GiB bf16 safetensors file (dedup path);
+* ``push_fresh``: a fresh 1 GiB bf16 safetensors file (dedup path), then ``compaction``: the
+  artifact service's background compression of what the push stored raw, off the request
+  path (its CPU per GB from the service's own counter, and how long it took);
 * ``push_no_cache``: the same file again, no hash cache (hash everything, send nothing);
 * ``push_one_changed``: 1 of 8 tensors changed plus 37 header bytes;
 * ``pull_cold``: into an empty directory (download, decode, verify);
@@ -33,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +43,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks.grpc_ceiling import measure_ceiling
-from benchmarks.harness import MB, PeakRss, emit, environment
+from benchmarks.harness import MB, PeakRss, emit, environment, free_port
 from benchmarks.models import write_safetensors
 from benchmarks.servers import start_embedded
 
@@ -89,8 +92,44 @@ def _mreg(*args: str) -> list[str]:
     return [sys.executable, "-m", "mreg.cli", *args, "--json"]
 
 
+def _metric(port: int, name: str) -> float:
+    """The sum of a Prometheus counter's samples on the server's /metrics endpoint."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and not line.startswith("#")
+    )
+
+
+def _wait_compaction(port: int, timeout: float = 300) -> dict:
+    """Wait until the compactor has compressed the push and gone quiet; its figures."""
+    started = time.perf_counter()
+    last, since = -1.0, time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        chunks = _metric(port, "mreg_artifact_compacted_chunks_total")
+        if chunks != last:
+            last, since = chunks, time.perf_counter()
+        elif chunks > 0 and time.perf_counter() - since >= 1.5:
+            break
+        time.sleep(0.1)
+    cpu = _metric(port, "mreg_artifact_compaction_cpu_seconds_total")
+    raw = _metric(port, 'mreg_artifact_compaction_bytes_total{kind="raw"}')
+    stored = _metric(port, 'mreg_artifact_compaction_bytes_total{kind="stored"}')
+    return {
+        "wall_s": time.perf_counter() - started - 1.5,
+        "cpu_s": cpu,
+        "chunks": last,
+        "ratio": stored / raw if raw else 1.0,
+    }
+
+
 def _one_repeat(files: dict[str, Path], work: Path) -> dict[str, dict]:
-    server, address = start_embedded(work / "data")
+    metrics_port = free_port()
+    server, address = start_embedded(
+        work / "data", env={**os.environ, "MREG_METRICS_PORT": str(metrics_port)}
+    )
     env = {**os.environ, "MREG_GATEWAY": address}
     try:
         runs: dict[str, dict] = {}
@@ -102,6 +141,8 @@ def _one_repeat(files: dict[str, Path], work: Path) -> dict[str, dict]:
             return measured["result"]
 
         pushed = run("push_fresh", _mreg("push", str(files["model"]), "--model", "bench"), "c1")
+        runs["compaction"] = _wait_compaction(metrics_port)
+        logger.info("compaction: %s", runs["compaction"])
         run("push_no_cache", _mreg("push", str(files["model"]), "--model", "bench"), "c2")
         run("push_one_changed", _mreg("push", str(files["changed"]), "--model", "bench"), "c3")
         reference = f"bench:{pushed['version']}"
@@ -215,6 +256,15 @@ def main(argv: list[str] | None = None) -> None:
                 repeats.append(_one_repeat(files, work))
             finally:
                 shutil.rmtree(work, ignore_errors=True)
+        compaction = [r.pop("compaction") for r in repeats]
+        report["compaction"] = {
+            "wall_s": round(statistics.median(c["wall_s"] for c in compaction), 3),
+            "cpu_s_per_gb": round(
+                statistics.median(c["cpu_s"] for c in compaction) / (size / GB), 3
+            ),
+            "stored_to_raw": round(statistics.median(c["ratio"] for c in compaction), 3),
+            "chunks": statistics.median(c["chunks"] for c in compaction),
+        }
         for label in repeats[0]:
             report[label] = _figures(
                 [r[label] for r in repeats], size, up if label in UPLOAD_RUNS else down

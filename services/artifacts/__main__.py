@@ -8,6 +8,11 @@ once over the configured backend and prints what it removed as JSON.
 most R MB/s (default ``MREG_SCRUB_MAX_MB_PER_SECOND``, 50; 0 for no limit), quarantines the
 corrupt ones and prints JSON: what it checked, its measured rate, and every blob now
 unreadable with the versions that pin it. It exits 1 when a blob is unreadable.
+
+``python -m services.artifacts compact`` compresses every chunk still stored raw (the
+background compactor does this for each blob as it is committed; a sweep catches what a
+stopped process or a full backlog left) and prints JSON: chunks checked and compressed,
+bytes before and after, CPU seconds.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ import dataclasses
 import json
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from services.artifacts.access import METHOD_ROLES
 from services.artifacts.app import build_server, build_service
 from services.artifacts.gc import DEFAULT_GRACE_SECONDS
 from services.artifacts.http import start_artifacts_http
+from services.artifacts.service import ArtifactService
 from services.common.auth import auth_interceptors, check_bind_is_safe
 from services.common.logs import configure_logging
 from services.common.runner import prepare_process
@@ -34,6 +42,19 @@ logger = logging.getLogger(__name__)
 
 def _interceptors(settings: Settings) -> list:
     return auth_interceptors(settings, METHOD_ROLES)
+
+
+def _once(settings: Settings, run: Callable[[ArtifactService], Any]) -> Any:
+    """Run one command over the configured backend (no background compactor); print its
+    report as JSON."""
+    configure_logging(settings.log_level, settings.log_format)
+    service = build_service(settings.model_copy(update={"compact": False}))
+    try:
+        report = run(service)
+    finally:
+        service.close()
+    print(json.dumps(dataclasses.asdict(report), sort_keys=True))
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,26 +74,20 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="rate limit in MB/s read (default MREG_SCRUB_MAX_MB_PER_SECOND; 0: none)",
     )
+    sub.add_parser("compact", help="compress every chunk stored raw, print a JSON report")
     args = parser.parse_args(argv)
     settings = load_settings()
     if args.command == "scrub":
-        configure_logging(settings.log_level, settings.log_format)
-        service = build_service(settings)
         rate = args.max_mb_per_second
-        try:
-            report = service.scrub(settings.scrub_max_mb_per_second if rate is None else rate)
-        finally:
-            service.close()
-        print(json.dumps(dataclasses.asdict(report), sort_keys=True))
+        report = _once(
+            settings, lambda s: s.scrub(rate if rate is not None else s.default_scrub_rate)
+        )
         return 1 if report.unreadable else 0
     if args.command == "gc":
-        configure_logging(settings.log_level, settings.log_format)
-        service = build_service(settings)
-        try:
-            report = service.collect_garbage(args.grace_seconds, args.dry_run)
-        finally:
-            service.close()
-        print(json.dumps(dataclasses.asdict(report), sort_keys=True))
+        _once(settings, lambda s: s.collect_garbage(args.grace_seconds, args.dry_run))
+        return 0
+    if args.command == "compact":
+        _once(settings, lambda s: s.compact_all())
         return 0
     prepare_process("artifacts", settings)
     service = build_service(settings)

@@ -22,7 +22,11 @@ SERVICE_NAME = artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full
 def build_service(settings: Settings) -> ArtifactService:
     """The artifact service's use cases over the backend ``settings`` name."""
     return ArtifactService(
-        open_backend(settings), default_scrub_rate=settings.scrub_max_mb_per_second
+        open_backend(settings),
+        default_scrub_rate=settings.scrub_max_mb_per_second,
+        compact=settings.compact,
+        compact_delay_seconds=settings.compact_delay_seconds,
+        compact_max_mb_per_second=settings.compact_max_mb_per_second,
     )
 
 

@@ -42,8 +42,9 @@ class BlobReader:
 
     def _chunk(self, index: int) -> bytes | memoryview:
         if self._cached is None or self._cached[0] != index:
-            data = self.chunks.read(self.manifest.chunks[index][0], blob=self.manifest.hash).data
-            self._cached = (index, data)
+            chunk = self.chunks.read(self.manifest.chunks[index][0], blob=self.manifest.hash)
+            assert chunk.data is not None
+            self._cached = (index, chunk.data)
         return self._cached[1]
 
     def read_at(self, offset: int, length: int) -> bytes:
@@ -73,17 +74,17 @@ class BlobReader:
         first = bisect.bisect_right(self.starts, offset) - 1
         last = bisect.bisect_left(self.starts, end) - 1
         shas = [sha for sha, _ in self.manifest.chunks[first : last + 1]]
-        for index, chunk in enumerate(
-            self.chunks.read_many(shas, blob=self.manifest.hash, window=window), start=first
-        ):
+        blob = self.manifest.hash
+        chunks = self.chunks.read_many(shas, blob=blob, window=window, decode=not accept_compressed)
+        for index, chunk in enumerate(chunks, start=first):
             chunk_start = self.starts[index]
             lo = max(offset, chunk_start) - chunk_start
             hi = min(end, self.starts[index + 1]) - chunk_start
-            whole = lo == 0 and hi == len(chunk.data)
+            whole = lo == 0 and chunk_start + hi == self.starts[index + 1]
             if accept_compressed and whole and chunk.codec not in (0, Codec.IDENTITY):
                 yield Piece(chunk_start, chunk.payload, chunk.codec, hi)
                 continue
-            view = memoryview(chunk.data)
+            view = memoryview(self.chunks.decode(chunk, blob=blob))
             for start in range(lo, hi, PREFERRED_MESSAGE_BYTES):
                 stop = min(hi, start + PREFERRED_MESSAGE_BYTES)
                 yield Piece(chunk_start + start, view[start:stop], Codec.IDENTITY, stop - start)
@@ -136,7 +137,7 @@ def _read_unverified(chunks: ChunkStore, shas: list[str]) -> Iterator[bytes | me
             stored = chunks.backend.get(chunk_key(sha))
         except ObjectNotFound:
             return chunks.read(sha).data  # DATA_LOSS: missing or quarantined
-        codec, payload = unpack_chunk(stored)
+        codec, payload, _ = unpack_chunk(stored)
         try:
             return decode_chunk(codec, payload, max_size=MAX_CHUNK_BYTES)
         except CodecError as error:

@@ -1,11 +1,15 @@
 """Chunks at rest: verified writes, verified reads, and a bounded window of parallel work.
 
-Every chunk is hashed by the server before it is written under its SHA-256, and hashed again
-after it is read and decoded; a mismatch on read is DATA_LOSS, and the chunk is then
-quarantined (see :mod:`services.artifacts.quarantine`) so it reads as missing until a push
-sends it again. The CPU-heavy steps (SHA-256,
-zstd, numpy byte grouping, file I/O) release the GIL, so they run on a small shared thread
-pool while the RPC thread keeps receiving or sending.
+Every chunk is hashed by the server before it is written under its SHA-256, and written with
+a checksum of its stored bytes (:func:`services.artifacts.store.pack_chunk`); a read checks
+that checksum (chunks from before it existed are decoded and hashed again). A mismatch on
+read is DATA_LOSS, and the chunk is then quarantined (see :mod:`services.artifacts.quarantine`)
+so it reads as missing until a push sends it again.
+
+The request path stores chunks as they came (raw, or as the client compressed them); the
+:mod:`compactor <services.artifacts.compactor>` compresses raw ones later, off the request
+path. The CPU-heavy steps (hashing, zstd, numpy byte grouping, file I/O) release the GIL, so
+they run on a small shared thread pool while the RPC thread keeps receiving or sending.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from typing import Generic, TypeVar
 
 from services.artifacts.backends.base import Backend, ObjectNotFound
 from services.artifacts.quarantine import Quarantine
-from services.artifacts.store import chunk_key, pack_chunk, unpack_chunk
+from services.artifacts.store import chunk_key, pack_chunk, payload_checksum, unpack_chunk
 from services.common.chunking import MAX_CHUNK_BYTES
-from services.common.compression import Codec, CodecError, decode_chunk, encode_chunk
+from services.common.compression import Codec, CodecError, decode_chunk
 from services.common.errors import DataLoss, InvalidArgument
 
 logger = logging.getLogger(__name__)
@@ -42,10 +46,11 @@ class StoredChunk:
 
 @dataclass(frozen=True)
 class ReadChunk:
-    """A chunk read back and verified: raw bytes, plus its stored encoding."""
+    """A chunk read back and verified: its stored encoding, and its raw bytes when decoded
+    (``data`` is None for a compressed chunk read with ``decode=False``)."""
 
     sha256: str
-    data: bytes | memoryview
+    data: bytes | memoryview | None
     codec: int
     payload: memoryview
 
@@ -93,7 +98,10 @@ class ChunkStore:
     """Stores and reads chunks in a backend, verifying every digest."""
 
     def __init__(
-        self, backend: Backend, pool: ThreadPoolExecutor, quarantine: Quarantine | None = None
+        self,
+        backend: Backend,
+        pool: ThreadPoolExecutor,
+        quarantine: Quarantine | None = None,
     ) -> None:
         self.backend = backend
         self.pool = pool
@@ -103,11 +111,14 @@ class ChunkStore:
         """A bounded window of parallel chunk jobs on this store's pool."""
         return Window(self.pool, size)
 
-    def store(self, data: bytes | memoryview, expected: str | None = None) -> StoredChunk:
-        """Hash ``data``, check it against ``expected``, and write it unless present.
+    def store(
+        self, data: bytes | memoryview, expected: str | None = None, *, write: bool = True
+    ) -> StoredChunk:
+        """Hash ``data``, check it against ``expected``, and write it raw unless present.
 
         A chunk already present is touched (so garbage collection spares it) and not
-        rewritten. Raises INVALID_ARGUMENT when the hash differs from ``expected``.
+        rewritten. Raises INVALID_ARGUMENT when the hash differs from ``expected``. With
+        ``write`` False an absent chunk is only reported (``new``), not written.
         """
         sha = hashlib.sha256(data).hexdigest()
         if expected is not None and sha != expected:
@@ -120,10 +131,14 @@ class ChunkStore:
         if self.backend.touch([key])[0]:
             info = self.backend.stat([key])[0]
             return StoredChunk(sha, len(data), info.size if info else 0, False)
-        codec, payload = encode_chunk(data)
-        parts = pack_chunk(codec, payload)
-        self.backend.put(key, parts)
-        return StoredChunk(sha, len(data), 1 + len(payload), True)
+        if not write:
+            return StoredChunk(sha, len(data), 0, True)
+        return self._put_new(sha, Codec.IDENTITY, data, len(data))
+
+    def _put_new(self, sha: str, codec: int, payload: bytes | memoryview, size: int) -> StoredChunk:
+        parts = pack_chunk(sha, Codec(codec), payload)
+        self.backend.put(chunk_key(sha), parts)
+        return StoredChunk(sha, size, sum(len(p) for p in parts), True)
 
     def store_encoded(
         self, codec: int, payload: bytes, expected_sha: str, size: int
@@ -152,12 +167,19 @@ class ChunkStore:
                 f"chunk {expected_sha} has {len(raw)} bytes, digest says {size}",
                 reason="DIGEST_MISMATCH",
             )
-        return self.store(raw, expected_sha)
+        if codec in (Codec.IDENTITY, 0):
+            return self.store(raw, expected_sha)
+        stored = self.store(raw, expected_sha, write=False)
+        if not stored.new:
+            return stored
+        # The client compressed it and the bytes it decodes to are verified: keep its encoding.
+        return self._put_new(expected_sha, codec, payload, size)
 
-    def read(self, sha: str, *, blob: str = "") -> ReadChunk:
-        """Read chunk ``sha``, decode it and verify it; DATA_LOSS when it is corrupt or gone.
+    def read(self, sha: str, *, blob: str = "", decode: bool = True) -> ReadChunk:
+        """Read chunk ``sha`` and verify it; DATA_LOSS when it is corrupt or gone.
 
-        A corrupt chunk is quarantined before the DATA_LOSS is raised.
+        With ``decode`` False a compressed chunk is checked by its stored checksum and not
+        decoded (``data`` None). A corrupt chunk is quarantined before the DATA_LOSS is raised.
         """
         where = f" of blob {blob}" if blob else ""
         try:
@@ -173,20 +195,52 @@ class ChunkStore:
             raise DataLoss(
                 f"chunk {sha}{where} is missing from storage", metadata={"chunk": sha}
             ) from None
-        data, problem = self.decode_verified(sha, stored)
+        codec, payload, checksum = unpack_chunk(stored)
+        data: bytes | memoryview | None = None
+        if checksum is None:  # stored before checksums: decode and hash
+            data, problem = self.decode_verified(sha, stored)
+        elif payload_checksum(sha, payload) != checksum:
+            problem = "its stored bytes do not match their checksum"
+        else:
+            problem = ""
+            if codec in (0, Codec.IDENTITY):
+                data = payload
+            elif decode:
+                data, problem = _decode(codec, payload)
         if problem:
             raise self.corrupt(sha, stored, problem, where)
-        codec, payload = unpack_chunk(stored)
         return ReadChunk(sha, data, codec, payload)
+
+    def decode(self, chunk: ReadChunk, *, blob: str = "") -> bytes | memoryview:
+        """The raw bytes of a chunk read with ``decode=False``."""
+        if chunk.data is not None:
+            return chunk.data
+        data, problem = _decode(chunk.codec, chunk.payload)
+        if problem:
+            where = f" of blob {blob}" if blob else ""
+            stored = self.backend.get(chunk_key(chunk.sha256))
+            raise self.corrupt(chunk.sha256, stored, problem, where)
+        return data
+
+    @staticmethod
+    def check(sha: str, stored: bytes) -> str:
+        """What is wrong with a stored chunk object ("" if nothing): the checksum, or for a
+        chunk stored without one, its decoded bytes' SHA-256."""
+        _, payload, checksum = unpack_chunk(stored)
+        if checksum is None:
+            return ChunkStore.decode_verified(sha, stored)[1]
+        if payload_checksum(sha, payload) != checksum:
+            return "its stored bytes do not match their checksum"
+        return ""
 
     @staticmethod
     def decode_verified(sha: str, stored: bytes) -> tuple[bytes | memoryview, str]:
-        """The raw bytes of a stored chunk object, and what is wrong with it ("" if nothing)."""
-        codec, payload = unpack_chunk(stored)
-        try:
-            data = decode_chunk(codec, payload, max_size=MAX_CHUNK_BYTES)
-        except CodecError as error:
-            return b"", str(error)
+        """The raw bytes of a stored chunk object, hashed against ``sha``, and what is wrong
+        with it ("" if nothing)."""
+        codec, payload, _ = unpack_chunk(stored)
+        data, problem = _decode(codec, payload)
+        if problem:
+            return b"", problem
         actual = hashlib.sha256(data).hexdigest()
         if actual != sha:
             return b"", f"its stored bytes hash to {actual}"
@@ -205,12 +259,21 @@ class ChunkStore:
             metadata={"chunk": sha},
         )
 
-    def read_many(self, shas: list[str], *, blob: str = "", window: int = 4) -> Iterator[ReadChunk]:
+    def read_many(
+        self, shas: list[str], *, blob: str = "", window: int = 4, decode: bool = True
+    ) -> Iterator[ReadChunk]:
         """Read and verify chunks in order, prefetching ``window`` of them in parallel."""
         win: Window[ReadChunk] = self.window(window)
         try:
             for sha in shas:
-                yield from win.submit(self.read, sha, blob=blob)
+                yield from win.submit(self.read, sha, blob=blob, decode=decode)
             yield from win.drain()
         finally:
             win.cancel()
+
+
+def _decode(codec: int, payload: memoryview) -> tuple[bytes | memoryview, str]:
+    try:
+        return decode_chunk(codec, payload, max_size=MAX_CHUNK_BYTES), ""
+    except CodecError as error:
+        return b"", str(error)

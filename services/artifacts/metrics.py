@@ -41,3 +41,20 @@ CHUNKS_QUARANTINED = Counter(
     "mreg_artifact_chunks_quarantined_total",
     "Stored chunks found corrupt (by a read or a scrub) and moved to quarantine",
 )
+COMPACTED_CHUNKS = Counter(
+    "mreg_artifact_compacted_chunks_total",
+    "Chunks stored raw on upload and compressed later by the compactor",
+)
+COMPACTION_BYTES = Counter(
+    "mreg_artifact_compaction_bytes_total",
+    "Bytes of the chunks the compactor compressed: raw before, and at rest after",
+    ["kind"],
+)
+COMPACTION_CPU_SECONDS = Counter(
+    "mreg_artifact_compaction_cpu_seconds_total",
+    "CPU seconds spent compacting, off the request path",
+)
+COMPACTION_DROPPED = Counter(
+    "mreg_artifact_compaction_dropped_total",
+    "Blobs not queued for compaction because the backlog was full (a sweep compacts them)",
+)

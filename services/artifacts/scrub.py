@@ -1,8 +1,9 @@
 """Scrub: read back and verify every stored chunk at a bounded rate; quarantine the bad.
 
-A chunk is verified as a read verifies it (decode, SHA-256 against its key). The scrub reads
-at most ``max_mb_per_second`` (10^6 bytes/s, of bytes at rest; 0 means as fast as it can),
-so it can run beside live traffic. Its report lists every blob that is now unreadable
+A chunk is verified as a read verifies it (its stored checksum; for a chunk stored before
+checksums, decode and SHA-256 against its key). The scrub reads at most
+``max_mb_per_second`` (10^6 bytes/s, of bytes at rest; 0 means as fast as it can), so it
+can run beside live traffic. Its report lists every blob that is now unreadable
 (it lists a quarantined chunk, found by this run or an earlier read) and the holders that
 pin it or a tree listing it: the versions whose bytes must be pushed again.
 """
@@ -73,7 +74,7 @@ def scrub(
             stored = backend.get(f"{CHUNK_PREFIX}{sha[:2]}/{sha}")
         except ObjectNotFound:  # removed by garbage collection meanwhile
             return "", 0
-        _, problem = chunks.decode_verified(sha, stored)
+        problem = chunks.check(sha, stored)
         if problem:
             chunks.corrupt(sha, stored, problem)
             return sha, len(stored)

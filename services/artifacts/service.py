@@ -16,10 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from services.artifacts import blobs, gc, trees
+from services.artifacts import compactor as compaction
 from services.artifacts import scrub as scrubbing
 from services.artifacts.backends.base import Backend
 from services.artifacts.blobs import BlobReader, Piece
 from services.artifacts.chunks import ChunkStore, StoredChunk
+from services.artifacts.compactor import CompactionReport, Compactor
 from services.artifacts.quarantine import Quarantine
 from services.artifacts.store import BlobManifest, Records, blob_key
 from services.artifacts.uploads import (
@@ -84,6 +86,9 @@ class ArtifactService:
         *,
         threads: int = 4,
         default_scrub_rate: float = scrubbing.DEFAULT_MAX_MB_PER_SECOND,
+        compact: bool = True,
+        compact_delay_seconds: float = 2.0,
+        compact_max_mb_per_second: float = 0.0,
     ) -> None:
         self.backend = backend
         self.default_scrub_rate = default_scrub_rate
@@ -91,11 +96,20 @@ class ArtifactService:
         self.records = Records(backend)
         self.quarantine = Quarantine(backend)
         self.chunks = ChunkStore(backend, self.pool, self.quarantine)
-        self.uploads = PlainUploads(self.records, self.chunks)
+        self.compactor = Compactor(
+            self.records,
+            self.chunks,
+            delay_seconds=compact_delay_seconds,
+            max_mb_per_second=compact_max_mb_per_second,
+        )
+        if compact:
+            self.compactor.start()
+        self.uploads = PlainUploads(self.records, self.chunks, self.compactor)
         self.visibility = Visibility(self.records)
 
     def close(self) -> None:
-        """Stop the worker threads and release the backend."""
+        """Stop the compactor and the worker threads, and release the backend."""
+        self.compactor.stop()
         self.pool.shutdown(wait=True)
         self.backend.close()
 
@@ -178,7 +192,9 @@ class ArtifactService:
         if existing is not None and existing.size == size:
             self.backend.touch([blob_key(sha)])
             return self._view(existing, identity=identity)
-        return self._view(blobs.finalize(self.records, self.chunks, manifest), identity=identity)
+        committed = blobs.finalize(self.records, self.chunks, manifest)
+        self.compactor.offer(committed.hash)
+        return self._view(committed, identity=identity)
 
     def _own(self, identity: Identity, sha: str) -> None:
         """Let a prefix-limited caller read back what it committed (before it is pinned)."""
@@ -366,6 +382,10 @@ class ArtifactService:
             )
         return gc.collect_garbage(self.backend, self.chunks, grace_seconds, dry_run)
 
+    def compact_all(self) -> CompactionReport:
+        """Compress every chunk stored raw (see :mod:`services.artifacts.compactor`)."""
+        return compaction.sweep(self.records, self.chunks)
+
     def scrub(self, max_mb_per_second: float) -> scrubbing.ScrubReport:
         """Verify every stored chunk at most this fast (0: unbounded); quarantine the bad."""
         if max_mb_per_second < 0:
@@ -396,6 +416,7 @@ class ChunkUpload:
 
     def add(self, chunk: IncomingChunk) -> None:
         """Check one chunk's claimed size and queue it for storing."""
+        self.service.compactor.touch()
         self.received += 1
         self.wire += len(chunk.data)
         if chunk.size > MAX_CHUNK_BYTES:

@@ -2,7 +2,8 @@
 
 Everything lives in the backend, so any instance can serve any request::
 
-    chunks/{h[:2]}/{h}        one chunk: 1 byte codec (``Codec``) + the encoded bytes
+    chunks/{h[:2]}/{h}        one chunk: 1 byte codec (``Codec``, | 0x80 when a checksum
+                              follows), 16 bytes XXH3-128 of the payload, the encoded bytes
     blobs/{h[:2]}/{h}.json    blob manifest: size, ordered chunk list, inspection, tree flag
     pins/{h}/{holder-b64}     one pin of blob ``h`` by a holder (JSON with the holder)
     owners/{h}/{principal-b64}  a principal that committed blob ``h`` (may read it)
@@ -11,7 +12,10 @@ Everything lives in the backend, so any instance can serve any request::
     quarantine/{h}.json       chunk ``h`` failed verification (record); ``.data``: its bytes
 
 Chunk keys are SHA-256 of the chunk's raw bytes; the service writes a chunk only after hashing
-the bytes itself. Records are JSON with sorted keys.
+the bytes itself, and stores beside them an XXH3-128 of the payload as written, so a read
+proves the bytes unchanged at a fraction of a SHA-256 (and without decoding). Chunks written
+before the checksum existed (codec byte without 0x80) are verified by decoding and hashing.
+Records are JSON with sorted keys.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import xxhash
 
 from services.artifacts.backends.base import Backend, ObjectNotFound
 from services.common.compression import Codec
@@ -117,17 +123,32 @@ def quarantined_data_key(sha: str) -> str:
     return f"{QUARANTINE_PREFIX}{sha}.data"
 
 
-def pack_chunk(codec: Codec, payload: bytes | memoryview) -> list[bytes | memoryview]:
-    """The parts of a stored chunk object (written without joining them)."""
-    return [bytes((int(codec),)), payload]
+#: Set in a stored chunk's codec byte when the payload's checksum follows it.
+CHECKED = 0x80
+CHECKSUM_BYTES = 16
+HEADER_BYTES = 1 + CHECKSUM_BYTES
 
 
-def unpack_chunk(stored: bytes) -> tuple[int, memoryview]:
-    """Codec and encoded payload of a stored chunk object."""
+def payload_checksum(sha: str, payload: bytes | memoryview) -> bytes:
+    """The at-rest checksum of chunk ``sha``'s stored payload: XXH3-128 seeded with the
+    chunk's hash, so the object of one chunk found under another's key does not pass
+    (about 0.05 CPU-s/GB, against 0.5 for SHA-256)."""
+    return xxhash.xxh3_128_digest(payload, seed=int(sha[:16], 16))
+
+
+def pack_chunk(sha: str, codec: Codec, payload: bytes | memoryview) -> list[bytes | memoryview]:
+    """The parts of chunk ``sha``'s stored object (written without joining them)."""
+    return [bytes((int(codec) | CHECKED,)) + payload_checksum(sha, payload), payload]
+
+
+def unpack_chunk(stored: bytes) -> tuple[int, memoryview, bytes | None]:
+    """Codec, encoded payload and checksum (None for a chunk stored without one)."""
     view = memoryview(stored)
     if not view:
-        return 0, view
-    return view[0], view[1:]
+        return 0, view, None
+    if view[0] & CHECKED:
+        return view[0] & ~CHECKED, view[HEADER_BYTES:], bytes(view[1:HEADER_BYTES])
+    return view[0], view[1:], None
 
 
 def _dump(record: dict[str, Any]) -> bytes:

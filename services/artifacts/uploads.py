@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from services.artifacts import blobs
 from services.artifacts.chunks import ChunkStore, StoredChunk
+from services.artifacts.compactor import Compactor
 from services.artifacts.store import BlobManifest, Records, UploadSession
 from services.common.chunking import StreamChunker
 from services.common.errors import (
@@ -96,9 +97,12 @@ def validate_upload_id(upload_id: str, field: str = "upload_id") -> str:
 class PlainUploads:
     """Use cases of the plain upload path."""
 
-    def __init__(self, records: Records, chunks: ChunkStore) -> None:
+    def __init__(
+        self, records: Records, chunks: ChunkStore, compactor: Compactor | None = None
+    ) -> None:
         self.records = records
         self.chunks = chunks
+        self.compactor = compactor
 
     def query(self, upload_id: str, principal: str) -> UploadStatus:
         """The committed offset of ``principal``'s upload, and its blob once finished."""
@@ -195,6 +199,8 @@ class UploadStream:
         self.last_save = time.monotonic()
 
     def feed(self, data: bytes) -> None:
+        if self.uploads.compactor is not None:
+            self.uploads.compactor.touch()
         if self.hasher is not None:
             self.hasher.update(data)
         self.received += len(data)
@@ -261,6 +267,8 @@ class UploadStream:
         existing = self.uploads.records.get_manifest(sha)
         if existing is None:
             existing = blobs.finalize(self.uploads.records, self.uploads.chunks, manifest)
+            if self.uploads.compactor is not None:
+                self.uploads.compactor.offer(existing.hash)
         session.complete = True
         session.blob_hash = sha
         self.uploads.records.put_session(session)

@@ -66,6 +66,19 @@ class Settings(BaseSettings):
         ge=0,
         description="Rate limit of a storage scrub in MB/s (10^6 bytes/s) read; 0: unbounded.",
     )
+    compact: bool = Field(
+        True,
+        description="Compress chunks stored raw in the background, after uploads (zstd, "
+        "byte-grouped for numbers) where it saves at least 5%.",
+    )
+    compact_delay_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="Seconds uploads must be quiet before the compactor starts on a blob.",
+    )
+    compact_max_mb_per_second: float = Field(
+        0.0, ge=0, description="Rate limit of the compactor in MB/s of raw bytes; 0: unbounded."
+    )
 
     metrics_port: int = Field(
         0, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint; 0 disables it."

@@ -38,7 +38,9 @@ def local_settings(tmp_path: Path) -> Settings:
 def _serve(settings: Settings, start_server) -> Iterator[tuple[ArtifactService, Client]]:
     from services.artifacts.backends import open_backend
 
-    service = ArtifactService(open_backend(settings))
+    # Compaction starts as soon as a blob is committed; tests that look at sizes at rest
+    # wait for it (service.compactor.wait_idle).
+    service = ArtifactService(open_backend(settings), compact_delay_seconds=0)
     client = Client(start_server(*bindings_for(service)))
     try:
         yield service, client

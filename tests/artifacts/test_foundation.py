@@ -33,9 +33,11 @@ def test_read_with_offset_and_limit_returns_that_range(client: Client) -> None:
     assert client.read(digest_of(data), offset=len(data)) == b""
 
 
-def test_stat_describes_a_blob_and_its_pins(client: Client) -> None:
+def test_stat_describes_a_blob_and_its_pins(served) -> None:
+    service, client = served
     data = bf16_weights(2 * 1024 * 1024)
     client.upload(data)
+    assert service.compactor.wait_idle(60)
     digest = digest_of(data)
     client.stub.PinBlob(artifacts_pb2.PinBlobRequest(digest=digest, holder="models/m/versions/1"))
     client.stub.PinBlob(artifacts_pb2.PinBlobRequest(digest=digest, holder="models/m/versions/1"))

@@ -5,14 +5,16 @@ from __future__ import annotations
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, resources_pb2
-from services.artifacts.store import CHUNK_PREFIX, pack_chunk
+from services.artifacts.store import CHUNK_PREFIX, pack_chunk, unpack_chunk
 from services.common.compression import Codec, decode_chunk
 from tests.artifacts.helpers import Client, bf16_weights, digest_of, error_of, random_bytes
 
 
-def test_compressed_read_sends_fewer_bytes_that_decode_to_the_blob(client: Client) -> None:
+def test_compressed_read_sends_fewer_bytes_that_decode_to_the_blob(served) -> None:
+    service, client = served
     data = bf16_weights(4 * 1024 * 1024, seed=21)
     client.upload(data)
+    assert service.compactor.wait_idle(60)
     pieces = list(
         client.stub.ReadBlob(
             artifacts_pb2.ReadBlobRequest(digest=digest_of(data), accept_compressed=True)
@@ -40,13 +42,35 @@ def test_corrupted_chunk_answers_data_loss_never_wrong_bytes(served) -> None:
     client.upload(data)
     victim = next(iter(service.backend.list(CHUNK_PREFIX)))
     sha = victim.key.rsplit("/", 1)[-1]
-    service.backend.put(victim.key, pack_chunk(Codec.IDENTITY, b"garbage"))
+    # Another chunk's object, well formed, under this chunk's key: its checksum is bound to
+    # the key, so the read refuses it.
+    other = digest_of(b"garbage").hash
+    service.backend.put(victim.key, pack_chunk(other, Codec.IDENTITY, b"garbage"))
     error = error_of(lambda: client.read(digest_of(data)))
     assert error.code() == grpc.StatusCode.DATA_LOSS
     assert error.details() == (
-        f"chunk {sha} of blob {digest_of(data).hash} is corrupt (its stored bytes hash to "
-        f"{digest_of(b'garbage').hash}) and was quarantined; push a file that contains it "
-        "again to repair it"
+        f"chunk {sha} of blob {digest_of(data).hash} is corrupt (its stored bytes do not "
+        "match their checksum) and was quarantined; push a file that contains it again to "
+        "repair it"
+    )
+
+
+def test_chunks_stored_before_checksums_are_read_and_verified_by_sha256(served) -> None:
+    service, client = served
+    data = random_bytes(3 * 1024 * 1024, seed=25)
+    client.upload(data)
+    keys = [info.key for info in service.backend.list(CHUNK_PREFIX)]
+    # Rewrite every chunk in the old format: the codec byte, then the bytes.
+    for key in keys:
+        _, payload, _ = unpack_chunk(service.backend.get(key))
+        service.backend.put(key, [bytes((Codec.IDENTITY,)), bytes(payload)])
+    assert client.read(digest_of(data)) == data
+    sha = keys[0].rsplit("/", 1)[-1]
+    service.backend.put(keys[0], [bytes((Codec.IDENTITY,)), b"garbage"])
+    error = error_of(lambda: client.read(digest_of(data)))
+    assert error.code() == grpc.StatusCode.DATA_LOSS
+    assert f"chunk {sha} of blob {digest_of(data).hash} is corrupt (its stored bytes hash to " in (
+        error.details()
     )
 
 
@@ -54,7 +78,9 @@ def test_corrupted_compressed_chunk_answers_data_loss(local_served) -> None:
     service, client = local_served
     data = bf16_weights(1024 * 1024, seed=24)
     client.upload(data)
+    assert service.compactor.wait_idle(60)
     victim = next(iter(service.backend.list(CHUNK_PREFIX)))
+    assert unpack_chunk(service.backend.get(victim.key))[0] == Codec.BYTEGROUP2_ZSTD
     path = service.backend.root / victim.key
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0xFF

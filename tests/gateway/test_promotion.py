@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import grpc
@@ -177,7 +178,9 @@ def test_integrity_is_rechecked_before_production(stack, gateway, artifacts) -> 
     promote(gateway, name, STAGING)
     backend = stack.artifact_service.backend
     victim = next(iter(backend.list(CHUNK_PREFIX)))
-    backend.put(victim.key, pack_chunk(Codec.IDENTITY, b"garbage"))
+    backend.put(
+        victim.key, pack_chunk(hashlib.sha256(b"garbage").hexdigest(), Codec.IDENTITY, b"garbage")
+    )
     error = refused(
         gateway.PromoteModelVersion,
         registry_pb2.PromoteModelVersionRequest(name=name, target_stage=PRODUCTION),

@@ -3,6 +3,7 @@ connection after it."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -22,7 +23,10 @@ def _corrupt(served: Served, sha: str, index: int) -> str:
         manifest = Records(backend).get_manifest(sha)
         assert manifest is not None and len(manifest.chunks) > max(index, 0)
         victim = manifest.chunks[index][0]
-        backend.put(chunk_key(victim), pack_chunk(Codec.IDENTITY, b"garbage"))
+        backend.put(
+            chunk_key(victim),
+            pack_chunk(hashlib.sha256(b"garbage").hexdigest(), Codec.IDENTITY, b"garbage"),
+        )
     finally:
         backend.close()
     return victim
