@@ -41,6 +41,11 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     help="The model registry's command line: push and pull models, record evaluations, "
     "promote versions, watch events, and run a registry on embedded defaults.",
+    epilog="Exit status: 0 done; 1 the registry refused or failed the request, could not be "
+    "reached, or a local file could not be read or written; 2 the command line is wrong; "
+    "130 interrupted (Ctrl-C); 141 whoever read the output went away. Errors print one "
+    'line on stderr, \'mreg COMMAND: ...\'; with --json, also {"error": {"code", '
+    '"message"}} on stdout.',
 )
 @click.option(
     "--version",

@@ -20,8 +20,8 @@ ROLES = ["reader", "writer", "approver", "admin"]
 
 @command(
     "serve",
-    help="Run the gateway, artifact and metadata services in one process on embedded "
-    "defaults (SQLite and local files); Ctrl-C stops them.",
+    help="Run a registry on embedded defaults. The gateway, artifact and metadata services "
+    "in one process, on SQLite and local files; Ctrl-C stops them.",
 )
 @click.option("--data-dir", default="mreg-data", show_default=True, help="Where data lives.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -193,7 +193,8 @@ def token_list(tokens_file, as_json) -> int:
 @command(
     "gc",
     fields={"grace_period": "--grace-seconds"},
-    help="Remove blobs no version pins and chunks no blob uses (needs the admin role).",
+    help="Collect garbage. Removes blobs no version pins and chunks no blob uses; needs "
+    "the admin role.",
 )
 @click.option(
     "--grace-seconds",

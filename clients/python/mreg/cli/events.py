@@ -39,7 +39,7 @@ EVENT_TYPES = [
 @command(
     "events",
     fields={"after_sequence": "--after", "model": "--model", "types": "--type"},
-    help="Registry events in order, one a line; --follow keeps watching until Ctrl-C.",
+    help="Print registry events. In order, one a line; --follow keeps watching until Ctrl-C.",
 )
 @click.option(
     "--after", type=int, default=0, show_default=True, help="Start after this sequence number."

@@ -16,8 +16,8 @@ _NODE_FIELDS = {"node": "NODE", "reference": "NODE", "name": "NODE"}
 @command(
     "lineage",
     fields={**_NODE_FIELDS, "max_depth": "--depth"},
-    help="Show where a version came from (or, with --direction down, what came of it) "
-    "as a tree or as Graphviz dot.",
+    help="Show where a version came from. With --direction down, what came of it; as a "
+    "tree or as Graphviz dot.",
 )
 @click.argument("node")
 @click.option(
@@ -62,7 +62,8 @@ def lineage(conn: Connection, node: str, node_type: str, direction: str, depth: 
 @command(
     "impact",
     fields={**_NODE_FIELDS, "stages": "--stage"},
-    help="Every version downstream of a dataset (name@version) or of a version, with its stage.",
+    help="List every version downstream of a node. NODE is a dataset (name@version) or, "
+    "with --type model, a version; each is shown with its stage.",
 )
 @click.argument("node")
 @click.option(

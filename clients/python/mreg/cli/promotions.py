@@ -53,8 +53,8 @@ def _summary(response: Any) -> str:
         "target_stage": "STAGE",
         "reason": "--reason",
     },
-    help="Ask to move a version (name:1.0.0) to STAGE. With a promotion policy the request "
-    "must pass its gates and may wait for approvals (mreg approve).",
+    help="Ask to move a version to a stage. VERSION is name:1.0.0. With a promotion "
+    "policy the request must pass its gates and may wait for approvals (mreg approve).",
 )
 @click.argument("version")
 @click.argument("stage", type=click.Choice(STAGES))
@@ -69,7 +69,8 @@ def promote(conn: Connection, version: str, stage: str, reason: str) -> int:
 @command(
     "approve",
     fields=_PROMOTION_FIELDS,
-    help="Approve a promotion, models/{model}/promotions/{id} (needs the approver role).",
+    help="Approve a promotion. PROMOTION is models/{model}/promotions/{id}; needs the "
+    "approver role.",
 )
 @click.argument("promotion")
 @click.option("--comment", default="", help="A note kept with the approval.")
@@ -83,7 +84,7 @@ def approve(conn: Connection, promotion: str, comment: str) -> int:
 @command(
     "reject",
     fields=_PROMOTION_FIELDS,
-    help="Reject a promotion, models/{model}/promotions/{id}.",
+    help="Reject a promotion. PROMOTION is models/{model}/promotions/{id}.",
 )
 @click.argument("promotion")
 @click.option("--comment", default="", help="Why; kept with the rejection.")
@@ -106,7 +107,8 @@ def _promotion_line(p: Any) -> str:
 @command(
     "promotions",
     fields={"parent": "MODEL"},
-    help="List a model's promotions, newest first; by default those waiting for approvals.",
+    help="List a model's pending promotions. Newest first, with the approvals each waits "
+    "for; --state any lists all.",
 )
 @click.argument("model")
 @click.option(

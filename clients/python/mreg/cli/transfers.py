@@ -166,8 +166,8 @@ def push(ctx: click.Context, conn: Connection, **o) -> int:
 @command(
     "pull",
     fields=PULL_FIELDS,
-    help="Download a version's files into DEST, each verified against its SHA-256. "
-    "Files already there are kept; an interrupted pull resumes.",
+    help="Download a version's files into DEST. Each is verified against its SHA-256; "
+    "files already there are kept; an interrupted pull resumes.",
 )
 @click.argument("reference")
 @click.argument("dest")

@@ -43,7 +43,7 @@ def _describe(v: Any, size: str) -> str:
 @command(
     "show",
     fields={"reference": "REFERENCE", "name": "REFERENCE"},
-    help="Show a version: REFERENCE is name, name:1.2.0, name@alias or name@stage.",
+    help="Show a version. REFERENCE is name, name:1.2.0, name@alias or name@stage.",
 )
 @click.argument("reference")
 @registry_options
@@ -64,7 +64,7 @@ def show(conn: Connection, reference: str) -> int:
 @command(
     "ls",
     fields={"parent": "MODEL"},
-    help="List a model's versions, newest first (archived ones only with --archived).",
+    help="List a model's versions, newest first. Archived ones only with --archived.",
 )
 @click.argument("model")
 @click.option("--archived", is_flag=True, help="Include versions in the archived stage.")
@@ -82,7 +82,7 @@ def ls(conn: Connection, model: str, archived: bool) -> int:
 @command(
     "search",
     fields={"filter": "FILTER", "order_by": "--order-by", "page_size": "--limit"},
-    help="Find versions across models with an AIP-160 filter, for example "
+    help="Find versions across models. FILTER is AIP-160, for example "
     "mreg search 'metrics.auc > 0.9 AND tags.team = \"risk\"'.",
 )
 @click.argument("filter", default="", required=False)
@@ -113,7 +113,7 @@ def search(conn: Connection, filter: str, order_by: str, limit: int) -> int:
         "metrics": "--metric",
         "lower_is_better": "--lower-is-better",
     },
-    help="Compare versions by metric (name:1.0.0 name:1.1.0 ...); * marks the best.",
+    help="Compare versions by metric. VERSIONS are name:1.0.0 name:1.1.0 ...; * marks the best.",
 )
 @click.argument("versions", nargs=-1, required=True)
 @click.option("--metric", multiple=True, help="Only this metric (repeatable).")
@@ -170,7 +170,7 @@ def _dataset(ctx: click.Context, param: click.Parameter, value: str) -> str:
         "evaluation.evaluator": "--evaluator",
         "evaluation.comment": "--comment",
     },
-    help="Record an evaluation of a version (name:1.0.0 or name@alias) on a dataset.",
+    help="Record an evaluation of a version. VERSION is name:1.0.0 or name@alias.",
 )
 @click.argument("version")
 @click.option(
@@ -222,8 +222,8 @@ def evaluate(conn: Connection, version: str, dataset: str, metric, kind, evaluat
 @command(
     "alias",
     fields={"model_version": "TARGET", "reference": "TARGET", "parent": "TARGET", "alias": "ALIAS"},
-    help="Point name@ALIAS at the version TARGET (name:1.0.0); with --delete, TARGET is the "
-    "model and the alias is removed.",
+    help="Point an alias at a version. Sets name@ALIAS to TARGET (name:1.0.0); with "
+    "--delete, TARGET is the model and the alias is removed.",
 )
 @click.argument("target")
 @click.argument("alias")
@@ -248,7 +248,7 @@ def alias(conn: Connection, target: str, alias: str, delete: bool) -> int:
         "endpoint": "--endpoint",
         "health": "--health",
     },
-    help="Record where a version (name:1.0.0) runs.",
+    help="Record where a version runs. VERSION is name:1.0.0.",
 )
 @click.argument("version")
 @click.option("--environment", required=True, help="Where it runs, e.g. prod-eu.")
