@@ -15,6 +15,7 @@ import pytest
 
 from mreg.cli import cli, main
 from mreg.cli.events import EVENT_TYPES
+from mreg.cli.failures import EXIT_CODES
 from mreg.client import Client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +75,12 @@ def test_every_existing_command_is_still_there() -> None:
         assert f"mreg {name}" in paths
     assert {"mreg token create", "mreg token revoke", "mreg token list"} <= paths
     assert "mreg db upgrade" in paths
+
+
+def test_the_readme_documents_every_exit_status() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for code in EXIT_CODES:
+        assert re.search(rf"^\| {code} \| ", readme, re.M), f"exit status {code}"
 
 
 def test_version_prints_the_installed_distribution_version() -> None:

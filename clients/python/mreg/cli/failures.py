@@ -101,7 +101,7 @@ class MregCommand(click.Command):
                     return super().invoke(ctx)
                 except grpc.RpcError as error:  # a stub called directly
                     raise from_rpc_error(error) from None
-        except click.ClickException:
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except MregError as error:
             message = one_line(with_flags(error, self.fields))
