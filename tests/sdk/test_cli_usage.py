@@ -234,3 +234,25 @@ def test_promotions_lists_a_models_promotions(
     assert line.startswith(
         "models/promoted/promotions/1  models/promoted/versions/1.0.0 -> staging  completed"
     )
+
+
+def test_ls_shows_what_a_trees_files_add_up_to(
+    embedded_registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway = embedded_registry.address(embedded_registry.gateway)
+    tree = tmp_path / "model"
+    (tree / "weights").mkdir(parents=True)
+    (tree / "weights" / "model.bin").write_bytes(bytes(2 * 1024 * 1024))
+    (tree / "config.json").write_text("{}")
+    single = tmp_path / "m.bin"
+    single.write_bytes(b"weights")
+    with Client(gateway) as client:
+        client.push(tree, model="sized", version="1.0.0", use_cache=False)
+        client.push(single, model="sized", version="1.1.0", use_cache=False)
+    capsys.readouterr()
+    assert main(["ls", "sized", "--gateway", gateway]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("models/sized/versions/1.1.0  development  ready  7 B  sha256:")
+    assert lines[1].startswith(
+        "models/sized/versions/1.0.0  development  ready  2.0 MiB in 2 files  sha256:"
+    )

@@ -15,11 +15,29 @@ EVALUATION_TYPES = ["validation", "test", "production"]
 DEPLOYMENT_STATUSES = ["deploying", "serving", "degraded", "failed", "retired"]
 
 
-def _version_line(v: Any) -> str:
+def _version_line(v: Any, size: str) -> str:
     stage = stage_name(v.stage)
     state = v.state and state_name(v.state)
-    size = v.artifact_digest.size_bytes
-    return f"{v.name}  {stage}  {state}  {size} bytes  sha256:{v.artifact_digest.hash[:12]}"
+    return f"{v.name}  {stage}  {state}  {size}  sha256:{v.artifact_digest.hash[:12]}"
+
+
+def _sizes(client: Any, versions: list[Any]) -> dict[str, str]:
+    """What each version's files add up to, by artifact digest: a tree's digest is that of
+    its manifest, so its files are summed (one GetTree per distinct tree)."""
+    from mreg.progress import human_bytes
+
+    sizes: dict[str, str] = {}
+    for v in versions:
+        digest = v.artifact_digest
+        if digest.hash in sizes:
+            continue
+        if v.artifact_is_tree:
+            files = client.tree(digest)
+            total = human_bytes(sum(f.digest.size_bytes for f in files))
+            sizes[digest.hash] = f"{total} in {len(files)} files"
+        else:
+            sizes[digest.hash] = human_bytes(digest.size_bytes)
+    return sizes
 
 
 def _describe(v: Any, size: str) -> str:
@@ -64,7 +82,8 @@ def show(conn: Connection, reference: str) -> int:
 @command(
     "ls",
     fields={"parent": "MODEL"},
-    help="List a model's versions, newest first. Archived ones only with --archived.",
+    help="List a model's versions, newest first. Each with its stage, state and the size "
+    "of its files; archived versions only with --archived.",
 )
 @click.argument("model")
 @click.option("--archived", is_flag=True, help="Include versions in the archived stage.")
@@ -72,10 +91,14 @@ def show(conn: Connection, reference: str) -> int:
 def ls(conn: Connection, model: str, archived: bool) -> int:
     with conn.client() as client:
         versions = client.list_versions(model, archived=archived)
+        sizes = {} if conn.as_json else _sizes(client, versions)
     return emit(
         conn.as_json,
         {"model_versions": [to_dict(v) for v in versions]},
-        lambda: "\n".join(_version_line(v) for v in versions) or "no versions",
+        lambda: (
+            "\n".join(_version_line(v, sizes[v.artifact_digest.hash]) for v in versions)
+            or "no versions"
+        ),
     )
 
 
