@@ -50,7 +50,8 @@ EVENT_TYPES = [
     "types",
     type=click.Choice(EVENT_TYPES),
     multiple=True,
-    help="Only events of this type (repeatable).",
+    metavar="TYPE",
+    help="Only events of this type (repeatable): " + ", ".join(EVENT_TYPES) + ".",
 )
 @click.option("--follow", is_flag=True, help="Wait for new events; Ctrl-C ends.")
 @registry_options
