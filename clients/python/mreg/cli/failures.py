@@ -98,9 +98,11 @@ class MregCommand(click.Command):
         try:
             with catch_sigint():
                 try:
-                    return super().invoke(ctx)
+                    result = super().invoke(ctx)
                 except grpc.RpcError as error:  # a stub called directly
                     raise from_rpc_error(error) from None
+                sys.stdout.flush()  # a closed pipe shows here, not in a flush at exit
+                return result
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except MregError as error:
