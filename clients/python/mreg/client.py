@@ -189,15 +189,21 @@ class Client(Operations):
         """A registered model."""
         return self._unary("GetModel", metadata_pb2.GetModelRequest(name=f"models/{model}")).model
 
-    def list_versions(self, model: str, page_size: int = 50) -> list[resources_pb2.ModelVersion]:
-        """Every version of a model, newest first (all pages)."""
+    def list_versions(
+        self, model: str, page_size: int = 50, *, archived: bool = False
+    ) -> list[resources_pb2.ModelVersion]:
+        """Every version of a model, newest first (all pages); archived ones only with
+        ``archived``."""
         versions: list[resources_pb2.ModelVersion] = []
         token = ""
         while True:
             page = self._unary(
                 "ListModelVersions",
                 metadata_pb2.ListModelVersionsRequest(
-                    parent=f"models/{model}", page_size=page_size, page_token=token
+                    parent=f"models/{model}",
+                    page_size=page_size,
+                    page_token=token,
+                    show_archived=archived,
                 ),
             )
             versions.extend(page.model_versions)
