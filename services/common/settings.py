@@ -149,8 +149,15 @@ class Settings(BaseSettings):
     watch_queue_events: int = Field(
         1000,
         ge=1,
-        description="Events a WatchEvents stream may fall behind before the gateway drops "
-        "it (RESOURCE_EXHAUSTED naming its resume cursor).",
+        description="Events a WatchEvents stream may fall behind (newest event minus the "
+        "last one written to it) before the gateway may drop it as a slow consumer.",
+    )
+    watch_write_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long one write to a WatchEvents stream may wait for its client "
+        "(HTTP/2 flow control) before a stream that is also MREG_WATCH_QUEUE_EVENTS behind "
+        "is dropped (RESOURCE_EXHAUSTED naming its resume cursor).",
     )
     max_streams_per_principal: int = Field(
         256,

@@ -39,6 +39,7 @@ def build_gateway(settings: Settings) -> Gateway:
     )
     gateway = Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address), cache=cache)
     gateway.hub.queue_size = settings.watch_queue_events
+    gateway.hub.write_timeout = settings.watch_write_timeout_seconds
     return gateway
 
 
