@@ -134,8 +134,8 @@ class Settings(BaseSettings):
     resolve_cache_poll_seconds: float = Field(
         0.1,
         ge=0,
-        description="How often the gateway reads the event outbox to keep its resolve cache "
-        "correct; 0 turns the cache off.",
+        description="Most time between the gateway's reads of the event outbox (one reader "
+        "keeps the resolve cache correct and feeds every watcher); 0 turns the cache off.",
     )
 
     otel_exporter: Literal["", "console", "otlp"] = Field(
