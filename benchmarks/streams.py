@@ -4,7 +4,8 @@ Starts ``mreg serve`` (SQLite + local files) in a subprocess. Measures, in one r
 resolve load with no watchers (the ceiling), then ``--watchers`` open ``WatchEvents``
 streams (held by one asyncio client process) and the same resolve load with them open,
 ``GetServerInfo`` and ``RegisterModelVersion`` latency (of blobs uploaded beforehand; a
-whole push beside it), the delivery latency of one committed event to every watcher, the server process's RSS (and per stream) and its health during the run.
+whole push beside it), the delivery latency of one committed event to every watcher, the
+server process's RSS (and per stream) and its health during the run.
 
     python -m benchmarks.streams [--watchers 2000] [--seconds 5] [--clients 2]
 """
