@@ -3,8 +3,9 @@
 Starts ``mreg serve`` (SQLite + local files) in a subprocess. Measures, in one run: the
 resolve load with no watchers (the ceiling), then ``--watchers`` open ``WatchEvents``
 streams (held by one asyncio client process) and the same resolve load with them open,
-``GetServerInfo`` and registration latency, the delivery latency of one committed event
-to every watcher, the server process's RSS (and per stream) and its health during the run.
+``GetServerInfo`` and ``RegisterModelVersion`` latency (of blobs uploaded beforehand; a
+whole push beside it), the delivery latency of one committed event to every watcher, the
+server process's RSS (and per stream) and its health during the run.
 
     python -m benchmarks.streams [--watchers 2000] [--seconds 5] [--clients 2]
 """
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import grpc
@@ -121,25 +123,55 @@ class _HealthSampler:
         self._thread.join()
 
 
+def _upload(artifacts, data: bytes):
+    """Upload ``data`` through the plain streaming path; returns its digest."""
+    from modelregistry.v1 import artifacts_pb2
+
+    header = artifacts_pb2.UploadHeader(upload_id=str(uuid.uuid4()))
+    requests = [
+        artifacts_pb2.UploadBlobRequest(header=header),
+        artifacts_pb2.UploadBlobRequest(data=data),
+        artifacts_pb2.UploadBlobRequest(finish=artifacts_pb2.UploadFinish()),
+    ]
+    return artifacts.UploadBlob(iter(requests), timeout=30).blob.digest
+
+
 def _unary_latencies(address: str, tmp: Path, count: int) -> dict[str, object]:
-    from modelregistry.v1 import registry_pb2, registry_pb2_grpc
+    """``GetServerInfo``; ``RegisterModelVersion`` alone, of blobs uploaded beforehand; and
+    a whole ``push`` (upload + register): ``count`` of each, one after another."""
+    from modelregistry.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
     from mreg.client import Client
 
-    info = []
-    registrations = []
+    info, registrations, pushes = [], [], []
     with grpc.insecure_channel(address) as channel, Client(address) as client:
         stub = registry_pb2_grpc.RegistryServiceStub(channel)
         for _ in range(count):
             started = time.perf_counter()
             stub.GetServerInfo(registry_pb2.GetServerInfoRequest(), timeout=10)
             info.append(time.perf_counter() - started)
+        digests = [_upload(client.artifacts, f"registered {i}".encode()) for i in range(count)]
+        for i, digest in enumerate(digests):
+            request = registry_pb2.RegisterModelVersionRequest(
+                parent="models/bench-registrations",
+                model_version=resources_pb2.ModelVersion(
+                    version=f"1.0.{i}", artifact_digest=digest
+                ),
+                request_id=str(uuid.uuid4()),
+            )
+            started = time.perf_counter()
+            stub.RegisterModelVersion(request, timeout=10)
+            registrations.append(time.perf_counter() - started)
         model = tmp / "small.bin"
         for i in range(count):
             model.write_bytes(f"weights {i}".encode())
             started = time.perf_counter()
-            client.push(model, model="bench-registrations", version=f"1.0.{i}", use_cache=False)
-            registrations.append(time.perf_counter() - started)
-    return {"get_server_info": _percentiles(info), "registration_push": _percentiles(registrations)}
+            client.push(model, model="bench-pushes", version=f"1.0.{i}", use_cache=False)
+            pushes.append(time.perf_counter() - started)
+    return {
+        "get_server_info": _percentiles(info),
+        "register_model_version": _percentiles(registrations),
+        "push_and_register": _percentiles(pushes),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

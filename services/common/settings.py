@@ -147,8 +147,8 @@ class Settings(BaseSettings):
     resolve_cache_poll_seconds: float = Field(
         0.1,
         ge=0,
-        description="How often the gateway reads the event outbox to keep its resolve cache "
-        "correct; 0 turns the cache off.",
+        description="Most time between the gateway's reads of the event outbox (one reader "
+        "keeps the resolve cache correct and feeds every watcher); 0 turns the cache off.",
     )
 
     otel_exporter: Literal["", "console", "otlp"] = Field(
@@ -162,8 +162,15 @@ class Settings(BaseSettings):
     watch_queue_events: int = Field(
         1000,
         ge=1,
-        description="Events a WatchEvents stream may fall behind before the gateway drops "
-        "it (RESOURCE_EXHAUSTED naming its resume cursor).",
+        description="Events a WatchEvents stream may fall behind (newest event minus the "
+        "last one written to it) before the gateway may drop it as a slow consumer.",
+    )
+    watch_write_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long one write to a WatchEvents stream may wait for its client "
+        "(HTTP/2 flow control) before a stream that is also MREG_WATCH_QUEUE_EVENTS behind "
+        "is dropped (RESOURCE_EXHAUSTED naming its resume cursor).",
     )
     max_streams_per_principal: int = Field(
         256,

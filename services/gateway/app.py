@@ -32,13 +32,14 @@ def build_gateway(settings: Settings) -> Gateway:
         channel_credentials(settings),
         settings.service_token.get_secret_value(),
     )
-    cache = (
-        ResolveCache(peers, settings.resolve_cache_poll_seconds)
-        if settings.resolve_cache_poll_seconds
-        else None
-    )
+    cache = ResolveCache() if settings.resolve_cache_poll_seconds else None
     gateway = Gateway(peers, ServerLimits(settings.resolved_artifacts_public_address), cache=cache)
+    if cache is not None:
+        gateway.hub.poll_seconds = min(
+            gateway.hub.poll_seconds, settings.resolve_cache_poll_seconds
+        )
     gateway.hub.queue_size = settings.watch_queue_events
+    gateway.hub.write_timeout = settings.watch_write_timeout_seconds
     return gateway
 
 
@@ -65,13 +66,14 @@ def build_bindings(settings: Settings) -> list[ServiceBinding]:
 
 
 def start_background(settings: Settings, gateway: Gateway) -> Callable[[], None]:
-    """Start the reconciler and the resolve cache's outbox poller; returns what stops them."""
+    """Start the reconciler and the outbox reader (which keeps the resolve cache correct);
+    returns what stops them."""
     reconciler = Reconciler(
         gateway, settings.reconcile_pending_after_seconds, settings.reconcile_interval_seconds
     )
     reconciler.start()
     if gateway.cache is not None:
-        gateway.cache.start()
+        gateway.hub.start()
 
     def stop() -> None:
         reconciler.stop()

@@ -4,10 +4,11 @@ Serving infrastructure resolves ``name@production`` often; answering from memory
 hop to the metadata service and a database query. Entries are dropped per model:
 
 * at once, when this gateway forwards a change of that model (read your own writes);
-* within ``poll_seconds``, when any change of that model shows up in the event outbox
-  (changes made through other gateways), unless the answer was read after that event
-  was committed: the metadata service stamps each answer with the newest outbox sequence
-  committed before the read, so event N drops only answers stamped below N.
+* within one poll of the gateway's outbox reader (the :class:`~services.gateway.watch.EventHub`
+  that also feeds every watcher), when any change of that model shows up in the event
+  outbox (changes made through other gateways), unless the answer was read after that
+  event was committed: the metadata service stamps each answer with the newest outbox
+  sequence committed before the read, so event N drops only answers stamped below N.
 
 If the outbox cannot be read, the cache stops answering (every resolve goes to the
 metadata service) until it can again, so it never serves what it cannot vouch for.
@@ -20,11 +21,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
-from modelregistry.v1 import metadata_pb2
-from services.common.errors import RegistryError
-from services.gateway.peers import Peers
+from modelregistry.v1 import resources_pb2
 
 logger = logging.getLogger(__name__)
 
@@ -32,18 +32,13 @@ logger = logging.getLogger(__name__)
 class ResolveCache:
     """reference -> resolve response, invalidated per model."""
 
-    def __init__(self, peers: Peers, poll_seconds: float = 0.1, max_entries: int = 10_000) -> None:
-        self.peers = peers
-        self.poll_seconds = poll_seconds
+    def __init__(self, max_entries: int = 10_000) -> None:
         self.max_entries = max_entries
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, tuple[str, Any, int]] = OrderedDict()
         self._generations: dict[str, int] = {}
         self._model_events: dict[str, int] = {}  # newest outbox sequence naming each model
         self._healthy = False
-        self._cursor = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def generation(self, model: str) -> int:
         """The model's generation; pass it to :meth:`put` to detect a racing invalidation."""
@@ -107,47 +102,17 @@ class ResolveCache:
             "serving" if healthy else "off: the event outbox cannot be read",
         )
 
-    def poll_once(self) -> None:
-        """Read new events and invalidate the models they name."""
-        try:
-            if not self._healthy and self._cursor == 0:
-                # Nothing is cached yet, so only events from now on matter.
-                page = self.peers.metadata.call(
-                    "ListEvents", metadata_pb2.ListEventsRequest(limit=1), timeout=5
-                )
-                self._cursor = page.latest_sequence
-            while True:
-                page = self.peers.metadata.call(
-                    "ListEvents",
-                    metadata_pb2.ListEventsRequest(after_sequence=self._cursor, limit=1000),
-                    timeout=5,
-                )
-                for event in page.events:
-                    if event.model:  # events without a model (dataset lineage) change no answer
-                        self._event(event.model, event.sequence)
-                self._cursor = max(self._cursor, page.next_after_sequence)
-                if len(page.events) < 1000:
-                    break
-        except RegistryError:
-            self._set_healthy(False)
-            return
-        self._set_healthy(True)
+    # -- the event hub's listener (called on its reader thread) ---------------------
+    def on_events(self, events: Sequence[resources_pb2.Event]) -> None:
+        """New outbox events: invalidate the models they name."""
+        for event in events:
+            if event.model:  # events without a model (dataset lineage) change no answer
+                self._event(event.model, event.sequence)
 
-    def start(self) -> None:
-        """Poll the outbox on a daemon thread (the cache serves once the first poll is done)."""
-
-        def loop() -> None:
-            while True:
-                self.poll_once()
-                if self._stop.wait(self.poll_seconds):
-                    return
-
-        self._thread = threading.Thread(target=loop, name="resolve-cache", daemon=True)
-        self._thread.start()
+    def on_outbox(self, readable: bool) -> None:
+        """Whether the outbox could be read (the cache answers only while it can)."""
+        self._set_healthy(readable)
 
     def stop(self) -> None:
-        """Stop polling; the cache then answers nothing."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        """Stop answering (the gateway is stopping)."""
         self._set_healthy(False)

@@ -55,8 +55,11 @@ class Gateway:
         self.limits = limits
         self.watch_poll_seconds = watch_poll_seconds
         self.cache = cache
-        #: The one outbox reader that feeds every WatchEvents stream (started on first use).
+        #: The one outbox reader: it feeds every WatchEvents stream and the resolve cache
+        #: (started by the process, or on the first watcher).
         self.hub = EventHub(peers, min(watch_poll_seconds, 0.1))
+        if cache is not None:
+            self.hub.subscribe(cache)
 
     def resolve(
         self, request: metadata_pb2.ResolveModelVersionRequest, principal: str

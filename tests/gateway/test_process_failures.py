@@ -29,7 +29,11 @@ def _wait(address: str, timeout: float = 30) -> None:
 class Processes:
     """The three services, each its own OS process, sharing one data directory."""
 
-    def __init__(self, data: Path, reconcile_after: float) -> None:
+    def __init__(
+        self, data: Path, reconcile_after: float, gateway_env: dict[str, str] | None = None
+    ) -> None:
+        #: Settings of the gateway process only (on top of the shared ones).
+        self.gateway_env = gateway_env or {}
         self.ports = {name: free_port() for name in ("gateway", "artifacts", "metadata")}
         self.env = {
             **os.environ,
@@ -58,7 +62,7 @@ class Processes:
     def start(self, name: str) -> None:
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],
-            env=self.env,
+            env={**self.env, **(self.gateway_env if name == "gateway" else {})},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

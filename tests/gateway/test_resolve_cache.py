@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import grpc
 import pytest
 
-from modelregistry.v1 import metadata_pb2
+from modelregistry.v1 import metadata_pb2, registry_pb2
 from services.gateway.cache import ResolveCache
 from tests.gateway.conftest import register_request, upload
 
 
 @pytest.fixture
 def cache(stack):
-    cache = ResolveCache(stack.gateway_service.peers, poll_seconds=0.05)
-    stack.gateway_service.cache = cache
-    cache.start()
+    # The gateway's cache follows the gateway's one outbox reader, the event hub.
+    gateway = stack.gateway_service
+    assert isinstance(gateway.cache, ResolveCache)
+    gateway.hub.poll_seconds = 0.05
+    gateway.hub.start()
     deadline = time.monotonic() + 5
-    while cache.get("warm") is None and not cache._healthy and time.monotonic() < deadline:
+    while not gateway.cache._healthy and time.monotonic() < deadline:
         time.sleep(0.01)
-    yield cache
-    cache.stop()
+    yield gateway.cache
+    gateway.cache.stop()
 
 
 def _resolve(gateway, reference: str) -> str:
@@ -79,16 +82,56 @@ def test_without_the_outbox_the_cache_serves_nothing(stack, gateway, artifacts, 
     assert info.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-def test_an_answer_read_after_an_event_is_not_dropped_by_that_event(gateway, artifacts, cache):
+def test_an_answer_read_after_an_event_is_not_dropped_by_that_event(
+    stack, gateway, artifacts, cache
+):
+    hub = stack.gateway_service.hub
     one, two = _two_versions(gateway, artifacts)
     gateway.SetAlias(metadata_pb2.SetAliasRequest(model_version=one, alias="champion"))
     assert _resolve(gateway, "m@champion") == one
-    cache.poll_once()  # reads the SetAlias event, committed before the answer was read
+    hub.poll_once()  # reads the SetAlias event, committed before the answer was read
     assert cache.get("m@champion") is not None
     # An event committed after the answer was read does drop it.
-    metadata_stub = cache.peers.metadata
+    metadata_stub = hub.peers.metadata
     metadata_stub.call(
         "SetAlias", metadata_pb2.SetAliasRequest(model_version=two, alias="champion")
     )
-    cache.poll_once()
+    hub.poll_once()
     assert cache.get("m@champion") is None
+
+
+def test_the_cache_and_the_watchers_follow_one_outbox_reader(
+    stack, gateway, artifacts, metadata, cache, monkeypatch
+):
+    peer = stack.gateway_service.peers.metadata
+    readers: list[str] = []  # the thread of every ListEvents the gateway sends
+    real_call = peer.call
+
+    def call(method, request, **kwargs):
+        if method == "ListEvents":
+            readers.append(threading.current_thread().name)
+        return real_call(method, request, **kwargs)
+
+    monkeypatch.setattr(peer, "call", call)
+    one, two = _two_versions(gateway, artifacts)
+    gateway.SetAlias(metadata_pb2.SetAliasRequest(model_version=one, alias="champion"))
+    assert _resolve(gateway, "m@champion") == one
+    request = registry_pb2.WatchEventsRequest(types=["alias.set"])
+    watchers = [gateway.WatchEvents(request, timeout=30) for _ in range(5)]
+    try:
+        alias = "models/m/aliases/champion"
+        for watcher in watchers:  # each caught up from the outbox with its own read
+            assert next(watcher).event.resource == alias
+        readers.clear()
+        # Another gateway moves the alias: the cache and every watcher learn it.
+        metadata.SetAlias(metadata_pb2.SetAliasRequest(model_version=two, alias="champion"))
+        for watcher in watchers:
+            assert next(watcher).event.attributes["previous_version"]
+        deadline = time.monotonic() + 5
+        while cache.get("m@champion") is not None:
+            assert time.monotonic() < deadline, "the cache never heard of the change"
+            time.sleep(0.02)
+        assert readers and set(readers) == {"event-hub"}
+    finally:
+        for watcher in watchers:
+            watcher.cancel()

@@ -1,5 +1,6 @@
 """Watchers on real processes: many open streams, health that follows the peers, a peer
-restarted under watchers, and SIGTERM telling watchers where to resume."""
+restarted under watchers, SIGTERM telling watchers where to resume, and a watcher that
+never reads dropped with its cursor."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from modelregistry.v1 import registry_pb2, registry_pb2_grpc
+from modelregistry.v1 import metadata_pb2, registry_pb2, registry_pb2_grpc
 from mreg.client import Client
 from tests.conftest import free_port
 from tests.gateway.conftest import upload
@@ -216,3 +218,85 @@ def test_sigterm_tells_watchers_to_reconnect_with_their_cursor(processes: Proces
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
         assert f"after_sequence={sequences[-1]}" in info.value.details()
         assert proc.wait(timeout=20) == 0
+
+
+def _metric(port: int, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(f"{name} "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} is not in the gateway's metrics")
+
+
+def _until_metric(port: int, name: str, value: float, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while (seen := _metric(port, name)) != value:
+        assert time.monotonic() < deadline, f"{name} stayed {seen}, wanted {value}"
+        time.sleep(0.05)
+
+
+def test_a_watcher_that_never_reads_is_dropped_naming_its_cursor(tmp_path: Path) -> None:
+    metrics = free_port()
+    running = Processes(
+        tmp_path / "data",
+        3600,
+        gateway_env={
+            "MREG_WATCH_QUEUE_EVENTS": "10",
+            "MREG_WATCH_WRITE_TIMEOUT_SECONDS": "0.5",
+            "MREG_METRICS_PORT": str(metrics),
+        },
+    )
+    address = running.address("gateway")
+    # A client that reads nothing and offers a 16 KiB window (grpc's BDP probing would let
+    # its window grow to 4 MiB first): the gateway's writes to it stop after 16 KiB.
+    stuck_channel = grpc.insecure_channel(
+        address, options=[("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", 16384)]
+    )
+    try:
+        _until_health(address, health_pb2.HealthCheckResponse.SERVING)
+        with grpc.insecure_channel(address) as channel, Client(address, timeout=20) as client:
+            stub = registry_pb2_grpc.RegistryServiceStub(channel)
+            _register(client, "slow")
+            start = _all_events(stub)[-1]
+            request = registry_pb2.WatchEventsRequest(after_sequence=start, types=["alias.set"])
+            stuck = registry_pb2_grpc.RegistryServiceStub(stuck_channel).WatchEvents(
+                request, timeout=120
+            )
+            reader = _watch(stub, start)  # a watcher that reads, beside it
+            _until_metric(metrics, "mreg_gateway_watchers", 2)
+            version = "models/slow/versions/1.0.0"
+            sent = 0
+            while _metric(metrics, "mreg_gateway_watchers_dropped_total") == 0:
+                assert sent < 5000, "the watcher that reads nothing was never dropped"
+                for _ in range(100):
+                    stub.SetAlias(
+                        metadata_pb2.SetAliasRequest(model_version=version, alias=f"a{sent}"),
+                        timeout=10,
+                    )
+                    sent += 1
+                    assert _next_model(reader).event.attributes["alias"] == f"a{sent - 1}"
+            assert _metric(metrics, "mreg_gateway_watchers_dropped_total") == 1
+            assert _metric(metrics, "mreg_gateway_watchers") == 1  # only the reader is held
+            reader.cancel()
+            # Read now: what its window held, then the status naming the last one.
+            received = []
+            with pytest.raises(grpc.RpcError) as info:
+                for response in stuck:
+                    received.append(response.event.sequence)
+            assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "MREG_WATCH_QUEUE_EVENTS=10" in info.value.details()
+            assert info.value.details().endswith(f"after_sequence={received[-1]}")
+            assert 0 < len(received) < sent
+            # Resuming from it misses nothing and repeats nothing.
+            resumed = stub.WatchEvents(
+                registry_pb2.WatchEventsRequest(
+                    after_sequence=received[-1], types=["alias.set"], stop_when_caught_up=True
+                ),
+                timeout=20,
+            )
+            rest = [r.event.sequence for r in resumed]
+            everything = received + rest
+            assert everything == sorted(set(everything)) and len(everything) == sent
+    finally:
+        stuck_channel.close()
+        running.stop_all()

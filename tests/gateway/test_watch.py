@@ -89,3 +89,37 @@ def test_a_cursor_from_the_future_is_out_of_range(gateway, artifacts) -> None:
         next(call)
     assert info.value.code() == grpc.StatusCode.OUT_OF_RANGE
     assert info.value.details().startswith("after_sequence 1000000000 is beyond the newest event")
+
+
+def test_a_burst_larger_than_the_lag_bound_reaches_a_reading_watcher_in_full(
+    stack, gateway, artifacts, metadata
+) -> None:
+    hub = stack.gateway_service.hub
+    hub.queue_size = 10
+    version = gateway.RegisterModelVersion(
+        register_request("m", upload(artifacts, b"a"), "1.0.0")
+    ).model_version
+    events, call = _watch(gateway, types=["alias.set"])
+    metadata.SetAlias(metadata_pb2.SetAliasRequest(model_version=version.name, alias="warm"))
+    assert _take(events, 1)[0].attributes["alias"] == "warm"  # caught up: served by the hub
+    with hub._read_lock:  # the hub reads nothing meanwhile: the burst is one outbox batch
+        for i in range(50):
+            metadata.SetAlias(
+                metadata_pb2.SetAliasRequest(model_version=version.name, alias=f"a{i}")
+            )
+    received = _take(events, 50, timeout=10)
+    assert [e.attributes["alias"] for e in received] == [f"a{i}" for i in range(50)]
+    sequences = [e.sequence for e in received]
+    assert sequences == sorted(set(sequences))  # no repeat
+    outbox = [
+        r.event.sequence
+        for r in gateway.WatchEvents(
+            registry_pb2.WatchEventsRequest(types=["alias.set"], stop_when_caught_up=True),
+            timeout=10,
+        )
+    ]
+    assert sequences == outbox[1:]  # no gap
+    assert call.running()  # not dropped
+    with pytest.raises(queue.Empty):
+        events.get(timeout=0.3)
+    call.cancel()
