@@ -78,13 +78,20 @@ _PROTO: dict[type[StrEnum], tuple[EnumTypeWrapper, str]] = {
     EdgeType: (resources_pb2.LineageEdgeType, "LINEAGE_EDGE_TYPE_"),
 }
 
-for _mirror, (_enum, _prefix) in _PROTO.items():
-    _proto_names = [v.name.removeprefix(_prefix) for v in _enum.DESCRIPTOR.values if v.number]
-    if _proto_names != [m.name for m in _mirror] or any(m.value != m.name.lower() for m in _mirror):
+
+def check_mirror(mirror: type[StrEnum], enum: EnumTypeWrapper, prefix: str) -> None:
+    """ImportError unless ``mirror`` has exactly the proto enum's values (but unspecified), in
+    its order, each valued by its lowercase name."""
+    names = [v.name.removeprefix(prefix) for v in enum.DESCRIPTOR.values if v.number]
+    if names != [m.name for m in mirror] or any(m.value != m.name.lower() for m in mirror):
         raise ImportError(
-            f"services.common.vocabulary.{_mirror.__name__} {[m.name for m in _mirror]} does not "
-            f"match the proto enum {_enum.DESCRIPTOR.full_name} {_proto_names}"
+            f"services.common.vocabulary.{mirror.__name__} {[m.name for m in mirror]} does not "
+            f"match the proto enum {enum.DESCRIPTOR.full_name} {names}"
         )
+
+
+for _mirror, (_enum, _prefix) in _PROTO.items():
+    check_mirror(_mirror, _enum, _prefix)
 
 E = TypeVar("E", bound=StrEnum)
 
