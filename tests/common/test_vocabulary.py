@@ -7,6 +7,7 @@ from importlib import metadata
 
 import pytest
 
+import mreg
 from modelregistry.v1 import resources_pb2
 from services.common import vocabulary
 from services.common.vocabulary import (
@@ -52,3 +53,7 @@ def test_one_transition_table_and_one_stage_enum() -> None:
 
 def test_the_version_is_the_package_metadata() -> None:
     assert metadata.version("modelregistry") == vocabulary.VERSION
+
+
+def test_the_sdk_reports_the_same_version() -> None:
+    assert mreg.__version__ == vocabulary.VERSION
