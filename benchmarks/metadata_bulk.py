@@ -15,12 +15,14 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
+from services.common.vocabulary import Stage
 from services.metadata import semver
 
 logger = logging.getLogger(__name__)
 
 TEAMS = ("risk", "growth", "trust", "search", "ads")
-STAGES = ("development", "staging", "archived", "deprecated")
+#: Stages of the versions other than the one in production.
+STAGES = tuple(s.value for s in Stage if s is not Stage.PRODUCTION)
 _VERSION_COLUMNS = (
     "id, model_id, version, sort_key, state, stage, artifact_hash, artifact_size, "
     "artifact_is_tree, format, framework, framework_version, parameter_count, metrics, params, "
@@ -70,7 +72,7 @@ def load_versions(url: str, models: int, per_model: int, seed: int = 7) -> int:
                 production = rng.randrange(per_model)
                 for i in range(per_model):
                     vid += 1
-                    stage = "production" if i == production else rng.choice(STAGES)
+                    stage = Stage.PRODUCTION.value if i == production else rng.choice(STAGES)
                     auc, loss = round(rng.random(), 6), round(rng.random(), 6)
                     rows.append((vid, base_model + m + 1, f"1.{i}.0", stage, auc, loss, m, i))
             with cur.copy(f"COPY model_versions ({_VERSION_COLUMNS}) FROM STDIN") as copy:

@@ -21,6 +21,7 @@ from services.common.grants import grant_secret
 from services.common.http import RunningHttp, start_http
 from services.common.server import RunningServer, build_server
 from services.common.settings import Settings
+from services.common.vocabulary import ARTIFACTS_PORT, GATEWAY_PORT, METADATA_PORT
 from services.gateway.service import Gateway
 from services.metadata.access import METHOD_ROLES as METADATA_ROLES
 
@@ -85,9 +86,9 @@ class EmbeddedRegistry:
 def build_embedded(
     data_dir: Path,
     host: str = "127.0.0.1",
-    gateway_port: int = 50051,
-    artifacts_port: int = 50052,
-    metadata_port: int = 50053,
+    gateway_port: int = GATEWAY_PORT,
+    artifacts_port: int = ARTIFACTS_PORT,
+    metadata_port: int = METADATA_PORT,
     tokens_file: Path | None = None,
     policy_file: Path | None = None,
     http_port: int | None = None,

@@ -13,6 +13,14 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.vocabulary import (
+    ARTIFACTS_HTTP_PORT,
+    ARTIFACTS_PORT,
+    GATEWAY_HTTP_PORT,
+    GATEWAY_PORT,
+    METADATA_PORT,
+)
+
 #: Largest gRPC message any service sends or accepts (docs/ARCHITECTURE.md section 6.6).
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 #: Size of the data messages bulk transfers use.
@@ -31,12 +39,16 @@ class Settings(BaseSettings):
         Path("mreg-data"), description="Directory for embedded defaults (SQLite file, local blobs)."
     )
 
-    gateway_listen: str = Field("127.0.0.1:50051", description="Gateway listen address.")
-    artifacts_listen: str = Field("127.0.0.1:50052", description="Artifact service listen address.")
-    metadata_listen: str = Field("127.0.0.1:50053", description="Metadata service listen address.")
+    gateway_listen: str = Field(f"127.0.0.1:{GATEWAY_PORT}", description="Gateway listen address.")
+    artifacts_listen: str = Field(
+        f"127.0.0.1:{ARTIFACTS_PORT}", description="Artifact service listen address."
+    )
+    metadata_listen: str = Field(
+        f"127.0.0.1:{METADATA_PORT}", description="Metadata service listen address."
+    )
 
     artifacts_address: str = Field(
-        "127.0.0.1:50052", description="Where the gateway reaches the artifact service."
+        f"127.0.0.1:{ARTIFACTS_PORT}", description="Where the gateway reaches the artifact service."
     )
     artifacts_public_address: str = Field(
         "",
@@ -44,7 +56,7 @@ class Settings(BaseSettings):
         "defaults to artifacts_address.",
     )
     metadata_address: str = Field(
-        "127.0.0.1:50053", description="Where the gateway reaches the metadata service."
+        f"127.0.0.1:{METADATA_PORT}", description="Where the gateway reaches the metadata service."
     )
 
     database_url: str = Field(
@@ -97,12 +109,12 @@ class Settings(BaseSettings):
     )
 
     gateway_http_listen: str = Field(
-        "127.0.0.1:8080",
+        f"127.0.0.1:{GATEWAY_HTTP_PORT}",
         description="Gateway HTTP listen address (OCI distribution pull API under /v2/); "
         "empty turns HTTP off.",
     )
     artifacts_http_listen: str = Field(
-        "127.0.0.1:8081",
+        f"127.0.0.1:{ARTIFACTS_HTTP_PORT}",
         description="Artifact service HTTP listen address (blob downloads the gateway "
         "redirects OCI clients to); empty turns HTTP off.",
     )

@@ -18,6 +18,7 @@ from modelregistry.v1 import artifacts_pb2, metadata_pb2, resources_pb2
 from services.common.auth import Identity, Role
 from services.common.errors import RegistryError
 from services.common.grants import sign
+from services.common.vocabulary import Stage, name_of
 from services.gateway import oci_manifests as oci
 from services.gateway.peers import Peers
 
@@ -44,10 +45,6 @@ class BlobAnswer:
     size: int
     content: bytes | None = None
     location: str = ""
-
-
-def _stage_name(stage: int) -> str:
-    return resources_pb2.Stage.Name(stage).removeprefix("STAGE_").lower()
 
 
 def _precision(dtypes: set[str]) -> str:
@@ -134,7 +131,7 @@ class OciRegistry:
         versions = self.versions(identity, model)
         ready = {v.version for v in versions}
         tags = {oci.version_tag(v) for v in ready}
-        tags |= {_stage_name(v.stage) for v in versions if v.stage}
+        tags |= {name_of(Stage, v.stage) for v in versions if v.stage}
         aliases = self._call(
             "metadata",
             "ListAliases",

@@ -2,7 +2,7 @@
 
 A policy file (YAML, or TOML when its name ends in ``.toml``) has a ``default`` section
 and optional per-model sections under ``models``; a model's section overrides the
-default stage by stage::
+default stage by stage, and within a stage field by field::
 
     default:
       transitions:                 # optional: narrows the registry's transition table
@@ -23,7 +23,9 @@ default stage by stage::
         stages:
           production: {approvals: 2}
 
-A malformed file is refused with the line (and column) that is wrong.
+The file's shape is the pydantic models below (``_PolicyFile`` and its sections); a
+malformed file is refused with the field path and, for YAML, the line and column that are
+wrong (TOML parsers report no positions of values, so there only the path is named).
 """
 
 from __future__ import annotations
@@ -35,20 +37,27 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+)
+from pydantic_core import ErrorDetails
 
-#: The registry's stage transition table (docs/ARCHITECTURE.md section 4.1).
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "development": frozenset({"staging", "archived"}),
-    "staging": frozenset({"production", "development", "archived"}),
-    "production": frozenset({"staging", "deprecated", "archived"}),
-    "archived": frozenset({"development"}),
-    "deprecated": frozenset({"archived"}),
-}
+from services.common.vocabulary import TRANSITIONS as _TABLE
+from services.common.vocabulary import EvaluationType, Stage
+
+#: The registry's stage transition table as sets (services.common.vocabulary.TRANSITIONS).
+TRANSITIONS: dict[str, frozenset[str]] = {s.value: frozenset(t) for s, t in _TABLE.items()}
 STAGES = tuple(TRANSITIONS)
-EVALUATION_TYPES = ("validation", "test", "production")
+EVALUATION_TYPES = tuple(t.value for t in EvaluationType)
 
 _COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -62,7 +71,7 @@ _THRESHOLD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.\-/]*)\s*(>=|<=|==|!=|>|<)\s*
 
 
 class PolicyError(ValueError):
-    """A policy file that cannot be used; the message names the file and line."""
+    """A policy file that cannot be used; the message names the file, line and field."""
 
 
 @dataclass(frozen=True)
@@ -136,191 +145,186 @@ class Policy:
         return self.models.get(model, self.default)
 
 
+# --------------------------------------------------------------------------- the file's shape
+
+
+def _threshold(text: str) -> MetricThreshold:
+    match = _THRESHOLD.fullmatch(text)
+    try:
+        value = float(match[3]) if match else math.nan
+    except ValueError:
+        value = math.nan
+    if not match or not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a threshold like 'auc >= 0.90'")
+    return MetricThreshold(match[1], match[2], value)
+
+
+class _Section(BaseModel):
+    # Names and labels may be written as numbers in YAML (dataset: 2024); counts and flags
+    # are strict (no "1" for 1, no 1 for true).
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+Count = Annotated[StrictInt, Field(ge=0)]
+
+
+class _RequiredEvaluationSection(_Section):
+    type: EvaluationType
+    dataset: str
+    dataset_version: str = ""
+
+
+class _StageSection(_Section):
+    required_evaluations: tuple[_RequiredEvaluationSection, ...] = ()
+    metrics: tuple[Annotated[str, AfterValidator(_threshold)], ...] = ()
+    no_regression: tuple[str, ...] = ()
+    max_size_bytes: Count = 0
+    verify_integrity: StrictBool = False
+    approvals: Count = 0
+    auto_approve_principals: tuple[str, ...] = ()
+    previous_production: Literal["staging", "archived"] = "archived"
+
+
+class _ModelSection(_Section):
+    transitions: dict[Stage, tuple[Stage, ...]] = {}
+    stages: dict[Stage, _StageSection] = {}
+
+
+class _PolicyFile(_Section):
+    default: _ModelSection = _ModelSection()
+    models: dict[str, _ModelSection] = {}
+
+
+# --------------------------------------------------------------------------- positions
+
+_Loc = tuple[str | int, ...]
+
+
+def _walk(node: yaml.Node, path: _Loc, marks: dict[_Loc, tuple[int, int]]) -> Any:
+    """Plain data of a YAML node; records each value's 1-based (line, column) by path."""
+    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        return {k.value: _walk(v, (*path, k.value), marks) for k, v in node.value}
+    if isinstance(node, yaml.SequenceNode):
+        return [_walk(item, (*path, i), marks) for i, item in enumerate(node.value)]
+    return yaml.constructor.SafeConstructor().construct_object(node)
+
+
+class _Errors:
+    """Turns a path in the file into a message with its position."""
+
+    def __init__(self, source: str, marks: dict[_Loc, tuple[int, int]]) -> None:
+        self.source, self.marks = source, marks
+
+    def at(self, path: _Loc, message: str) -> PolicyError:
+        """A PolicyError at ``path`` (or its nearest ancestor that has a position)."""
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.marks:
+                line, column = self.marks[path[:end]]
+                return PolicyError(f"{self.source}, line {line}, column {column}: {message}")
+        return PolicyError(f"{self.source}: {message}")
+
+    def from_pydantic(self, error: ErrorDetails) -> PolicyError:
+        loc = tuple(error["loc"])
+        kind, got = error["type"], error.get("input")
+        if loc and loc[-1] == "[key]":  # a mapping key not allowed, e.g. a stage name
+            loc = loc[:-1]
+            kind = "extra_forbidden"
+        what = _dotted(loc) or "the policy"
+        if kind == "extra_forbidden":
+            parent = _dotted(loc[:-1]) or "the policy"
+            return self.at(
+                loc,
+                f"unknown key {loc[-1]!r} in {parent}; expected one of {_expected(loc[:-1])}",
+            )
+        ctx = error.get("ctx", {})
+        messages = {
+            "value_error": f"{what}: {ctx.get('error')}",
+            "int_type": f"{what} must be a whole number >= 0, got {got!r}",
+            "greater_than_equal": f"{what} must be a whole number >= 0, got {got!r}",
+            "bool_type": f"{what} must be true or false, got {got!r}",
+            "string_type": f"{what} must be a string, got {got!r}",
+            "model_type": f"{what} must be a mapping, got {got!r}",
+            "dict_type": f"{what} must be a mapping, got {got!r}",
+            "tuple_type": f"{what} must be a list, got {got!r}",
+            "missing": f"{what} is required",
+            "enum": f"{what}: unknown value {got!r}; expected {ctx.get('expected')}",
+            "literal_error": f"{what} must be {ctx.get('expected')}, got {got!r}",
+        }
+        return self.at(loc, messages.get(kind, f"{what}: {error['msg']}"))
+
+
+def _dotted(loc: _Loc) -> str:
+    """``('default', 'stages', 'production', 'metrics', 0)`` -> ``default.stages...metrics``;
+    the line names the list entry."""
+    return ".".join(str(part) for part in loc if not isinstance(part, int))
+
+
+def _expected(loc: _Loc) -> list[str]:
+    """The keys allowed in the section at ``loc``: a model's fields or an enum's values."""
+    kind: Any = _PolicyFile
+    for part in loc:
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            kind = kind.model_fields[str(part)].annotation
+        elif get_origin(kind) in (dict, tuple):
+            kind = get_args(kind)[-1 if get_origin(kind) is dict else 0]
+        while get_origin(kind) is Annotated:
+            kind = get_args(kind)[0]
+    if get_origin(kind) is dict:
+        key = get_args(kind)[0]
+        return [m.value for m in key] if isinstance(key, type) and issubclass(key, Stage) else []
+    return sorted(kind.model_fields) if isinstance(kind, type) else []
+
+
 # --------------------------------------------------------------------------- loading
 
 
-class _Located:
-    """A YAML value with the line and column it came from (1-based)."""
-
-    def __init__(self, value: Any, line: int, column: int) -> None:
-        self.value, self.line, self.column = value, line, column
-
-
-def _compose(node: yaml.Node) -> Any:
-    mark = node.start_mark
-    if isinstance(node, yaml.MappingNode):
-        value: Any = {}
-        for key_node, value_node in node.value:
-            value[key_node.value] = _compose(value_node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = [_compose(item) for item in node.value]
-    else:
-        value = yaml.safe_load(yaml.serialize(node))
-    return _Located(value, mark.line + 1, mark.column + 1)
-
-
-def _plain(located: Any) -> Any:
-    return _wrap(located, 0, 0)
-
-
-def _wrap(value: Any, line: int, column: int) -> _Located:
-    if isinstance(value, _Located):
-        return value
-    if isinstance(value, dict):
-        value = {k: _wrap(v, line, column) for k, v in value.items()}
-    elif isinstance(value, list):
-        value = [_wrap(v, line, column) for v in value]
-    return _Located(value, line, column)
-
-
-class _Parser:
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, at: _Located, message: str) -> PolicyError:
-        where = f"{self.source}, line {at.line}, column {at.column}" if at.line else self.source
-        return PolicyError(f"{where}: {message}")
-
-    def mapping(self, node: _Located, what: str, keys: set[str]) -> dict[str, _Located]:
-        if not isinstance(node.value, dict):
-            raise self.fail(node, f"{what} must be a mapping")
-        for key, value in node.value.items():
-            if key not in keys:
-                raise self.fail(
-                    value, f"unknown key {key!r} in {what}; expected one of {sorted(keys)}"
+def _model_policy(
+    section: _ModelSection, path: _Loc, base: ModelPolicy, errors: _Errors
+) -> ModelPolicy:
+    transitions = dict(base.transitions)
+    for source, targets in section.transitions.items():
+        for index, target in enumerate(targets):
+            if target not in TRANSITIONS[source]:
+                raise errors.at(
+                    (*path, "transitions", source.value, index),
+                    f"{source} -> {target} is not a transition the registry allows; "
+                    f"from {source}: {sorted(TRANSITIONS[source])}",
                 )
-        return node.value
-
-    def sequence(self, node: _Located, what: str) -> list[_Located]:
-        if not isinstance(node.value, list):
-            raise self.fail(node, f"{what} must be a list")
-        return node.value
-
-    def stage(self, node: _Located, what: str) -> str:
-        if node.value not in TRANSITIONS:
-            raise self.fail(node, f"{what}: unknown stage {node.value!r}; stages: {list(STAGES)}")
-        return node.value
-
-    def policy(self, root: _Located) -> Policy:
-        top = self.mapping(root, "the policy", {"default", "models"})
-        default = self.model(top["default"], "default") if "default" in top else ModelPolicy()
-        models = {}
-        if "models" in top:
-            for name, section in self.mapping(
-                top["models"], "models", set(top["models"].value or {})
-            ).items():
-                models[name] = self.model(section, f"models.{name}", base=default)
-        return Policy(default, models)
-
-    def model(self, node: _Located, what: str, base: ModelPolicy | None = None) -> ModelPolicy:
-        section = self.mapping(node, what, {"transitions", "stages"})
-        base = base or ModelPolicy()
-        transitions = dict(base.transitions)
-        if "transitions" in section:
-            table = section["transitions"]
-            for source, targets in self.mapping(
-                table, f"{what}.transitions", set(TRANSITIONS)
-            ).items():
-                allowed = set()
-                for target in self.sequence(targets, f"{what}.transitions.{source}"):
-                    stage = self.stage(target, f"{what}.transitions.{source}")
-                    if stage not in TRANSITIONS[source]:
-                        raise self.fail(
-                            target,
-                            f"{source} -> {stage} is not a transition the registry allows; "
-                            f"from {source}: {sorted(TRANSITIONS[source])}",
-                        )
-                    allowed.add(stage)
-                transitions[source] = frozenset(allowed)
-        stages = dict(base.stages)
-        if "stages" in section:
-            for stage, stage_node in self.mapping(
-                section["stages"], f"{what}.stages", set(TRANSITIONS)
-            ).items():
-                stages[stage] = self.stage_policy(
-                    stage_node, f"{what}.stages.{stage}", stages.get(stage, StagePolicy())
-                )
-        return ModelPolicy(transitions, stages)
-
-    def stage_policy(self, node: _Located, what: str, base: StagePolicy) -> StagePolicy:
-        keys = {f.name for f in StagePolicy.__dataclass_fields__.values()}
-        section = self.mapping(node, what, keys)
-        changes: dict[str, Any] = {}
-        for key, value in section.items():
-            changes[key] = getattr(self, f"_{key}")(value, f"{what}.{key}")
-        return replace(base, **changes)
-
-    def _required_evaluations(self, node: _Located, what: str) -> tuple[RequiredEvaluation, ...]:
-        out = []
-        for item in self.sequence(node, what):
-            fields = self.mapping(item, what, {"type", "dataset", "dataset_version"})
-            if "type" not in fields or "dataset" not in fields:
-                raise self.fail(item, f"{what}: each entry needs 'type' and 'dataset'")
-            kind = fields["type"]
-            if kind.value not in EVALUATION_TYPES:
-                raise self.fail(
-                    kind,
-                    f"{what}: unknown evaluation type {kind.value!r}; "
-                    f"types: {list(EVALUATION_TYPES)}",
-                )
-            out.append(
-                RequiredEvaluation(
-                    kind.value,
-                    str(fields["dataset"].value),
-                    str(fields["dataset_version"].value) if "dataset_version" in fields else "",
-                )
+        transitions[source.value] = frozenset(t.value for t in targets)
+    stages = dict(base.stages)
+    for stage, given in section.stages.items():
+        changes: dict[str, Any] = {name: getattr(given, name) for name in given.model_fields_set}
+        if "required_evaluations" in changes:
+            changes["required_evaluations"] = tuple(
+                RequiredEvaluation(e.type.value, e.dataset, e.dataset_version)
+                for e in given.required_evaluations
             )
-        return tuple(out)
+        if "auto_approve_principals" in changes:
+            changes["auto_approve_principals"] = frozenset(given.auto_approve_principals)
+        stages[stage.value] = replace(stages.get(stage.value, StagePolicy()), **changes)
+    return ModelPolicy(transitions, stages)
 
-    def _metrics(self, node: _Located, what: str) -> tuple[MetricThreshold, ...]:
-        out = []
-        for item in self.sequence(node, what):
-            match = _THRESHOLD.fullmatch(str(item.value))
-            try:
-                value = float(match[3]) if match else math.nan
-            except ValueError:
-                value = math.nan
-            if not match or not math.isfinite(value):
-                raise self.fail(
-                    item, f"{what}: {item.value!r} is not a threshold like 'auc >= 0.90'"
-                )
-            out.append(MetricThreshold(match[1], match[2], value))
-        return tuple(out)
 
-    def _no_regression(self, node: _Located, what: str) -> tuple[str, ...]:
-        return tuple(str(item.value) for item in self.sequence(node, what))
-
-    def _max_size_bytes(self, node: _Located, what: str) -> int:
-        return self._count(node, what)
-
-    def _approvals(self, node: _Located, what: str) -> int:
-        return self._count(node, what)
-
-    def _count(self, node: _Located, what: str) -> int:
-        if isinstance(node.value, bool) or not isinstance(node.value, int) or node.value < 0:
-            raise self.fail(node, f"{what} must be a whole number >= 0, got {node.value!r}")
-        return node.value
-
-    def _verify_integrity(self, node: _Located, what: str) -> bool:
-        if not isinstance(node.value, bool):
-            raise self.fail(node, f"{what} must be true or false, got {node.value!r}")
-        return node.value
-
-    def _auto_approve_principals(self, node: _Located, what: str) -> frozenset[str]:
-        return frozenset(str(item.value) for item in self.sequence(node, what))
-
-    def _previous_production(self, node: _Located, what: str) -> str:
-        if node.value not in ("staging", "archived"):
-            raise self.fail(node, f"{what} must be 'staging' or 'archived', got {node.value!r}")
-        return node.value
+def _build(data: Any, errors: _Errors) -> Policy:
+    try:
+        parsed = _PolicyFile.model_validate(data)
+    except ValidationError as error:
+        raise errors.from_pydantic(error.errors()[0]) from None
+    default = _model_policy(parsed.default, ("default",), ModelPolicy(), errors)
+    models = {
+        name: _model_policy(section, ("models", name), default, errors)
+        for name, section in parsed.models.items()
+    }
+    return Policy(default, models)
 
 
 def parse_policy(text: str, source: str = "policy", toml: bool = False) -> Policy:
-    """Parse policy text; :class:`PolicyError` names the line that is wrong."""
-    parser = _Parser(source)
+    """Parse policy text; :class:`PolicyError` names the line and field that are wrong."""
+    marks: dict[_Loc, tuple[int, int]] = {}
     if toml:
         try:
-            root = _plain(tomllib.loads(text))
+            data: Any = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
             raise PolicyError(f"{source}: {error}") from None
     else:
@@ -333,8 +337,8 @@ def parse_policy(text: str, source: str = "policy", toml: bool = False) -> Polic
             raise PolicyError(f"{source}{where}: {problem}") from None
         if node is None:
             return Policy()
-        root = _compose(node)
-    return parser.policy(root)
+        data = _walk(node, (), marks)
+    return _build(data, _Errors(source, marks))
 
 
 def load_policy(path: Path | None) -> Policy:

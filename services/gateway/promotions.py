@@ -36,31 +36,24 @@ from services.common.validation import (
     parse_version_name,
     validate_request_id,
 )
+from services.common.vocabulary import EvaluationType, Stage, from_proto, name_of, to_proto
 from services.gateway.gates import Candidate, EvaluationFact, GateFailure, check_gates
 from services.gateway.peers import Peers
 from services.gateway.policy import Policy
 
 logger = logging.getLogger(__name__)
 
-_STAGE_NAMES = {
-    resources_pb2.STAGE_DEVELOPMENT: "development",
-    resources_pb2.STAGE_STAGING: "staging",
-    resources_pb2.STAGE_PRODUCTION: "production",
-    resources_pb2.STAGE_ARCHIVED: "archived",
-    resources_pb2.STAGE_DEPRECATED: "deprecated",
-}
-_STAGES = {name: value for value, name in _STAGE_NAMES.items()}
-_EVALUATION_TYPES = {
-    resources_pb2.EVALUATION_TYPE_VALIDATION: "validation",
-    resources_pb2.EVALUATION_TYPE_TEST: "test",
-    resources_pb2.EVALUATION_TYPE_PRODUCTION: "production",
-}
 PAGE = 1000
 
 
 def stage_name(stage: int) -> str:
     """``STAGE_PRODUCTION`` -> ``production``."""
-    return _STAGE_NAMES.get(stage, "unspecified")
+    return name_of(Stage, stage)
+
+
+def _stage_value(name: str) -> int:
+    """``production`` -> ``STAGE_PRODUCTION``."""
+    return to_proto(Stage(name))
 
 
 class Promotions:
@@ -79,7 +72,7 @@ class Promotions:
 
         A repeat of a request id answers from the promotion it recorded (see the proto)."""
         model, _ = parse_version_name(request.name)
-        if request.target_stage not in _STAGE_NAMES:
+        if from_proto(Stage, request.target_stage) is None:
             raise InvalidArgument.field("target_stage", "a target stage is required")
         request_id = validate_request_id(request.request_id) if request.request_id else ""
         earlier = self._by_request_id(model, request_id, identity) if request_id else None
@@ -384,9 +377,9 @@ class Promotions:
         for stage in path:
             request = metadata_pb2.TransitionModelVersionStageRequest(
                 name=version.name,
-                stage=_STAGES[stage],
+                stage=_stage_value(stage),
                 reason=reason,
-                previous_production_stage=_STAGES[previous_stage],
+                previous_production_stage=_stage_value(previous_stage),
             )
             if stage == "production":
                 request.expected_production_version = production.name if production else "none"
@@ -482,7 +475,7 @@ class Promotions:
             for e in page.evaluations:
                 facts.append(
                     EvaluationFact(
-                        _EVALUATION_TYPES.get(e.type, ""),
+                        name_of(EvaluationType, e.type, unknown=""),
                         e.dataset_name,
                         e.dataset_version,
                         dict(e.metrics),

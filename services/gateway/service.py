@@ -21,13 +21,13 @@ from services.common.validation import (
     validate_digest,
     validate_request_id,
 )
+from services.common.vocabulary import VERSION
 from services.gateway.cache import ResolveCache
 from services.gateway.peers import Peers
 from services.gateway.watch import EventHub
 
 logger = logging.getLogger(__name__)
 
-SERVER_VERSION = "0.1.0"
 #: Events read from the outbox per poll while watching.
 WATCH_BATCH = 500
 
@@ -87,7 +87,7 @@ class Gateway:
             preferred_message_bytes=PREFERRED_MESSAGE_BYTES,
             max_chunk_bytes=self.limits.max_chunk_bytes,
             average_chunk_bytes=self.limits.average_chunk_bytes,
-            server_version=SERVER_VERSION,
+            server_version=VERSION,
         )
 
     def register(

@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2
 from modelregistry.v1 import metadata_pb2, resources_pb2
 from services.common.errors import InvalidArgument
 from services.common.validation import validate_digest
+from services.common.vocabulary import from_proto, to_proto
 from services.metadata import semver
 from services.metadata.domain import (
     Alias,
@@ -37,12 +38,6 @@ _BUMPS = {
     metadata_pb2.VERSION_BUMP_MINOR: semver.Bump.MINOR,
     metadata_pb2.VERSION_BUMP_PATCH: semver.Bump.PATCH,
 }
-_STATES = {
-    State.PENDING: resources_pb2.VERSION_STATE_PENDING,
-    State.READY: resources_pb2.VERSION_STATE_READY,
-    State.FAILED: resources_pb2.VERSION_STATE_FAILED,
-}
-_STATES_BACK = {v: k for k, v in _STATES.items()}
 
 
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
@@ -61,28 +56,25 @@ def bump(value: int) -> semver.Bump | None:
 
 def stage_to_proto(stage: Stage) -> int:
     """``Stage.PRODUCTION`` -> ``STAGE_PRODUCTION``."""
-    return resources_pb2.Stage.Value(f"STAGE_{stage.name}")
+    return to_proto(stage)
 
 
 def stage_from_proto(value: int, field: str = "stage") -> Stage:
     """``STAGE_PRODUCTION`` -> ``Stage.PRODUCTION``; INVALID_ARGUMENT for unspecified/unknown."""
-    try:
-        name = resources_pb2.Stage.Name(value)
-    except ValueError:
-        name = ""
-    if not name or value == resources_pb2.STAGE_UNSPECIFIED:
+    stage = from_proto(Stage, value)
+    if stage is None:
         raise InvalidArgument.field(field, f"a stage is required, got {value}")
-    return Stage[name.removeprefix("STAGE_")]
+    return stage
 
 
 def state_to_proto(state: State) -> int:
     """Domain state -> ``VersionState``."""
-    return _STATES[state]
+    return to_proto(state)
 
 
 def state_from_proto(value: int) -> State | None:
     """``VersionState`` -> domain state; None for unspecified or unknown."""
-    return _STATES_BACK.get(value)  # type: ignore[call-overload]
+    return from_proto(State, value)
 
 
 def version_spec(msg: resources_pb2.ModelVersion, field: str = "model_version") -> ModelVersion:
@@ -193,17 +185,12 @@ def transition_to_proto(t: StageTransition) -> resources_pb2.StageTransition:
 
 def evaluation_type_from_proto(value: int, *, required: bool) -> EvaluationType | None:
     """``EVALUATION_TYPE_TEST`` -> ``EvaluationType.TEST``; None when unspecified."""
-    try:
-        name = resources_pb2.EvaluationType.Name(value)  # type: ignore[arg-type]
-    except ValueError:
-        name = ""
-    if value == resources_pb2.EVALUATION_TYPE_UNSPECIFIED or not name:
-        if required:
-            raise InvalidArgument.field(
-                "evaluation.type", "an evaluation type (validation, test or production) is required"
-            )
-        return None
-    return EvaluationType[name.removeprefix("EVALUATION_TYPE_")]
+    kind = from_proto(EvaluationType, value)
+    if kind is None and required:
+        raise InvalidArgument.field(
+            "evaluation.type", "an evaluation type (validation, test or production) is required"
+        )
+    return kind
 
 
 def evaluation_from_proto(msg: resources_pb2.Evaluation) -> Evaluation:
@@ -227,7 +214,7 @@ def evaluation_to_proto(e: Evaluation) -> resources_pb2.Evaluation:
         model_version=f"models/{e.model}/versions/{e.version}",
         dataset_name=e.dataset_name,
         dataset_version=e.dataset_version,
-        type=resources_pb2.EvaluationType.Value(f"EVALUATION_TYPE_{e.type.name}"),
+        type=to_proto(e.type),
         metrics=e.metrics,
         evaluator=e.evaluator,
         comment=e.comment,
@@ -238,21 +225,18 @@ def evaluation_to_proto(e: Evaluation) -> resources_pb2.Evaluation:
 
 def node_from_proto(msg: resources_pb2.LineageNode, field: str) -> NodeRef:
     """A node reference; INVALID_ARGUMENT for an unspecified type."""
-    try:
-        name = resources_pb2.LineageNodeType.Name(msg.type)
-    except ValueError:
-        name = ""
-    if msg.type == resources_pb2.LINEAGE_NODE_TYPE_UNSPECIFIED or not name:
+    kind = from_proto(NodeKind, msg.type)
+    if kind is None:
         raise InvalidArgument.field(
             f"{field}.type", "a node type (model_version, dataset, experiment or run) is required"
         )
-    return NodeRef(NodeKind[name.removeprefix("LINEAGE_NODE_TYPE_")], msg.key)
+    return NodeRef(kind, msg.key)
 
 
 def node_to_proto(ref: NodeRef, depth: int = 0) -> resources_pb2.LineageNode:
     """A node reference as its proto."""
     return resources_pb2.LineageNode(
-        type=resources_pb2.LineageNodeType.Value(f"LINEAGE_NODE_TYPE_{ref.kind.name}"),
+        type=to_proto(ref.kind),
         key=ref.key,
         depth=depth,
     )
@@ -260,14 +244,11 @@ def node_to_proto(ref: NodeRef, depth: int = 0) -> resources_pb2.LineageNode:
 
 def edge_type_from_proto(value: int, field: str) -> EdgeType:
     """An edge type; INVALID_ARGUMENT for unspecified."""
-    try:
-        name = resources_pb2.LineageEdgeType.Name(value)  # type: ignore[arg-type]
-    except ValueError:
-        name = ""
-    if value == resources_pb2.LINEAGE_EDGE_TYPE_UNSPECIFIED or not name:
+    kind = from_proto(EdgeType, value)
+    if kind is None:
         allowed = ", ".join(e.value for e in EdgeType)
         raise InvalidArgument.field(field, f"an edge type is required: one of {allowed}")
-    return EdgeType[name.removeprefix("LINEAGE_EDGE_TYPE_")]
+    return kind
 
 
 def edge_from_proto(msg: resources_pb2.LineageEdge, field: str = "edge") -> LineageEdge:
@@ -283,7 +264,7 @@ def edge_to_proto(e: LineageEdge) -> resources_pb2.LineageEdge:
     """A lineage edge as its proto."""
     return resources_pb2.LineageEdge(
         subject=node_to_proto(e.subject),
-        type=resources_pb2.LineageEdgeType.Value(f"LINEAGE_EDGE_TYPE_{e.type.name}"),
+        type=to_proto(e.type),
         object=node_to_proto(e.object),
         created_by=e.created_by,
         create_time=timestamp(e.create_time),
@@ -346,12 +327,8 @@ def model_from_proto(msg: resources_pb2.Model) -> Model:
     )
 
 
-_EDGE_TYPE_VALUES = {
-    t: resources_pb2.LineageEdgeType.Value(f"LINEAGE_EDGE_TYPE_{t.name}") for t in EdgeType
-}
-_NODE_TYPE_VALUES = {
-    k: resources_pb2.LineageNodeType.Value(f"LINEAGE_NODE_TYPE_{k.name}") for k in NodeKind
-}
+_EDGE_TYPE_VALUES = {t: to_proto(t) for t in EdgeType}
+_NODE_TYPE_VALUES = {k: to_proto(k) for k in NodeKind}
 
 
 def graph_to_proto(graph: LineageGraph) -> metadata_pb2.GetLineageResponse:

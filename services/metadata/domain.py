@@ -9,61 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-
-class State(StrEnum):
-    """Lifecycle state of a version's registration."""
-
-    PENDING = "pending"
-    READY = "ready"
-    FAILED = "failed"
-
-
-class Stage(StrEnum):
-    """Promotion stage of a version; the value is how users write it (``name@production``)."""
-
-    DEVELOPMENT = "development"
-    STAGING = "staging"
-    PRODUCTION = "production"
-    ARCHIVED = "archived"
-    DEPRECATED = "deprecated"
-
-
-#: docs/ARCHITECTURE.md section 4.1: the only stage transitions allowed, in the order messages
-#: list them.
-TRANSITIONS: dict[Stage, tuple[Stage, ...]] = {
-    Stage.DEVELOPMENT: (Stage.STAGING, Stage.ARCHIVED),
-    Stage.STAGING: (Stage.PRODUCTION, Stage.DEVELOPMENT, Stage.ARCHIVED),
-    Stage.PRODUCTION: (Stage.STAGING, Stage.DEPRECATED, Stage.ARCHIVED),
-    Stage.ARCHIVED: (Stage.DEVELOPMENT,),
-    Stage.DEPRECATED: (Stage.ARCHIVED,),
-}
-
-
-class EvaluationType(StrEnum):
-    """What an evaluation measured against."""
-
-    VALIDATION = "validation"
-    TEST = "test"
-    PRODUCTION = "production"
-
-
-class NodeKind(StrEnum):
-    """Kinds of lineage nodes."""
-
-    MODEL_VERSION = "model_version"
-    DATASET = "dataset"
-    EXPERIMENT = "experiment"
-    RUN = "run"
-
-
-class EdgeType(StrEnum):
-    """Kinds of lineage edges: ``subject <type> object``; the object is upstream."""
-
-    DERIVED_FROM = "derived_from"
-    FINE_TUNED_FROM = "fine_tuned_from"
-    TRAINED_ON = "trained_on"
-    EVALUATED_ON = "evaluated_on"
-    PRODUCED_BY = "produced_by"
+# The vocabulary shared with the other services (mirrors of the proto enums), re-exported
+# so the metadata service names its domain from one module.
+from services.common.vocabulary import TRANSITIONS as TRANSITIONS
+from services.common.vocabulary import (
+    EdgeType,
+    EvaluationType,
+    NodeKind,
+    Stage,
+    State,
+)
 
 
 class Direction(StrEnum):

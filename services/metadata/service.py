@@ -1,7 +1,10 @@
 """The metadata service's use cases, one managed transaction each.
 
-:class:`MetadataService` combines the use-case modules under ``usecases/``; the servicer
-calls it with domain objects and the acting principal.
+:class:`MetadataService` composes one object per area under ``usecases/``; they share the
+database and the page-token key, and a use case that needs another's work is given it (the
+version use cases are given the lineage use cases, which record a new version's edges).
+The servicer calls them with domain objects and the acting principal, for example
+``service.versions.create_version(...)``.
 """
 
 from __future__ import annotations
@@ -27,19 +30,21 @@ from services.metadata.usecases.versions import VersionUseCases
 logger = logging.getLogger(__name__)
 
 
-class MetadataService(
-    LineageUseCases,  # before VersionUseCases: it provides link_new_version
-    VersionUseCases,
-    ReadUseCases,
-    StageUseCases,
-    EvaluationUseCases,
-    SearchUseCases,
-    ModelUseCases,
-    HistoryUseCases,
-    GovernanceUseCases,
-    DeploymentUseCases,
-):
-    """Every use case of the metadata service."""
+class MetadataService:
+    """Every use case of the metadata service, by area."""
+
+    def __init__(self, db: Database, tokens: PageTokens) -> None:
+        self.db = db
+        self.lineage = LineageUseCases(db, tokens)
+        self.versions = VersionUseCases(db, tokens, self.lineage)
+        self.reads = ReadUseCases(db, tokens)
+        self.models = ModelUseCases(db, tokens)
+        self.stages = StageUseCases(db, tokens)
+        self.evaluations = EvaluationUseCases(db, tokens)
+        self.search = SearchUseCases(db, tokens)
+        self.history = HistoryUseCases(db, tokens)
+        self.governance = GovernanceUseCases(db, tokens)
+        self.deployments = DeploymentUseCases(db, tokens)
 
     @classmethod
     def open(cls, database_url: str, *, pool_size: int = 16) -> MetadataService:

@@ -45,7 +45,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             )
             for i, link in enumerate(request.lineage)
         ]
-        created = self.service.create_version(
+        created = self.service.versions.create_version(
             model,
             cv.version_spec(request.model_version),
             bump=cv.bump(request.bump),
@@ -60,14 +60,14 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.GetModelVersionRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.GetModelVersionResponse:
         """See the proto."""
-        found = self.service.get_version(request.name)
+        found = self.service.reads.get_version(request.name)
         return metadata_pb2.GetModelVersionResponse(model_version=cv.version_to_proto(found))
 
     def ResolveModelVersion(
         self, request: metadata_pb2.ResolveModelVersionRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ResolveModelVersionResponse:
         """See the proto."""
-        found, observed = self.service.resolve(request.reference)
+        found, observed = self.service.reads.resolve(request.reference)
         return metadata_pb2.ResolveModelVersionResponse(
             model_version=cv.version_to_proto(found), observed_event_sequence=observed
         )
@@ -81,7 +81,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             raise InvalidArgument.field(
                 "state", "the target state must be VERSION_STATE_READY or VERSION_STATE_FAILED"
             )
-        changed = self.service.set_state(
+        changed = self.service.versions.set_state(
             request.name,
             state,
             failure_reason=request.failure_reason,
@@ -95,7 +95,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.UpdateModelVersionRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.UpdateModelVersionResponse:
         """See the proto."""
-        changed = self.service.update_version(
+        changed = self.service.versions.update_version(
             request.model_version.name,
             cv.version_spec(request.model_version),
             list(request.update_mask.paths),
@@ -108,7 +108,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.ListModelVersionsRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ListModelVersionsResponse:
         """See the proto."""
-        page = self.service.list_versions(
+        page = self.service.reads.list_versions(
             request.parent, request.page_size, request.page_token, request.show_archived
         )
         return metadata_pb2.ListModelVersionsResponse(
@@ -120,14 +120,14 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.GetModelRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.GetModelResponse:
         """See the proto."""
-        found = self.service.get_model(request.name)
+        found = self.service.reads.get_model(request.name)
         return metadata_pb2.GetModelResponse(model=cv.model_to_proto(found))
 
     def UpdateModel(
         self, request: metadata_pb2.UpdateModelRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.UpdateModelResponse:
         """See the proto."""
-        changed = self.service.update_model(
+        changed = self.service.models.update_model(
             cv.model_from_proto(request.model),
             list(request.update_mask.paths),
             request.model.etag,
@@ -139,7 +139,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.ListModelsRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ListModelsResponse:
         """See the proto."""
-        page = self.service.list_models(
+        page = self.service.models.list_models(
             request.page_size, request.page_token, request.show_archived
         )
         return metadata_pb2.ListModelsResponse(
@@ -151,14 +151,14 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.DeleteModelRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.DeleteModelResponse:
         """See the proto."""
-        self.service.delete_model(request.name, request.etag, principal(context))
+        self.service.models.delete_model(request.name, request.etag, principal(context))
         return metadata_pb2.DeleteModelResponse()
 
     def DeleteModelVersion(
         self, request: metadata_pb2.DeleteModelVersionRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.DeleteModelVersionResponse:
         """See the proto."""
-        self.service.delete_version(request.name, request.etag, principal(context))
+        self.service.models.delete_version(request.name, request.etag, principal(context))
         return metadata_pb2.DeleteModelVersionResponse()
 
     def TransitionModelVersionStage(
@@ -172,7 +172,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
             previous_stage = cv.stage_from_proto(
                 request.previous_production_stage, "previous_production_stage"
             )
-        moved, transition, previous = self.service.transition(
+        moved, transition, previous = self.service.stages.transition(
             request.name,
             cv.stage_from_proto(request.stage),
             reason=request.reason,
@@ -191,7 +191,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.ListStageTransitionsRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ListStageTransitionsResponse:
         """See the proto."""
-        page = self.service.list_transitions(request.name, request.page_size, request.page_token)
+        page = self.service.stages.list_transitions(
+            request.name, request.page_size, request.page_token
+        )
         return metadata_pb2.ListStageTransitionsResponse(
             transitions=[cv.transition_to_proto(t) for t in page.items],
             next_page_token=page.next_page_token,
@@ -201,7 +203,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.SetAliasRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.SetAliasResponse:
         """See the proto."""
-        alias, previous = self.service.set_alias(
+        alias, previous = self.service.stages.set_alias(
             request.model_version, request.alias, principal(context)
         )
         return metadata_pb2.SetAliasResponse(
@@ -213,7 +215,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.DeleteAliasRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.DeleteAliasResponse:
         """See the proto."""
-        previous = self.service.delete_alias(request.parent, request.alias, principal(context))
+        previous = self.service.stages.delete_alias(
+            request.parent, request.alias, principal(context)
+        )
         return metadata_pb2.DeleteAliasResponse(
             previous_model_version=f"{request.parent}/versions/{previous}"
         )
@@ -222,14 +226,14 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.ListAliasesRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ListAliasesResponse:
         """See the proto."""
-        aliases = self.service.list_aliases(request.parent)
+        aliases = self.service.stages.list_aliases(request.parent)
         return metadata_pb2.ListAliasesResponse(aliases=[cv.alias_to_proto(a) for a in aliases])
 
     def CreateEvaluation(
         self, request: metadata_pb2.CreateEvaluationRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.CreateEvaluationResponse:
         """See the proto."""
-        created = self.service.create_evaluation(
+        created = self.service.evaluations.create_evaluation(
             request.parent,
             cv.evaluation_from_proto(request.evaluation),
             principal(context),
@@ -241,7 +245,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.ListEvaluationsRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ListEvaluationsResponse:
         """See the proto."""
-        page = self.service.list_evaluations(
+        page = self.service.evaluations.list_evaluations(
             request.parent,
             dataset_name=request.dataset_name,
             dataset_version=request.dataset_version,
@@ -258,21 +262,23 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.CreateLineageEdgeRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.CreateLineageEdgeResponse:
         """See the proto."""
-        edge = self.service.create_edge(cv.edge_from_proto(request.edge), principal(context))
+        edge = self.service.lineage.create_edge(
+            cv.edge_from_proto(request.edge), principal(context)
+        )
         return metadata_pb2.CreateLineageEdgeResponse(edge=cv.edge_to_proto(edge))
 
     def DeleteLineageEdge(
         self, request: metadata_pb2.DeleteLineageEdgeRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.DeleteLineageEdgeResponse:
         """See the proto."""
-        self.service.delete_edge(cv.edge_from_proto(request.edge), principal(context))
+        self.service.lineage.delete_edge(cv.edge_from_proto(request.edge), principal(context))
         return metadata_pb2.DeleteLineageEdgeResponse()
 
     def GetLineage(
         self, request: metadata_pb2.GetLineageRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.GetLineageResponse:
         """See the proto."""
-        graph = self.service.lineage(
+        graph = self.service.lineage.lineage(
             cv.node_from_proto(request.node, "node"),
             cv.direction_from_proto(request.direction),
             request.max_depth,
@@ -284,7 +290,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.AnalyzeImpactRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.AnalyzeImpactResponse:
         """See the proto."""
-        found = self.service.impact(
+        found = self.service.lineage.impact(
             cv.node_from_proto(request.node, "node"),
             request.max_depth,
             [cv.edge_type_from_proto(t, "edge_types") for t in request.edge_types],
@@ -296,7 +302,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.SearchModelVersionsRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.SearchModelVersionsResponse:
         """See the proto."""
-        page = self.service.search(
+        page = self.service.search.search(
             request.filter,
             request.order_by,
             request.page_size,
@@ -312,7 +318,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.CompareModelVersionsRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.CompareModelVersionsResponse:
         """See the proto."""
-        result = self.service.compare(
+        result = self.service.search.compare(
             list(request.names), list(request.metrics), list(request.lower_is_better)
         )
         return metadata_pb2.CompareModelVersionsResponse(
@@ -333,7 +339,9 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.ListAuditLogRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ListAuditLogResponse:
         """See the proto."""
-        page = self.service.audit_log(request.resource, request.page_size, request.page_token)
+        page = self.service.history.audit_log(
+            request.resource, request.page_size, request.page_token
+        )
         return metadata_pb2.ListAuditLogResponse(
             entries=[cv.audit_to_proto(a) for a in page.items],
             next_page_token=page.next_page_token,
@@ -343,7 +351,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.ListEventsRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ListEventsResponse:
         """See the proto."""
-        events, cursor, latest = self.service.events(
+        events, cursor, latest = self.service.history.events(
             request.after_sequence, request.limit, list(request.types), request.model
         )
         return metadata_pb2.ListEventsResponse(
@@ -356,7 +364,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.CreatePromotionRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.CreatePromotionResponse:
         """See the proto."""
-        created = self.service.create_promotion(
+        created = self.service.governance.create_promotion(
             request.model_version,
             cv.stage_from_proto(request.target_stage, "target_stage"),
             reason=request.reason,
@@ -370,14 +378,14 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.GetPromotionRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.GetPromotionResponse:
         """See the proto."""
-        found = self.service.get_promotion(request.name)
+        found = self.service.governance.get_promotion(request.name)
         return metadata_pb2.GetPromotionResponse(promotion=gv.promotion_to_proto(found))
 
     def ListPromotions(
         self, request: metadata_pb2.ListPromotionsRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ListPromotionsResponse:
         """See the proto."""
-        page = self.service.list_promotions(
+        page = self.service.governance.list_promotions(
             request.parent,
             state=gv.promotion_state_from_proto(request.state),
             version_filter=request.model_version,
@@ -394,7 +402,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.DecidePromotionRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.DecidePromotionResponse:
         """See the proto."""
-        decided = self.service.decide_promotion(
+        decided = self.service.governance.decide_promotion(
             request.name,
             gv.decision_from_proto(request.decision),
             request.comment,
@@ -407,7 +415,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.SetPromotionStateRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.SetPromotionStateResponse:
         """See the proto."""
-        changed = self.service.set_promotion_state(
+        changed = self.service.governance.set_promotion_state(
             request.name,
             gv.promotion_state_from_proto(request.state),
             request.status_message,
@@ -420,7 +428,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.ReportDeploymentRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ReportDeploymentResponse:
         """See the proto."""
-        reported = self.service.report_deployment(
+        reported = self.service.deployments.report_deployment(
             request.model_version,
             request.environment,
             endpoint=request.endpoint,
@@ -435,7 +443,7 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.ListDeploymentsRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ListDeploymentsResponse:
         """See the proto."""
-        found = self.service.list_deployments(request.parent)
+        found = self.service.deployments.list_deployments(request.parent)
         return metadata_pb2.ListDeploymentsResponse(
             deployments=[gv.deployment_to_proto(d) for d in found]
         )

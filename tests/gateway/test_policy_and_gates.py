@@ -94,6 +94,71 @@ def test_malformed_policy_names_the_line(text: str, message: str) -> None:
     assert str(info.value).startswith(message)
 
 
+STAGE_NAMES = "'development', 'staging', 'production', 'archived' or 'deprecated'"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (  # an unknown field, with the fields the section has
+            "default:\n  stages:\n    production:\n      approvals: 1\n      aproovals: 2\n",
+            "policy, line 5, column 18: unknown key 'aproovals' in default.stages.production; "
+            "expected one of ['approvals', 'auto_approve_principals', 'max_size_bytes', ",
+        ),
+        (  # a wrong type: 1 is not true
+            "default:\n  stages:\n    production:\n      verify_integrity: 1\n",
+            "policy, line 4, column 25: default.stages.production.verify_integrity must be "
+            "true or false, got 1",
+        ),
+        (  # a bad stage name as a transition's target: the list entry's line and column
+            "default:\n  transitions:\n    staging: [production, prod]\n",
+            f"policy, line 3, column 27: default.transitions.staging: unknown value 'prod'; "
+            f"expected {STAGE_NAMES}",
+        ),
+        (  # a bad stage name as a key of a model's section
+            "models:\n  fraud:\n    stages:\n      prod: {approvals: 1}\n",
+            "policy, line 4, column 13: unknown key 'prod' in models.fraud.stages; expected "
+            "one of ['development', 'staging', 'production', 'archived', 'deprecated']",
+        ),
+        (  # a bad evaluation type
+            "default:\n  stages:\n    production:\n"
+            "      required_evaluations: [{type: tset, dataset: x}]\n",
+            "policy, line 4, column 37: default.stages.production.required_evaluations.type: "
+            "unknown value 'tset'; expected 'validation', 'test' or 'production'",
+        ),
+        (  # a missing field: the entry's position
+            "default:\n  stages:\n    production:\n      required_evaluations:\n"
+            "        - {type: test}\n",
+            "policy, line 5, column 11: default.stages.production.required_evaluations.dataset "
+            "is required",
+        ),
+        (  # an empty section is not an empty mapping
+            "default:\n",
+            "policy, line 1, column 9: default must be a mapping, got None",
+        ),
+        (  # an empty list entry is not the metric named 'None'
+            "default:\n  stages:\n    production:\n      no_regression: [auc, ~]\n",
+            "policy, line 4, column 28: default.stages.production.no_regression must be a "
+            "string, got None",
+        ),
+    ],
+)
+def test_bad_policy_files_name_the_line_and_the_field(text: str, message: str) -> None:
+    with pytest.raises(PolicyError) as info:
+        parse_policy(text)
+    assert str(info.value).startswith(message)
+
+
+def test_bad_toml_policy_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text('[default.stages.production]\napprovals = "2"\n')
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    assert str(info.value) == (
+        f"{path}: default.stages.production.approvals must be a whole number >= 0, got '2'"
+    )
+
+
 def test_unreadable_policy_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="cannot read policy file"):
         load_policy(tmp_path / "missing.yaml")

@@ -1,7 +1,12 @@
 """The model registry's Python SDK and ``mreg`` command line."""
 
+from importlib import metadata
+
 from mreg.client import Client, PullResult, PushResult
 from mreg.errors import MregError
 
 __all__ = ["Client", "MregError", "PullResult", "PushResult"]
-__version__ = "0.1.0"
+try:  # the version of the distribution mreg ships in (pyproject.toml), not a second literal
+    __version__ = metadata.version("modelregistry")
+except metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"

@@ -279,3 +279,10 @@ def list_deployments(
         stmt = stmt.where(DeploymentRow.version_id == version_id)
     stmt = stmt.order_by(DeploymentRow.environment)
     return [to_deployment(row, model, version) for row, version in session.execute(stmt)]
+
+
+def new_deployment(session: Session, model_id: int, environment: str) -> DeploymentRow:
+    """A new deployment record of a model in ``environment``, added to the session."""
+    row = DeploymentRow(model_id=model_id, environment=environment)
+    session.add(row)
+    return row

@@ -114,3 +114,14 @@ def aliases_on_model(session: Session, model_id: int) -> list[tuple[str, str]]:
 def delete_alias(session: Session, row: AliasRow) -> None:
     """Remove one alias."""
     session.execute(delete(AliasRow).where(AliasRow.id == row.id))
+
+
+def add_alias(
+    session: Session, model_id: int, alias: str, version_id: int, actor: str, now: datetime
+) -> None:
+    """A new alias of a model pointing at a version."""
+    session.add(
+        AliasRow(
+            model_id=model_id, alias=alias, version_id=version_id, updated_by=actor, update_time=now
+        )
+    )

@@ -370,3 +370,27 @@ def count_versions(session: Session, model_id: int) -> int:
     """How many versions a model has."""
     stmt = select(func.count()).select_from(VersionRow).where(VersionRow.model_id == model_id)
     return int(session.execute(stmt).scalar_one())
+
+
+def list_models(
+    session: Session, after: str | None, show_archived: bool, limit: int
+) -> list[Model]:
+    """Up to ``limit`` models by name, after ``after``; archived ones only if asked."""
+    stmt = select(ModelRow)
+    if after is not None:
+        stmt = stmt.where(ModelRow.name > after)
+    if not show_archived:
+        stmt = stmt.where(ModelRow.archived.is_(False))
+    stmt = stmt.order_by(ModelRow.name).limit(limit)
+    return [model_from_row(r) for r in session.execute(stmt).scalars()]
+
+
+def delete_model(session: Session, model_id: int) -> None:
+    """Delete a model and its versions."""
+    session.execute(delete(VersionRow).where(VersionRow.model_id == model_id))
+    session.execute(delete(ModelRow).where(ModelRow.id == model_id))
+
+
+def delete_version(session: Session, version_id: int) -> None:
+    """Delete one version."""
+    session.execute(delete(VersionRow).where(VersionRow.id == version_id))

@@ -20,7 +20,7 @@ def etag(revision: int) -> str:
 
 
 class UseCaseBase:
-    """State shared by the use-case mixins."""
+    """State shared by the use-case objects: the database and the page-token key."""
 
     def __init__(self, db: Database, tokens: PageTokens) -> None:
         self.db = db

@@ -21,7 +21,6 @@ from services.metadata.store import stages as stages_store
 from services.metadata.store import versions as versions_store
 from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
-from services.metadata.store.schema import DeploymentRow
 from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
 
 logger = logging.getLogger(__name__)
@@ -92,8 +91,7 @@ class DeploymentUseCases(UseCaseBase):
             before = None
             previous = ""
             if row is None:
-                row = DeploymentRow(model_id=model_row.id, environment=environment_)
-                session.add(row)
+                row = store.new_deployment(session, model_row.id, environment_)
             else:
                 previous = stages_store.version_of_id(session, row.version_id)
                 before = store.to_deployment(row, model, previous)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
-
 from services.common.errors import FailedPrecondition, InvalidArgument, PreconditionViolation
 from services.common.validation import model_name, parse_model_name, parse_version_name
 from services.metadata import checks
@@ -13,7 +11,6 @@ from services.metadata.store import stages as stages_store
 from services.metadata.store import versions as store
 from services.metadata.store.mapping import model_from_row, snapshot
 from services.metadata.store.outbox import Change, flush_change
-from services.metadata.store.schema import ModelRow, VersionRow
 from services.metadata.usecases.base import UseCaseBase
 
 #: Fields of a model that UpdateModel may change.
@@ -69,14 +66,8 @@ class ModelUseCases(UseCaseBase):
         size = effective_size(page_size)
         query = {"op": "ListModels", "archived": show_archived}
         after = self.tokens.decode(page_token, query)[0] if page_token else None
-        stmt = select(ModelRow)
-        if after is not None:
-            stmt = stmt.where(ModelRow.name > after)
-        if not show_archived:
-            stmt = stmt.where(ModelRow.archived.is_(False))
-        stmt = stmt.order_by(ModelRow.name).limit(size + 1)
         with self.db.read() as session:
-            found = [model_from_row(r) for r in session.execute(stmt).scalars()]
+            found = store.list_models(session, after, show_archived, size + 1)
         token = self.tokens.encode(query, [found[size - 1].name]) if len(found) > size else ""
         return Page(found[:size], token)
 
@@ -98,8 +89,7 @@ class ModelUseCases(UseCaseBase):
                 raise _blocked(name, reasons)
             before = model_from_row(row)
             count = store.count_versions(session, row.id)
-            session.execute(delete(VersionRow).where(VersionRow.model_id == row.id))
-            session.execute(delete(ModelRow).where(ModelRow.id == row.id))
+            store.delete_model(session, row.id)
             change = Change(actor, now)
             change.audit("model.delete", name, snapshot(before), None)
             change.event("model.deleted", model, name, versions=str(count))
@@ -120,7 +110,7 @@ class ModelUseCases(UseCaseBase):
             if reasons:
                 raise _blocked(name, reasons)
             before = store.to_domain(session, row, model)
-            session.execute(delete(VersionRow).where(VersionRow.id == row.id))
+            store.delete_version(session, row.id)
             change = Change(actor, now)
             change.audit("version.delete", name, snapshot(before), None)
             change.event("version.deleted", model, name, version=version)

@@ -32,7 +32,7 @@ from services.metadata.store import stages as store
 from services.metadata.store import versions as versions_store
 from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
-from services.metadata.store.schema import AliasRow, VersionRow
+from services.metadata.store.schema import VersionRow
 from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
 
 
@@ -188,15 +188,7 @@ class StageUseCases(UseCaseBase):
             existing = store.alias_row(session, model_row.id, alias)
             previous = ""
             if existing is None:
-                session.add(
-                    AliasRow(
-                        model_id=model_row.id,
-                        alias=alias,
-                        version_id=row.id,
-                        updated_by=actor,
-                        update_time=now,
-                    )
-                )
+                store.add_alias(session, model_row.id, alias, row.id, actor, now)
             else:
                 previous = store.version_of_id(session, existing.version_id)
                 existing.version_id, existing.updated_by, existing.update_time = row.id, actor, now

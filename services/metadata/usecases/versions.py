@@ -22,11 +22,13 @@ from services.common.validation import (
 )
 from services.metadata import checks, semver
 from services.metadata.domain import EdgeType, ModelVersion, NodeRef, Stage, State
+from services.metadata.pagetoken import PageTokens
 from services.metadata.store import versions as store
+from services.metadata.store.db import Database
 from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
 from services.metadata.usecases.base import UseCaseBase
-from services.metadata.usecases.lineage import validate_node
+from services.metadata.usecases.lineage import LineageUseCases, validate_node
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,11 @@ def validate_fields(spec: ModelVersion, prefix: str = "model_version") -> ModelV
 
 class VersionUseCases(UseCaseBase):
     """Create, read, resolve and update versions."""
+
+    def __init__(self, db: Database, tokens: PageTokens, lineage: LineageUseCases) -> None:
+        super().__init__(db, tokens)
+        #: Records the lineage edges a version is registered with, in the same transaction.
+        self.lineage = lineage
 
     def create_version(
         self,
@@ -160,7 +167,7 @@ class VersionUseCases(UseCaseBase):
             values.update(request_id=request_id or None, request_hash=request_hash)
             created = store.new_version(session, model, values, now)
             change = Change(actor, now)
-            self.link_new_version(session, created.row_id, created, lineage, change)
+            self.lineage.link_new_version(session, created.row_id, created, lineage, change)
             change.audit("version.create", created.name, None, snapshot(created))
             change.event(
                 "version.created",
@@ -174,11 +181,6 @@ class VersionUseCases(UseCaseBase):
                 change.event("version.ready", model, created.name, version=created.version)
             flush_change(session, change)
             return created
-
-    def link_new_version(
-        self, session: Any, row: Any, created: ModelVersion, change: Change
-    ) -> None:
-        """Hook for lineage edges at registration; the lineage use cases override it."""
 
     def set_state(
         self,
