@@ -199,13 +199,11 @@ class ChunkStore:
         data: bytes | memoryview | None = None
         if checksum is None:  # stored before checksums: decode and hash
             data, problem = self.decode_verified(sha, stored)
-        elif payload_checksum(sha, payload) != checksum:
-            problem = "its stored bytes do not match their checksum"
         else:
-            problem = ""
-            if codec in (0, Codec.IDENTITY):
+            problem = _checksum_problem(sha, payload, checksum)
+            if not problem and codec in (0, Codec.IDENTITY):
                 data = payload
-            elif decode:
+            elif not problem and decode:
                 data, problem = _decode(codec, payload)
         if problem:
             raise self.corrupt(sha, stored, problem, where)
@@ -229,9 +227,7 @@ class ChunkStore:
         _, payload, checksum = unpack_chunk(stored)
         if checksum is None:
             return ChunkStore.decode_verified(sha, stored)[1]
-        if payload_checksum(sha, payload) != checksum:
-            return "its stored bytes do not match their checksum"
-        return ""
+        return _checksum_problem(sha, payload, checksum)
 
     @staticmethod
     def decode_verified(sha: str, stored: bytes) -> tuple[bytes | memoryview, str]:
@@ -270,6 +266,13 @@ class ChunkStore:
             yield from win.drain()
         finally:
             win.cancel()
+
+
+def _checksum_problem(sha: str, payload: memoryview, checksum: bytes) -> str:
+    """What is wrong with a stored payload by its checksum ("" if nothing)."""
+    if payload_checksum(sha, payload) != checksum:
+        return "its stored bytes do not match their checksum"
+    return ""
 
 
 def _decode(codec: int, payload: memoryview) -> tuple[bytes | memoryview, str]:
