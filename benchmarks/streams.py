@@ -136,13 +136,16 @@ def _upload(artifacts, data: bytes):
     return artifacts.UploadBlob(iter(requests), timeout=30).blob.digest
 
 
-def _unary_latencies(address: str, tmp: Path, count: int) -> dict[str, object]:
-    """``GetServerInfo``; ``RegisterModelVersion`` alone, of blobs uploaded beforehand; and
-    a whole ``push`` (upload + register): ``count`` of each, one after another."""
+def _unary_latencies(
+    address: str, tmp: Path, count: int, pace: float = 0.5
+) -> dict[str, object]:
+    """``GetServerInfo``; ``RegisterModelVersion`` alone, of blobs uploaded beforehand, one
+    after another and then one every ``pace`` seconds; and a whole ``push`` (upload +
+    register): ``count`` of each."""
     from modelregistry.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
     from mreg.client import Client
 
-    info, registrations, pushes = [], [], []
+    info, registrations, paced, pushes = [], [], [], []
     with grpc.insecure_channel(address) as channel, Client(address) as client:
         stub = registry_pb2_grpc.RegistryServiceStub(channel)
         for _ in range(count):
@@ -161,6 +164,23 @@ def _unary_latencies(address: str, tmp: Path, count: int) -> dict[str, object]:
             started = time.perf_counter()
             stub.RegisterModelVersion(request, timeout=10)
             registrations.append(time.perf_counter() - started)
+        # The same at a steady pace (a busy registry, not a burst): each registration's
+        # events reach every watcher before the next one starts.
+        paced_digests = [
+            _upload(client.artifacts, f"paced {i}".encode()) for i in range(count)
+        ]
+        for i, digest in enumerate(paced_digests):
+            request = registry_pb2.RegisterModelVersionRequest(
+                parent="models/bench-registrations-paced",
+                model_version=resources_pb2.ModelVersion(
+                    version=f"1.0.{i}", artifact_digest=digest
+                ),
+                request_id=str(uuid.uuid4()),
+            )
+            started = time.perf_counter()
+            stub.RegisterModelVersion(request, timeout=10)
+            paced.append(time.perf_counter() - started)
+            time.sleep(max(0.0, pace - (time.perf_counter() - started)))
         model = tmp / "small.bin"
         for i in range(count):
             model.write_bytes(f"weights {i}".encode())
@@ -170,6 +190,7 @@ def _unary_latencies(address: str, tmp: Path, count: int) -> dict[str, object]:
     return {
         "get_server_info": _percentiles(info),
         "register_model_version": _percentiles(registrations),
+        f"register_model_version_one_per_{pace:g}_s": _percentiles(paced),
         "push_and_register": _percentiles(pushes),
     }
 

@@ -4,9 +4,11 @@ One :class:`EventHub` thread reads the metadata service's event outbox (``ListEv
 every ``poll_seconds``. Each batch goes first to the hub's listeners on that thread (the
 resolve cache), then to the event loop, where it joins a ring of the newest events that
 every watcher shares. A watcher pulls from the ring by its own cursor and sends one event
-at a time, so a burst of any size reaches a watcher that reads, in full and in order; one
-that finds its next events gone from the ring (it just opened, or resumed from an old
-cursor) reads them from the outbox with its own paged reads, then joins the ring.
+at a time, so a burst of any size reaches a watcher that reads, in full and in order. A
+watcher that opens with a cursor the ring covers costs no outbox read; one whose next events
+are not in the ring (it resumed from an old cursor, or fell behind) reads them from the
+outbox with its own paged reads, then joins the ring. New events wake the watchers a batch
+per turn of the event loop, so the calls served beside thousands of watchers stay prompt.
 
 A watcher's cursor is the last event gRPC finished writing to it (or that its filters
 passed over). It is dropped as too slow only when it is more than ``queue_size`` events
@@ -42,6 +44,10 @@ logger = logging.getLogger(__name__)
 PAGE = 500
 #: Newest events the hub keeps for its watchers (trimmed back to this at twice as many).
 RING_EVENTS = 2000
+#: Watchers woken per turn of the event loop when events arrive: a fan-out to thousands of
+#: watchers is spread over many turns, so the calls served beside them (resolve,
+#: registration) wait a few milliseconds for the loop, not the whole fan-out.
+WAKE_BATCH = 64
 
 WATCHERS = Gauge("mreg_gateway_watchers", "Open WatchEvents streams")
 WATCHERS_DROPPED = Counter(
@@ -100,6 +106,7 @@ class EventHub:
         self.cursor = 0  # reader side: the newest sequence read
         self.newest = 0  # event loop side: the ring holds every event in (_floor, newest]
         self._floor = 0
+        self._ring_open = False  # the ring holds (_floor, newest] once a batch arrived
         self._ring: list[resources_pb2.Event] = []
         self._sequences: list[int] = []
         self._listeners: list[EventListener] = []
@@ -183,6 +190,7 @@ class EventHub:
     def _dispatch(self, events: list[resources_pb2.Event], after: int, newest: int) -> None:
         if after != self.newest:  # the first batch this loop sees: the ring starts here
             self._ring, self._sequences, self._floor = [], [], after
+            self._ring_open = True
         self._ring.extend(events)
         self._sequences.extend(e.sequence for e in events)
         self.newest = max(self.newest, newest)
@@ -191,9 +199,20 @@ class EventHub:
             self._floor = self._sequences[cut - 1]
             del self._ring[:cut], self._sequences[:cut]
         if events:
-            for watcher in self._watchers:
-                watcher.wake.set()
+            self._wake(list(self._watchers), 0)
         self._sweep()
+
+    def _wake(self, watchers: list[Watcher], start: int) -> None:
+        """Wake ``WAKE_BATCH`` of ``watchers`` now and the rest on later turns of the loop."""
+        end = start + WAKE_BATCH
+        for watcher in watchers[start:end]:
+            watcher.wake.set()
+        if end < len(watchers) and self._loop is not None:
+            self._loop.call_soon(self._wake, watchers, end)
+
+    def _covers(self, cursor: int) -> bool:
+        """Whether the ring holds every event after ``cursor`` that the hub has read."""
+        return self._ring_open and self._floor <= cursor <= self.newest
 
     def _after(self, cursor: int) -> list[resources_pb2.Event] | None:
         """Up to a page of ring events after ``cursor``; None when the ring lost some."""
@@ -288,7 +307,10 @@ class EventHub:
         watcher.cursor = request.after_sequence
         self._watchers.add(watcher)
         WATCHERS.inc()
-        first = True
+        # A cursor the ring covers is served from it: thousands of watchers opening at once
+        # cost no outbox reads. Any other cursor (or a one-shot read) starts from the outbox,
+        # which also tells whether the cursor lies beyond the newest event.
+        first = request.stop_when_caught_up or not self._covers(watcher.cursor)
         try:
             while True:
                 if watcher.closed:

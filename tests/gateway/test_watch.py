@@ -123,3 +123,33 @@ def test_a_burst_larger_than_the_lag_bound_reaches_a_reading_watcher_in_full(
     with pytest.raises(queue.Empty):
         events.get(timeout=0.3)
     call.cancel()
+
+
+def test_watchers_opening_at_a_cursor_the_ring_holds_read_nothing_from_the_outbox(
+    stack, gateway, artifacts, monkeypatch
+) -> None:
+    hub = stack.gateway_service.hub
+    gateway.RegisterModelVersion(register_request("m", upload(artifacts, b"a"), "1.0.0"))
+    events, call = _watch(gateway)  # from the start: its own outbox read; the hub starts
+    latest = _take(events, 2)[-1].sequence
+    deadline = time.monotonic() + 5
+    while not hub._covers(latest):
+        assert time.monotonic() < deadline, "the hub's ring never reached the newest event"
+        time.sleep(0.02)
+    peer = stack.gateway_service.peers.metadata
+    readers: list[str] = []  # the thread of every ListEvents the gateway sends from now on
+    real_call = peer.call
+
+    def counting_call(method, request, **kwargs):
+        if method == "ListEvents":
+            readers.append(threading.current_thread().name)
+        return real_call(method, request, **kwargs)
+
+    monkeypatch.setattr(peer, "call", counting_call)
+    opened = [_watch(gateway, after=latest) for _ in range(20)]
+    gateway.RegisterModelVersion(register_request("m", upload(artifacts, b"b"), "1.0.1"))
+    for watcher_events, _ in opened:
+        assert [e.type for e in _take(watcher_events, 2)] == ["version.created", "version.ready"]
+    assert set(readers) == {"event-hub"}, readers  # only the hub's polls, none per watcher
+    for _, watcher in [*opened, (events, call)]:
+        watcher.cancel()
