@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -60,3 +61,37 @@ def start_embedded(
     address = f"127.0.0.1:{gateway}"
     wait_healthy(address, [proc])
     return proc, address
+
+
+def start_separate(data_dir: Path) -> tuple[list[subprocess.Popen], str]:
+    """The three services as three processes (as deployed), sharing ``data_dir`` (SQLite +
+    local files); returns them (the gateway last) and the gateway's address."""
+    ports = {name: free_port() for name in ("metadata", "artifacts", "gateway")}
+    env = {
+        **os.environ,
+        "MREG_DATA_DIR": str(data_dir),
+        "MREG_LOG_LEVEL": "WARNING",
+        "MREG_GATEWAY_HTTP_LISTEN": "127.0.0.1:0",
+        "MREG_ARTIFACTS_HTTP_LISTEN": "127.0.0.1:0",
+        "MREG_ARTIFACTS_ADDRESS": f"127.0.0.1:{ports['artifacts']}",
+        "MREG_METADATA_ADDRESS": f"127.0.0.1:{ports['metadata']}",
+        **{f"MREG_{name.upper()}_LISTEN": f"127.0.0.1:{p}" for name, p in ports.items()},
+    }
+    subprocess.run(
+        [sys.executable, "-m", "services.metadata", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    procs = []
+    for name, port in ports.items():
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", f"services.{name}"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        wait_healthy(f"127.0.0.1:{port}", procs)
+    return procs, f"127.0.0.1:{ports['gateway']}"

@@ -7,7 +7,7 @@ streams (held by one asyncio client process) and the same resolve load with them
 whole push beside it), the delivery latency of one committed event to every watcher, the
 server process's RSS (and per stream) and its health during the run.
 
-    python -m benchmarks.streams [--watchers 2000] [--seconds 5] [--clients 2]
+    python -m benchmarks.streams [--watchers 2000] [--seconds 5] [--clients 2] [--separate]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from benchmarks.gateway_resolve import _prepare, _run
 from benchmarks.harness import emit, environment, rss_bytes
-from benchmarks.servers import start_embedded
+from benchmarks.servers import start_embedded, start_separate
 
 logger = logging.getLogger(__name__)
 MARKER = "bench-marker"
@@ -201,11 +201,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="resolve load per case")
     parser.add_argument("--clients", type=int, default=2, help="resolve client processes")
     parser.add_argument("--unary", type=int, default=30, help="timed unary calls of each kind")
+    parser.add_argument(
+        "--separate",
+        action="store_true",
+        help="run the three services as three processes (as deployed), not one mreg serve",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="mreg-bench-") as tmp:
-        proc, address = start_embedded(Path(tmp) / "data")
+        if args.separate:
+            procs, address = start_separate(Path(tmp) / "data")
+        else:
+            embedded, address = start_embedded(Path(tmp) / "data")
+            procs = [embedded]
+        proc = procs[-1]  # the gateway's process (or the one serving all three)
         try:
             _prepare(address, Path(tmp))
             ceiling = _run(address, args.clients, args.seconds)
@@ -229,15 +239,21 @@ def main(argv: list[str] | None = None) -> None:
                 received, missing, failed = out.get(timeout=180)
             holder.join(timeout=30)
         finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=60)
+            for each in procs:
+                each.send_signal(signal.SIGINT)
+            for each in procs:
+                each.wait(timeout=60)
     delivery = _percentiles([max(0.0, t - committed) for t in received])
     # An upper bound: from the start of the push (upload + register) to receipt.
     delivery_bound = _percentiles([t - pushed_at for t in received])
     emit(
         {
             "benchmark": "streams",
-            "backend": "mreg serve: embedded (SQLite + local files), three services in one process",
+            "backend": (
+                "three processes (SQLite + local files); RSS is the gateway's"
+                if args.separate
+                else "mreg serve: embedded (SQLite + local files), three services in one process"
+            ),
             "watchers": {"asked": args.watchers, "opened": opened, "missing": missing},
             "watchers_failed": failed,  # status -> count
             "resolve_without_watchers": ceiling,
