@@ -136,9 +136,7 @@ def _upload(artifacts, data: bytes):
     return artifacts.UploadBlob(iter(requests), timeout=30).blob.digest
 
 
-def _unary_latencies(
-    address: str, tmp: Path, count: int, pace: float = 0.5
-) -> dict[str, object]:
+def _unary_latencies(address: str, tmp: Path, count: int, pace: float = 0.5) -> dict[str, object]:
     """``GetServerInfo``; ``RegisterModelVersion`` alone, of blobs uploaded beforehand, one
     after another and then one every ``pace`` seconds; and a whole ``push`` (upload +
     register): ``count`` of each."""
@@ -166,9 +164,7 @@ def _unary_latencies(
             registrations.append(time.perf_counter() - started)
         # The same at a steady pace (a busy registry, not a burst): each registration's
         # events reach every watcher before the next one starts.
-        paced_digests = [
-            _upload(client.artifacts, f"paced {i}".encode()) for i in range(count)
-        ]
+        paced_digests = [_upload(client.artifacts, f"paced {i}".encode()) for i in range(count)]
         for i, digest in enumerate(paced_digests):
             request = registry_pb2.RegisterModelVersionRequest(
                 parent="models/bench-registrations-paced",
