@@ -61,9 +61,21 @@ class EmbeddedRegistry:
         """``host:port`` of one of the servers."""
         return f"{self.host}:{server.port}"
 
+    def headline(self) -> str:
+        """The banner's first line: what the registry runs on."""
+        if self.settings.resolved_database_url.startswith("sqlite"):
+            return "model registry running on embedded defaults (SQLite + local files)"
+        return "model registry running on PostgreSQL (MREG_DATABASE_URL) + local files"
+
     def describe(self) -> str:
-        """Where each service listens, where data lives and whether auth is on, for people."""
+        """Where each service listens, where data lives, whether auth is on and which
+        promotion policy holds, for people."""
         s = self.settings
+        policy = (
+            str(s.policy_file.resolve())
+            if s.policy_file
+            else "none: any stage change the stage rules allow, no gates or approvals"
+        )
         auth = (
             f"bearer tokens from {s.auth_tokens_file}"
             if s.auth_tokens_file
@@ -79,6 +91,7 @@ class EmbeddedRegistry:
                 f"  database {s.resolved_database_url}",
                 f"  blobs    {s.resolved_storage_path.resolve()}",
                 f"auth       {auth}",
+                f"policy     {policy}",
             ]
         )
 

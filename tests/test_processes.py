@@ -118,10 +118,8 @@ def test_backend_services_run_as_their_own_processes(
     assert code == 0, out
 
 
-def test_mreg_serve_runs_all_three_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    ports = [free_port() for _ in range(3)]
-    data_dir = tmp_path / "data"
-    proc = subprocess.Popen(
+def _serve(data_dir: Path, ports: list[int], *extra: str, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -137,25 +135,62 @@ def test_mreg_serve_runs_all_three_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             str(ports[2]),
             "--http-port",
             "0",
+            *extra,
         ],
-        env=_env(),
+        env=_env(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _serve_until_ctrl_c(data_dir: Path, *extra: str, **env: str) -> tuple[list[int], str]:
+    """``mreg serve`` until all three serve, then Ctrl-C; its ports and its whole output."""
+    ports = [free_port() for _ in range(3)]
+    proc = _serve(data_dir, ports, *extra, **env)
     try:
         for port in ports:
             _wait_serving(f"127.0.0.1:{port}")
+        # The banner comes once all three report SERVING: wait for its last line.
+        assert proc.stdout is not None
+        before: list[str] = []
+        while (line := proc.stdout.readline()) and line.strip() != "press Ctrl-C to stop":
+            before.append(line)
     finally:
-        code, out = _stop(proc, signal.SIGINT)
+        code, rest = _stop(proc, signal.SIGINT)
+    out = "".join(before) + rest
     assert code == 0, out
+    return ports, out
+
+
+def test_mreg_serve_runs_all_three_and_stops_on_ctrl_c_without_a_warning(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    ports, out = _serve_until_ctrl_c(data_dir)
     assert f"gateway    listening on 127.0.0.1:{ports[0]}" in out
     assert f"artifacts  listening on 127.0.0.1:{ports[1]}" in out
     assert f"metadata   listening on 127.0.0.1:{ports[2]}" in out
     assert re.search(r"^http       http://127\.0\.0\.1:\d+/v2/ \(OCI pull\)$", out, re.M), out
     assert f"data       {data_dir.resolve()}" in out
+    assert "auth       off: open to every process on this machine (loopback only)" in out
+    assert "policy     none: any stage change the stage rules allow" in out
     assert (data_dir / "metadata.db").exists()
     assert out.rstrip().endswith("stopped")
+    assert " WARNING " not in out and " ERROR " not in out, out  # a clean stop is quiet
+
+
+def test_the_serve_banner_names_postgresql_and_the_policy_file(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("default:\n  stages:\n    production:\n      approvals: 1\n")
+    _, out = _serve_until_ctrl_c(
+        tmp_path / "data", "--policy", str(policy), MREG_DATABASE_URL=postgres_url
+    )
+    assert "model registry running on PostgreSQL (MREG_DATABASE_URL) + local files" in out
+    assert "embedded defaults" not in out
+    assert f"policy     {policy.resolve()}" in out
 
 
 def test_mreg_serve_on_a_taken_port_says_which(tmp_path: Path) -> None:
@@ -186,4 +221,10 @@ def test_mreg_serve_on_a_taken_port_says_which(tmp_path: Path) -> None:
             timeout=60,
         )
     assert result.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: another process listens on that port" in (
+        result.stderr
+    )
+    assert "add_port.cc" not in result.stderr, result.stderr  # no line from gRPC's C core
+    assert [line for line in result.stderr.splitlines() if "127.0.0.1:" in line] == [
+        f"mreg serve: cannot listen on 127.0.0.1:{port}: another process listens on that port"
+    ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -150,7 +152,30 @@ class AioRunningServer(RunningServer):
                 self.executor.shutdown(wait=False, cancel_futures=True)
 
 
+def _port_taken(address: str) -> bool:
+    """Whether another process listens on ``address`` (asked before gRPC is, whose C core
+    would log its own line about the failed bind)."""
+    host, _, port = address.rpartition(":")
+    if not port.isdigit() or int(port) == 0:
+        return False
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(
+            host.strip("[]") or None, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except OSError:
+        return False  # gRPC reports an address it cannot resolve
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds
+        try:
+            probe.bind(sockaddr)
+        except OSError as error:
+            return error.errno == errno.EADDRINUSE
+    return False
+
+
 def _bind(server: Any, address: str, credentials: grpc.ServerCredentials | None) -> int:
+    if _port_taken(address):
+        raise OSError(f"cannot listen on {address}: another process listens on that port")
     try:
         if credentials is None:
             port = server.add_insecure_port(address)

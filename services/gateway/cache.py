@@ -89,18 +89,19 @@ class ResolveCache:
             for reference in stale:
                 del self._entries[reference]
 
-    def _set_healthy(self, healthy: bool) -> None:
+    def _set_healthy(self, healthy: bool, stopping: bool = False) -> None:
         with self._lock:
             if healthy == self._healthy:
                 return
             self._healthy = healthy
             if not healthy:
                 self._entries.clear()
-        logger.log(
-            logging.INFO if healthy else logging.WARNING,
-            "resolve cache %s",
-            "serving" if healthy else "off: the event outbox cannot be read",
-        )
+        if healthy:
+            logger.info("resolve cache serving")
+        elif stopping:
+            logger.info("resolve cache off: the gateway is stopping")
+        else:
+            logger.warning("resolve cache off: the event outbox cannot be read")
 
     # -- the event hub's listener (called on its reader thread) ---------------------
     def on_events(self, events: Sequence[resources_pb2.Event]) -> None:
@@ -115,4 +116,4 @@ class ResolveCache:
 
     def stop(self) -> None:
         """Stop answering (the gateway is stopping)."""
-        self._set_healthy(False)
+        self._set_healthy(False, stopping=True)

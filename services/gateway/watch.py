@@ -62,6 +62,9 @@ class EventListener(Protocol):
 
     def on_outbox(self, readable: bool) -> None: ...
 
+    def stop(self) -> None:
+        """The hub stops reading: nothing will be followed from now on."""
+
 
 @dataclass(eq=False)
 class Watcher:
@@ -184,7 +187,7 @@ class EventHub:
         if self._thread is not None:
             self._thread.join(timeout=10)
         for listener in self._listeners:
-            listener.on_outbox(False)
+            listener.stop()
 
     # -- event loop ----------------------------------------------------------------
     def _dispatch(self, events: list[resources_pb2.Event], after: int, newest: int) -> None:

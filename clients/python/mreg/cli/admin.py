@@ -76,7 +76,7 @@ def serve(ctx: click.Context, **o) -> int:
         for server in registry.servers:
             if not wait_serving(registry.address(server), timeout=60):
                 say(name, f"{registry.address(server)} is not SERVING")
-        print("model registry running on embedded defaults (SQLite + local files)", flush=True)
+        print(registry.headline(), flush=True)
         print(registry.describe(), flush=True)
         print("press Ctrl-C to stop", flush=True)
 
