@@ -1,0 +1,93 @@
+"""SIGTERM drains an upload in flight: it keeps every byte sent before the signal.
+
+A real artifact process takes an upload stream that sends a header and 5.5 MiB, then pauses;
+the process gets SIGTERM. The stream must end with UNAVAILABLE naming the committed offset,
+the process must exit within its grace, and a new process on the same store must report the
+upload committed up to the last byte sent: the stream's tail is cut into a last chunk when it
+ends, so the offset is exact, not rounded to a checkpoint (``CHECKPOINT_BYTES``, 64 MiB).
+The resume from there must produce the right blob. Streams opened after the signal are
+refused with UNAVAILABLE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import threading
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from modelregistry.v1 import artifacts_pb2
+from tests.artifacts.helpers import Client, digest_of, random_bytes
+from tests.artifacts.processes import artifact_process_handle, header
+
+MIB = 1024 * 1024
+GRACE_SECONDS = 3.0
+UPLOAD_ID = "sigterm-upload-01"
+
+
+def _data(data: bytes):
+    for start in range(0, len(data), MIB):
+        yield artifacts_pb2.UploadBlobRequest(data=data[start : start + MIB])
+
+
+def test_sigterm_commits_what_an_upload_sent_and_the_upload_resumes(tmp_path: Path) -> None:
+    data = random_bytes(9 * MIB, seed=11)
+    before = 5 * MIB + MIB // 2  # sent before the signal; not a multiple of anything
+    env = {
+        "MREG_STORAGE_PATH": str(tmp_path / "store"),
+        "MREG_SHUTDOWN_GRACE_SECONDS": str(GRACE_SECONDS),
+    }
+    sent, release = threading.Event(), threading.Event()
+
+    def paused():
+        yield header(UPLOAD_ID)
+        yield from _data(data[:before])
+        sent.set()
+        release.wait(60)  # the stream stays open, sending nothing, until the test ends
+
+    with artifact_process_handle(tmp_path, **env) as (address, proc):
+        client = Client(address)
+        upload = client.stub.UploadBlob.future(paused(), timeout=60)
+        assert sent.wait(30), "the client could not send its first bytes"
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        with pytest.raises(grpc.RpcError) as ended:
+            upload.result()
+        release.set()
+        details = ended.value.details()
+        assert ended.value.code() == grpc.StatusCode.UNAVAILABLE, details
+        assert "shutting down" in details
+        assert f"write_offset {before}" in details, details
+
+        with pytest.raises(grpc.RpcError) as refused:
+            client.stub.UploadBlob(iter([header("sigterm-upload-02")]), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE, refused.value.details()
+        client.close()
+
+        proc.wait(timeout=GRACE_SECONDS + 10)
+        took = time.monotonic() - signalled
+        print(f"the process exited {took:.2f} s after SIGTERM (grace {GRACE_SECONDS} s)")
+        assert proc.returncode == 0
+        assert took < GRACE_SECONDS + 2
+
+    with artifact_process_handle(tmp_path, **env) as (address, _proc):
+        client = Client(address)
+        status = client.stub.QueryUpload(
+            artifacts_pb2.QueryUploadRequest(upload_id=UPLOAD_ID), timeout=10
+        )
+        assert status.committed_size == before
+        assert not status.complete
+        finish = artifacts_pb2.UploadBlobRequest(
+            finish=artifacts_pb2.UploadFinish(expected_digest=digest_of(data))
+        )
+        resumed = client.stub.UploadBlob(
+            iter([header(UPLOAD_ID, before), *_data(data[before:]), finish]), timeout=60
+        )
+        assert resumed.complete
+        assert resumed.blob.digest.hash == hashlib.sha256(data).hexdigest()
+        assert client.read(digest_of(data)) == data
+        client.close()
