@@ -50,9 +50,7 @@ def artifact_process(data_dir: Path, **env: str) -> Iterator[str]:
 
 
 @contextmanager
-def artifact_process_handle(
-    data_dir: Path, **env: str
-) -> Iterator[tuple[str, subprocess.Popen]]:
+def artifact_process_handle(data_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """:func:`artifact_process`, also yielding the process (to signal it in the test).
 
     At the end a process still running gets SIGTERM; either way it must exit with 0.
