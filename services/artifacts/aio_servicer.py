@@ -142,9 +142,13 @@ class AsyncArtifactServicer(ArtifactServicer):
         self.stopping = asyncio.Event()
         self._uploads: set[asyncio.Task] = set()
 
+    async def refuse_new(self) -> None:
+        """From now on new streams are refused, and open uploads end once quiet (UNAVAILABLE)."""
+        self.stopping.set()
+
     async def drain(self, timeout: float) -> None:
-        """Refuse new streams; let open uploads store what they got and end (UNAVAILABLE);
-        wait for them at most ``timeout`` seconds."""
+        """:meth:`refuse_new`; wait at most ``timeout`` seconds for open uploads to store what
+        they got and end (UNAVAILABLE naming their offset)."""
         self.stopping.set()
         if self._uploads:
             await asyncio.wait(set(self._uploads), timeout=timeout)

@@ -76,6 +76,7 @@ def build_server(
     )
     servicer: AsyncArtifactServicer = bindings[0].servicer
     grace = settings.shutdown_grace_seconds
+    running.on_stopping.append(lambda: running.loop.run(servicer.refuse_new(), timeout=10))
     running.on_stop.append(lambda: running.loop.run(servicer.drain(grace), timeout=grace + 10))
     if settings.backend_probe_seconds > 0:
         probe = BackendProbe(service.backend, settings.backend_probe_seconds, running.set_serving)

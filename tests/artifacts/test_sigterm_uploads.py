@@ -5,8 +5,12 @@ the process gets SIGTERM. The stream must end with UNAVAILABLE naming the commit
 the process must exit within its grace, and a new process on the same store must report the
 upload committed up to the last byte sent: the stream's tail is cut into a last chunk when it
 ends, so the offset is exact, not rounded to a checkpoint (``CHECKPOINT_BYTES``, 64 MiB).
-The resume from there must produce the right blob. Streams opened after the signal are
-refused with UNAVAILABLE.
+The resume from there must produce the right blob.
+
+Streams opened after the signal are refused with UNAVAILABLE. To ask while the service is
+surely still draining (and not already in gRPC's own stop, which cancels calls), a second
+upload keeps sending one-byte messages until that check is done: a stream that still sends
+is still taken.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from modelregistry.v1 import artifacts_pb2
 from tests.artifacts.helpers import Client, digest_of, random_bytes
-from tests.artifacts.processes import artifact_process_handle, header
+from tests.artifacts.processes import SERVICE, artifact_process_handle, header
 
 MIB = 1024 * 1024
 GRACE_SECONDS = 3.0
@@ -41,7 +46,7 @@ def test_sigterm_commits_what_an_upload_sent_and_the_upload_resumes(tmp_path: Pa
         "MREG_STORAGE_PATH": str(tmp_path / "store"),
         "MREG_SHUTDOWN_GRACE_SECONDS": str(GRACE_SECONDS),
     }
-    sent, release = threading.Event(), threading.Event()
+    sent, release, checked = threading.Event(), threading.Event(), threading.Event()
 
     def paused():
         yield header(UPLOAD_ID)
@@ -49,23 +54,40 @@ def test_sigterm_commits_what_an_upload_sent_and_the_upload_resumes(tmp_path: Pa
         sent.set()
         release.wait(60)  # the stream stays open, sending nothing, until the test ends
 
+    def trickle():
+        yield header("sigterm-trickle-01")
+        while not checked.is_set():
+            yield artifacts_pb2.UploadBlobRequest(data=b"x")
+        release.wait(60)
+
     with artifact_process_handle(tmp_path, **env) as (address, proc):
         client = Client(address)
+        health = health_pb2_grpc.HealthStub(client.channel)
         upload = client.stub.UploadBlob.future(paused(), timeout=60)
+        busy = client.stub.UploadBlob.future(trickle(), timeout=60)
         assert sent.wait(30), "the client could not send its first bytes"
         signalled = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        with pytest.raises(grpc.RpcError) as ended:
-            upload.result()
-        release.set()
-        details = ended.value.details()
-        assert ended.value.code() == grpc.StatusCode.UNAVAILABLE, details
-        assert "shutting down" in details
-        assert f"write_offset {before}" in details, details
+        request = health_pb2.HealthCheckRequest(service=SERVICE)
+        while health.Check(request, timeout=5).status != health_pb2.HealthCheckResponse.NOT_SERVING:
+            assert time.monotonic() - signalled < 10, "health still SERVING after SIGTERM"
 
         with pytest.raises(grpc.RpcError) as refused:
             client.stub.UploadBlob(iter([header("sigterm-upload-02")]), timeout=10)
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE, refused.value.details()
+        assert "shutting down" in refused.value.details()
+        checked.set()
+
+        with pytest.raises(grpc.RpcError) as ended:
+            upload.result()
+        details = ended.value.details()
+        assert ended.value.code() == grpc.StatusCode.UNAVAILABLE, details
+        assert "shutting down" in details
+        assert f"write_offset {before}" in details, details
+        with pytest.raises(grpc.RpcError) as trickled:
+            busy.result()
+        assert trickled.value.code() == grpc.StatusCode.UNAVAILABLE, trickled.value.details()
+        release.set()
         client.close()
 
         proc.wait(timeout=GRACE_SECONDS + 10)
