@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
@@ -88,16 +89,20 @@ class _Messages:
         convert: Callable[[Any], T],
         idle: float,
         stopping: asyncio.Event | None = None,
+        drain_seconds: float = 5.0,
     ) -> None:
         self._requests = aiter(requests)
         self._convert = convert
         self.idle = idle
         self.stopping = stopping or asyncio.Event()
+        self.drain_seconds = drain_seconds
+        self._stopped_at: float | None = None
 
     async def next(self) -> Any:
         """The next message, or None at the end of the stream; raises :class:`StreamIdle`,
         or :class:`ServerStopping` once the server stops and no message came for
-        ``DRAIN_QUIET_SECONDS``."""
+        ``DRAIN_QUIET_SECONDS`` (or ``drain_seconds`` passed since this stream saw the stop:
+        a client that keeps sending cannot hold the shutdown past its grace)."""
         get = asyncio.ensure_future(anext(self._requests))
         try:
             if not self.stopping.is_set():
@@ -108,10 +113,16 @@ class _Messages:
                 stop.cancel()
                 if not done:
                     raise StreamIdle()
-            if not get.done():
-                await asyncio.wait({get}, timeout=DRAIN_QUIET_SECONDS)
-                if not get.done():
+            if self.stopping.is_set():
+                now = time.monotonic()
+                self._stopped_at = self._stopped_at or now
+                left = self._stopped_at + self.drain_seconds - now
+                if left <= 0:
                     raise ServerStopping()
+                if not get.done():
+                    await asyncio.wait({get}, timeout=min(DRAIN_QUIET_SECONDS, left))
+                    if not get.done():
+                        raise ServerStopping()
             request = get.result()
         except StopAsyncIteration:
             return None
@@ -134,11 +145,13 @@ class AsyncArtifactServicer(ArtifactServicer):
         *,
         limiter: StreamLimiter,
         idle_timeout: float,
+        drain_seconds: float = 5.0,
     ) -> None:
         super().__init__(service)
         self.executor = executor
         self.limiter = limiter
         self.idle_timeout = idle_timeout
+        self.drain_seconds = drain_seconds
         self.stopping = asyncio.Event()
         self._uploads: set[asyncio.Task] = set()
 
@@ -168,7 +181,9 @@ class AsyncArtifactServicer(ArtifactServicer):
 
     async def _upload_blob(self, request_iterator):
         identity = current_identity()
-        messages = _Messages(request_iterator, upload_message, self.idle_timeout, self.stopping)
+        messages = _Messages(
+            request_iterator, upload_message, self.idle_timeout, self.stopping, self.drain_seconds
+        )
         with self.limiter.hold(identity.principal), metrics.UPLOADS_IN_FLIGHT.track_inprogress():
             try:
                 first = await messages.next()

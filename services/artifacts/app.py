@@ -41,6 +41,8 @@ def bindings_for(
         ThreadPoolExecutor(settings.max_workers, thread_name_prefix="artifacts-rpc"),
         limiter=StreamLimiter(settings.max_streams_per_principal),
         idle_timeout=settings.upload_idle_timeout_seconds,
+        # Half the grace to take what clients still send, the rest to store it.
+        drain_seconds=settings.shutdown_grace_seconds / 2,
     )
     return [
         ServiceBinding(
