@@ -103,42 +103,49 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 # --------------------------------------------------------------------------- S3 (moto)
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a moto S3 server running as a subprocess on loopback.
+def start_moto(port: int, log_path: Path) -> subprocess.Popen:
+    """moto's S3 server as a subprocess on ``127.0.0.1:port``, once it accepts connections.
 
-    Its request log goes to a file: a pipe nobody reads would fill up and stall it.
+    Its request log goes to ``log_path``: a pipe nobody reads would fill up and stall it.
     """
-    port = free_port()
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
-    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed when the fixture ends
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     deadline = time.monotonic() + 30
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
+                return proc
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                log.close()
                 output = log_path.read_text(errors="replace")[-2000:]
-                _unavailable(f"moto S3 server did not start on {url}: {output}")
+                _unavailable(f"moto S3 server did not start on port {port}: {output}")
             time.sleep(0.1)
-    yield url
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a moto S3 server running as a subprocess on loopback."""
+    port = free_port()
+    proc = start_moto(port, tmp_path_factory.mktemp("moto") / "moto.log")
+    yield f"http://127.0.0.1:{port}"
+    stop_process(proc)
 
 
 @pytest.fixture

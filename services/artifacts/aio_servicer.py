@@ -8,6 +8,9 @@ back a fast sender and a slow reader. An idle stream waits on the loop, holding 
 - Open upload and read streams are limited per principal (:mod:`services.artifacts.limits`).
 - An upload stream that sends nothing for ``idle_timeout`` seconds is ended with ABORTED;
   what it sent is kept, and the upload resumes from its committed offset.
+- On shutdown (:meth:`AsyncArtifactServicer.drain`, before the server stops) an upload
+  stream takes the messages already on their way, stores what it received and ends with
+  UNAVAILABLE naming its committed offset; new streams are refused with UNAVAILABLE.
 - Unary methods are the synchronous servicer's: the aio server runs them on its own
   bounded thread pool (:mod:`services.common.aio`).
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
@@ -32,17 +36,33 @@ from services.artifacts.servicer import (
     upload_response,
 )
 from services.common.auth import current_identity
-from services.common.errors import Aborted
+from services.common.errors import Aborted, Unavailable
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 IDLE_SETTING = "MREG_UPLOAD_IDLE_TIMEOUT_SECONDS"
+#: Once the server stops, a stream still gets messages that arrive within this long (those
+#: the client sent before the signal are already on their way); then it ends.
+DRAIN_QUIET_SECONDS = 0.5
 
 
 class StreamIdle(Exception):
     """The client sent nothing for the idle timeout."""
+
+
+class ServerStopping(Exception):
+    """The server is shutting down: the stream ends after the messages already sent."""
+
+
+def stopping_error(what: str = "") -> Unavailable:
+    """UNAVAILABLE for a stream the shutdown ends (``what``: how to resume) or refuses."""
+    return Unavailable(
+        "the artifact service is shutting down"
+        + (what or "; retry on another instance or once it is back"),
+        reason="SHUTTING_DOWN",
+    )
 
 
 async def run_blocking(executor: Executor, fn: Callable[..., T], *args: Any) -> T:
@@ -63,19 +83,51 @@ async def run_blocking(executor: Executor, fn: Callable[..., T], *args: Any) -> 
 class _Messages:
     """The requests of a client stream, converted, each awaited at most ``idle`` seconds."""
 
-    def __init__(self, requests: AsyncIterator, convert: Callable[[Any], T], idle: float) -> None:
+    def __init__(
+        self,
+        requests: AsyncIterator,
+        convert: Callable[[Any], T],
+        idle: float,
+        stopping: asyncio.Event | None = None,
+        drain_seconds: float = 5.0,
+    ) -> None:
         self._requests = aiter(requests)
         self._convert = convert
         self.idle = idle
+        self.stopping = stopping or asyncio.Event()
+        self.drain_seconds = drain_seconds
+        self._stopped_at: float | None = None
 
     async def next(self) -> Any:
-        """The next message, or None at the end of the stream; raises :class:`StreamIdle`."""
+        """The next message, or None at the end of the stream; raises :class:`StreamIdle`,
+        or :class:`ServerStopping` once the server stops and no message came for
+        ``DRAIN_QUIET_SECONDS`` (or ``drain_seconds`` passed since this stream saw the stop:
+        a client that keeps sending cannot hold the shutdown past its grace)."""
+        get = asyncio.ensure_future(anext(self._requests))
         try:
-            request = await asyncio.wait_for(anext(self._requests), self.idle)
+            if not self.stopping.is_set():
+                stop = asyncio.ensure_future(self.stopping.wait())
+                done, _ = await asyncio.wait(
+                    {get, stop}, timeout=self.idle, return_when=asyncio.FIRST_COMPLETED
+                )
+                stop.cancel()
+                if not done:
+                    raise StreamIdle()
+            if self.stopping.is_set():
+                now = time.monotonic()
+                self._stopped_at = self._stopped_at or now
+                left = self._stopped_at + self.drain_seconds - now
+                if left <= 0:
+                    raise ServerStopping()
+                if not get.done():
+                    await asyncio.wait({get}, timeout=min(DRAIN_QUIET_SECONDS, left))
+                    if not get.done():
+                        raise ServerStopping()
+            request = get.result()
         except StopAsyncIteration:
             return None
-        except TimeoutError:
-            raise StreamIdle() from None
+        finally:
+            get.cancel()
         return self._convert(request)
 
 
@@ -93,23 +145,52 @@ class AsyncArtifactServicer(ArtifactServicer):
         *,
         limiter: StreamLimiter,
         idle_timeout: float,
+        drain_seconds: float = 5.0,
     ) -> None:
         super().__init__(service)
         self.executor = executor
         self.limiter = limiter
         self.idle_timeout = idle_timeout
+        self.drain_seconds = drain_seconds
+        self.stopping = asyncio.Event()
+        self._uploads: set[asyncio.Task] = set()
+
+    async def refuse_new(self) -> None:
+        """From now on new streams are refused, and open uploads end once quiet (UNAVAILABLE)."""
+        self.stopping.set()
+
+    async def drain(self, timeout: float) -> None:
+        """:meth:`refuse_new`; wait at most ``timeout`` seconds for open uploads to store what
+        they got and end (UNAVAILABLE naming their offset)."""
+        self.stopping.set()
+        if self._uploads:
+            await asyncio.wait(set(self._uploads), timeout=timeout)
 
     def _run(self, fn: Callable[..., T], *args: Any) -> Any:
         return run_blocking(self.executor, fn, *args)
 
     async def UploadBlob(self, request_iterator, context):
+        if self.stopping.is_set():
+            raise stopping_error()
+        task = asyncio.current_task()
+        self._uploads.add(task)
+        try:
+            return await self._upload_blob(request_iterator)
+        finally:
+            self._uploads.discard(task)
+
+    async def _upload_blob(self, request_iterator):
         identity = current_identity()
-        messages = _Messages(request_iterator, upload_message, self.idle_timeout)
+        messages = _Messages(
+            request_iterator, upload_message, self.idle_timeout, self.stopping, self.drain_seconds
+        )
         with self.limiter.hold(identity.principal), metrics.UPLOADS_IN_FLIGHT.track_inprogress():
             try:
                 first = await messages.next()
             except StreamIdle:
                 raise self._idle("the upload stream sent no header") from None
+            except ServerStopping:
+                raise stopping_error() from None
             stream = await self._run(self.service.begin_upload, first, identity)
             try:
                 status = await self._upload(stream, messages, identity)
@@ -118,6 +199,17 @@ class AsyncArtifactServicer(ArtifactServicer):
                 size = stream.session.committed_size
                 raise self._idle(
                     f"upload {stream.session.upload_id!r} sent nothing", offset=size
+                ) from None
+            except ServerStopping:
+                await self._run(stream.save_progress)
+                size = stream.session.committed_size
+                raise Unavailable(
+                    f"the artifact service is shutting down; upload "
+                    f"{stream.session.upload_id!r} has its bytes up to offset {size} "
+                    f"committed: resume with a header at write_offset {size} on another "
+                    "instance or once it is back (QueryUpload shows it)",
+                    reason="SHUTTING_DOWN",
+                    metadata={"expected_offset": str(size)},
                 ) from None
             except BaseException:  # an error, or the client went away (cancelled)
                 await self._run(stream.save_progress)
@@ -165,6 +257,8 @@ class AsyncArtifactServicer(ArtifactServicer):
         )
 
     async def UploadChunks(self, request_iterator, context):
+        if self.stopping.is_set():
+            raise stopping_error()
         identity = current_identity()
         messages = _Messages(request_iterator, incoming_chunk, self.idle_timeout)
         with self.limiter.hold(identity.principal):

@@ -41,6 +41,8 @@ def bindings_for(
         ThreadPoolExecutor(settings.max_workers, thread_name_prefix="artifacts-rpc"),
         limiter=StreamLimiter(settings.max_streams_per_principal),
         idle_timeout=settings.upload_idle_timeout_seconds,
+        # Half the grace to take what clients still send, the rest to store it.
+        drain_seconds=settings.shutdown_grace_seconds / 2,
     )
     return [
         ServiceBinding(
@@ -63,15 +65,21 @@ def build_server(
     """The artifact service's aio server on ``address`` (not started).
 
     Its health follows the backend write probe (every ``backend_probe_seconds``); the probe
-    stops when the server stops.
+    stops when the server stops. On stop, open uploads are drained first (they store what
+    they received and end with UNAVAILABLE naming their offset), within the shutdown grace.
     """
+    bindings = bindings_for(service, settings)
     running = build_aio_server(
         address,
-        bindings_for(service, settings),
+        bindings,
         max_workers=settings.max_workers,
         interceptors=interceptors,
         credentials=credentials,
     )
+    servicer: AsyncArtifactServicer = bindings[0].servicer
+    grace = settings.shutdown_grace_seconds
+    running.on_stopping.append(lambda: running.loop.run(servicer.refuse_new(), timeout=10))
+    running.on_stop.append(lambda: running.loop.run(servicer.drain(grace), timeout=grace + 10))
     if settings.backend_probe_seconds > 0:
         probe = BackendProbe(service.backend, settings.backend_probe_seconds, running.set_serving)
         probe.start()

@@ -69,17 +69,33 @@ class Window(Generic[T]):
 
     def submit(self, fn: Callable[..., T], *args: object, **kwargs: object) -> list[T]:
         """Queue ``fn(*args, **kwargs)``; return completed results in submission order."""
-        self._inflight.append(self._pool.submit(fn, *args, **kwargs))
-        done: list[T] = []
-        while len(self._inflight) > self._size or (self._inflight and self._inflight[0].done()):
-            done.append(self._inflight.popleft().result())
-        return done
+        self.start(fn, *args, **kwargs)
+        return list(self.ready())
 
     def drain(self) -> list[T]:
         """Wait for every job; return the remaining results in order."""
-        out = [future.result() for future in self._inflight]
-        self._inflight.clear()
-        return out
+        return list(self.results())
+
+    def start(self, fn: Callable[..., T], *args: object, **kwargs: object) -> None:
+        """Queue ``fn(*args, **kwargs)``; collect with :meth:`ready` (keeps the bound)."""
+        self._inflight.append(self._pool.submit(fn, *args, **kwargs))
+
+    def ready(self) -> Iterator[T]:
+        """Results, in order, that are done or must be waited for to make room."""
+        while len(self._inflight) > self._size or (self._inflight and self._inflight[0].done()):
+            yield self._next()
+
+    def results(self) -> Iterator[T]:
+        """Every remaining result, in order, waiting for each."""
+        while self._inflight:
+            yield self._next()
+
+    def _next(self) -> T:
+        # A failed job stays queued (cancel() drops it): the results before it were
+        # delivered one by one, none after it is.
+        result = self._inflight[0].result()
+        self._inflight.popleft()
+        return result
 
     def cancel(self) -> None:
         """Wait for jobs already started and drop their results (used on error paths)."""

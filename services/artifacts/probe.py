@@ -30,8 +30,7 @@ def probe_key() -> str:
 def probe_once(backend: Backend, key: str) -> str:
     """Write and delete the probe object; ``""`` when that worked, else what failed."""
     try:
-        backend.put(key, [b"probe"])
-        backend.delete([key])
+        backend.check_writable(key)
     except Exception as error:  # any failure to write means: do not send uploads here
         return f"{type(error).__name__}: {error}"
     return ""

@@ -197,6 +197,9 @@ class UploadStream:
         self.received = session.committed_size
         self.unsaved = 0
         self.last_save = time.monotonic()
+        #: A chunk failed to store: the session keeps the chunks before it and grows no more
+        #: (chunks after it may have been stored, but listing them would leave a gap).
+        self.broken = False
 
     def feed(self, data: bytes) -> None:
         if self.uploads.compactor is not None:
@@ -205,7 +208,7 @@ class UploadStream:
             self.hasher.update(data)
         self.received += len(data)
         for _offset, chunk in self.chunker.feed(data):
-            self._collect(self.window.submit(self.uploads.chunks.store, chunk))
+            self._store(chunk)
         now = time.monotonic()
         if self.unsaved >= CHECKPOINT_BYTES or (
             self.unsaved and now - self.last_save >= CHECKPOINT_SECONDS
@@ -214,16 +217,33 @@ class UploadStream:
             self.unsaved = 0
             self.last_save = now
 
-    def _collect(self, stored: list[StoredChunk]) -> None:
-        for chunk in stored:
-            self.session.chunks.append((chunk.sha256, chunk.size))
-            self.session.committed_size += chunk.size
-            self.unsaved += chunk.size
+    def _store(self, chunk: memoryview) -> None:
+        self.window.start(self.uploads.chunks.store, chunk)
+        self._collect(self.window.ready())
+
+    def _collect(self, stored: Iterator[StoredChunk]) -> None:
+        """Append stored chunks in order; on the first failure, stop for good and raise."""
+        if self.broken:
+            raise Aborted(
+                f"upload {self.session.upload_id!r} failed to store a chunk; resume at offset "
+                f"{self.session.committed_size}",
+                reason="UPLOAD_BROKEN",
+                metadata={"expected_offset": str(self.session.committed_size)},
+            )
+        try:
+            for chunk in stored:
+                self.session.chunks.append((chunk.sha256, chunk.size))
+                self.session.committed_size += chunk.size
+                self.unsaved += chunk.size
+        except BaseException:
+            self.broken = True
+            self.window.cancel()
+            raise
 
     def _flush(self) -> None:
         for _offset, chunk in self.chunker.finish():
-            self._collect(self.window.submit(self.uploads.chunks.store, chunk))
-        self._collect(self.window.drain())
+            self._store(chunk)
+        self._collect(self.window.results())
 
     def status(self) -> UploadStatus:
         """Where the upload stands now (as persisted once :meth:`save_progress` ran)."""
@@ -234,10 +254,10 @@ class UploadStream:
         if self.session.complete:
             return
         try:
-            self._flush()
+            if not self.broken:
+                self._flush()
         except Exception:
-            # Keep what is stored in order; the rest is sent again after resuming.
-            self.window.cancel()
+            # Keep the unbroken prefix stored in order; the rest is sent again on resuming.
             logger.warning("upload %s: storing the tail failed", self.session.upload_id)
         self.uploads.records.put_session(self.session)
         logger.info(

@@ -94,7 +94,9 @@ class RunningServer:
     """A built server with its bound port and health servicer; :meth:`start` serves.
 
     ``on_stop`` callbacks run after health turns NOT_SERVING and before the server stops
-    accepting calls (to end long-lived streams with a status clients can act on).
+    accepting calls (to end long-lived streams with a status clients can act on);
+    ``on_stopping`` callbacks run first, while health still says SERVING (to refuse new
+    work before anyone can see NOT_SERVING).
     """
 
     server: grpc.Server
@@ -102,6 +104,7 @@ class RunningServer:
     health: Any
     services: tuple[str, ...]
     on_stop: list[Callable[[], None]] = field(default_factory=list)
+    on_stopping: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self) -> None:
         """Start serving."""
@@ -119,12 +122,13 @@ class RunningServer:
 
     def stop(self, grace: float | None = 5.0) -> None:
         """Report NOT_SERVING, then stop, letting in-flight RPCs finish within ``grace``."""
+        self._run(self.on_stopping)
         self.health.enter_graceful_shutdown()
-        self._run_on_stop()
+        self._run(self.on_stop)
         self.server.stop(grace).wait()
 
-    def _run_on_stop(self) -> None:
-        for callback in self.on_stop:
+    def _run(self, callbacks: list[Callable[[], None]]) -> None:
+        for callback in callbacks:
             try:
                 callback()
             except Exception:
@@ -143,8 +147,9 @@ class AioRunningServer(RunningServer):
 
     def stop(self, grace: float | None = 5.0) -> None:
         try:
+            self._run(self.on_stopping)
             self.health.enter_graceful_shutdown()
-            self._run_on_stop()
+            self._run(self.on_stop)
             self.loop.run(self.server.stop(grace), timeout=(grace or 0) + 10)
         finally:
             self.loop.close()

@@ -45,6 +45,16 @@ def artifact_process(data_dir: Path, **env: str) -> Iterator[str]:
 
     Stopped with SIGTERM at the end; its log is printed if it fails to stop cleanly.
     """
+    with artifact_process_handle(data_dir, **env) as (address, _proc):
+        yield address
+
+
+@contextmanager
+def artifact_process_handle(data_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """:func:`artifact_process`, also yielding the process (to signal it in the test).
+
+    At the end a process still running gets SIGTERM; either way it must exit with 0.
+    """
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.artifacts"],
@@ -56,9 +66,10 @@ def artifact_process(data_dir: Path, **env: str) -> Iterator[str]:
     address = f"127.0.0.1:{port}"
     try:
         wait_serving(address)
-        yield address
+        yield address, proc
     finally:
-        proc.send_signal(signal.SIGTERM)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
         try:
             out, _ = proc.communicate(timeout=30)
         except subprocess.TimeoutExpired:

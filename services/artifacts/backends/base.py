@@ -13,7 +13,7 @@ import errno
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from services.common.errors import ResourceExhausted, add_translator
+from services.common.errors import ResourceExhausted, Unavailable, add_translator
 
 Data = bytes | memoryview
 
@@ -62,6 +62,24 @@ class ObjectNotFound(KeyError):
     """No object is stored under the key."""
 
 
+UNREACHABLE_MESSAGE = "storage backend unreachable"
+
+
+class BackendUnavailable(Unavailable):
+    """The backend cannot be reached or refuses service for now (connection refused or timed
+    out, bucket missing, a 5xx); the backend's own retries are spent. Nothing was written.
+    """
+
+    default_reason = "STORAGE_UNAVAILABLE"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"{UNREACHABLE_MESSAGE}: {detail}; retry later (an upload resumes from its "
+            "committed offset)",
+            metadata={"detail": detail},
+        )
+
+
 class Backend(abc.ABC):
     """Put, get, stat (presence), touch, delete and list objects by key."""
 
@@ -96,6 +114,15 @@ class Backend(abc.ABC):
     def find_missing(self, keys: Sequence[str]) -> list[str]:
         """The keys with no object, in the given order."""
         return [key for key, info in zip(keys, self.stat(keys), strict=True) if info is None]
+
+    def check_writable(self, key: str) -> None:
+        """Write and delete a small object under ``key``; raises when that fails.
+
+        The health probe calls it; a backend makes it fail fast (no long retries), so health
+        follows the storage within seconds.
+        """
+        self.put(key, [b"probe"])
+        self.delete([key])
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and threads."""
