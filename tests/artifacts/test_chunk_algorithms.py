@@ -59,6 +59,7 @@ def test_the_same_content_pushed_both_ways_reads_fine(served) -> None:
     assert client.read(digest_of(second)) == second
     report = service.scrub(0)
     assert (report.chunks_checked, report.chunks_quarantined) == (len(keys), [])
+    assert report.bytes_checked >= 2 * (len(first) + len(second))
 
 
 def test_gc_removes_chunks_of_both_kinds(local_served) -> None:
