@@ -1,6 +1,7 @@
 """Chunks at rest: verified writes, verified reads, and a bounded window of parallel work.
 
-Every chunk is hashed by the server before it is written under its SHA-256, and written with
+Every chunk is hashed by the server before it is written under its id (the BLAKE3 or SHA-256
+its client named it by; BLAKE3 for chunks the server cuts itself), and written with
 a checksum of its stored bytes (:func:`services.artifacts.store.pack_chunk`); a read checks
 that checksum (chunks from before it existed are decoded and hashed again). A mismatch on
 read is DATA_LOSS, and the chunk is then quarantined (see :mod:`services.artifacts.quarantine`)
@@ -14,7 +15,6 @@ they run on a small shared thread pool while the RPC thread keeps receiving or s
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -25,6 +25,7 @@ from typing import Generic, TypeVar
 from services.artifacts.backends.base import Backend, ObjectNotFound
 from services.artifacts.quarantine import Quarantine
 from services.artifacts.store import chunk_key, pack_chunk, payload_checksum, unpack_chunk
+from services.common.chunkids import BLAKE3, algorithm_of, hash_chunk
 from services.common.chunking import MAX_CHUNK_BYTES
 from services.common.compression import Codec, CodecError, decode_chunk
 from services.common.errors import DataLoss, InvalidArgument
@@ -132,11 +133,13 @@ class ChunkStore:
     ) -> StoredChunk:
         """Hash ``data``, check it against ``expected``, and write it raw unless present.
 
-        A chunk already present is touched (so garbage collection spares it) and not
-        rewritten. Raises INVALID_ARGUMENT when the hash differs from ``expected``. With
-        ``write`` False an absent chunk is only reported (``new``), not written.
+        The hash is by ``expected``'s algorithm; a chunk the server cut itself (no
+        ``expected``) is named by BLAKE3. A chunk already present is touched (so garbage
+        collection spares it) and not rewritten. Raises INVALID_ARGUMENT when the hash
+        differs from ``expected``. With ``write`` False an absent chunk is only reported
+        (``new``), not written.
         """
-        sha = hashlib.sha256(data).hexdigest()
+        sha = hash_chunk(data, algorithm_of(expected) if expected is not None else BLAKE3)
         if expected is not None and sha != expected:
             raise InvalidArgument.field(
                 "digest.hash",
@@ -239,7 +242,7 @@ class ChunkStore:
     @staticmethod
     def check(sha: str, stored: bytes) -> str:
         """What is wrong with a stored chunk object ("" if nothing): the checksum, or for a
-        chunk stored without one, its decoded bytes' SHA-256."""
+        chunk stored without one, its decoded bytes' hash."""
         _, payload, checksum = unpack_chunk(stored)
         if checksum is None:
             return ChunkStore.decode_verified(sha, stored)[1]
@@ -247,13 +250,13 @@ class ChunkStore:
 
     @staticmethod
     def decode_verified(sha: str, stored: bytes) -> tuple[bytes | memoryview, str]:
-        """The raw bytes of a stored chunk object, hashed against ``sha``, and what is wrong
-        with it ("" if nothing)."""
+        """The raw bytes of a stored chunk object, hashed (by the id's algorithm) against
+        ``sha``, and what is wrong with it ("" if nothing)."""
         codec, payload, _ = unpack_chunk(stored)
         data, problem = _decode(codec, payload)
         if problem:
             return b"", problem
-        actual = hashlib.sha256(data).hexdigest()
+        actual = hash_chunk(data, algorithm_of(sha))
         if actual != sha:
             return b"", f"its stored bytes hash to {actual}"
         return data, ""

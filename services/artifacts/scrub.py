@@ -23,6 +23,7 @@ from services.artifacts.store import (
     Records,
     blob_hash_of,
     chunk_hash_of,
+    chunk_key,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def scrub(
 
     def verify(sha: str) -> tuple[str, int]:
         try:
-            stored = backend.get(f"{CHUNK_PREFIX}{sha[:2]}/{sha}")
+            stored = backend.get(chunk_key(sha))
         except ObjectNotFound:  # removed by garbage collection meanwhile
             return "", 0
         problem = chunks.check(sha, stored)

@@ -25,7 +25,9 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
         self.service = service
 
     def FindMissingChunks(self, request, context):
-        digests = [convert.digest_in(d, f"digests[{i}]") for i, d in enumerate(request.digests)]
+        digests = [
+            convert.chunk_digest_in(d, f"digests[{i}]") for i, d in enumerate(request.digests)
+        ]
         missing = self.service.find_missing_chunks(digests, current_identity())
         metrics.BYTES_DEDUPLICATED.inc(sum(s for _, s in digests) - sum(s for _, s in missing))
         return artifacts_pb2.FindMissingChunksResponse(
@@ -39,7 +41,8 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
     def CommitBlob(self, request, context):
         blob = convert.digest_in(request.blob_digest, "blob_digest")
         chunks = [
-            convert.digest_in(d, f"chunk_digests[{i}]") for i, d in enumerate(request.chunk_digests)
+            convert.chunk_digest_in(d, f"chunk_digests[{i}]")
+            for i, d in enumerate(request.chunk_digests)
         ]
         view = self.service.commit_blob(blob, chunks, current_identity())
         _count_commit(view)
@@ -142,7 +145,7 @@ def _upload_messages(
 
 def incoming_chunk(request: artifacts_pb2.UploadChunksRequest) -> IncomingChunk:
     """One ``UploadChunks`` message as a domain value."""
-    sha, size = convert.digest_in(request.digest)
+    sha, size = convert.chunk_digest_in(request.digest)
     return IncomingChunk(sha, size, request.compressor, request.data)
 
 

@@ -2,8 +2,10 @@
 
 Everything lives in the backend, so any instance can serve any request::
 
-    chunks/{h[:2]}/{h}        one chunk: 1 byte codec (``Codec``, | 0x80 when a checksum
-                              follows), 16 bytes XXH3-128 of the payload, the encoded bytes
+    chunks/{h[:2]}/{h}        one chunk named by SHA-256 ``h``: 1 byte codec (``Codec``,
+                              | 0x80 when a checksum follows), 16 bytes XXH3-128 of the
+                              payload, the encoded bytes
+    chunks/blake3/{h[:2]}/{h} one chunk named by BLAKE3 ``h`` (id ``b3:{h}``), same format
     blobs/{h[:2]}/{h}.json    blob manifest: size, ordered chunk list, inspection, tree flag
     pins/{h}/{holder-b64}     one pin of blob ``h`` by a holder (JSON with the holder)
     owners/{h}/{principal-b64}  a principal that committed blob ``h`` (may read it)
@@ -11,7 +13,9 @@ Everything lives in the backend, so any instance can serve any request::
     uploads/{principal-b64}/{upload_id}.json  plain-upload session of one principal
     quarantine/{h}.json       chunk ``h`` failed verification (record); ``.data``: its bytes
 
-Chunk keys are SHA-256 of the chunk's raw bytes; the service writes a chunk only after hashing
+Chunk keys are the hash (BLAKE3, or SHA-256 as older clients name chunks; see
+:mod:`services.common.chunkids`) of the chunk's raw bytes; the two kinds never share a key,
+and SHA-256 chunks stay where they always were. The service writes a chunk only after hashing
 the bytes itself, and stores beside them an XXH3-128 of the payload as written, so a read
 proves the bytes unchanged at a fraction of a SHA-256 (and without decoding). Chunks written
 before the checksum existed (codec byte without 0x80) are verified by decoding and hashing.
@@ -30,6 +34,7 @@ from typing import Any
 import xxhash
 
 from services.artifacts.backends.base import Backend, ObjectNotFound
+from services.common.chunkids import BLAKE3, algorithm_of, chunk_id, hex_of
 from services.common.compression import Codec
 
 CHUNK_PREFIX = "chunks/"
@@ -41,14 +46,21 @@ MEMBER_PREFIX = "members/"
 QUARANTINE_PREFIX = "quarantine/"
 
 
+BLAKE3_CHUNK_PREFIX = f"{CHUNK_PREFIX}blake3/"
+
+
 def chunk_key(sha: str) -> str:
-    """Key of the chunk with SHA-256 ``sha``."""
+    """Key of the chunk with id ``sha`` (a SHA-256 hex, or ``b3:`` and a BLAKE3 hex)."""
+    if algorithm_of(sha) == BLAKE3:
+        h = hex_of(sha)
+        return f"{BLAKE3_CHUNK_PREFIX}{h[:2]}/{h}"
     return f"{CHUNK_PREFIX}{sha[:2]}/{sha}"
 
 
 def chunk_hash_of(key: str) -> str:
-    """The chunk hash a chunk key names."""
-    return key.rsplit("/", 1)[-1]
+    """The chunk id a chunk key names."""
+    h = key.rsplit("/", 1)[-1]
+    return chunk_id(h, BLAKE3) if key.startswith(BLAKE3_CHUNK_PREFIX) else h
 
 
 def blob_key(sha: str) -> str:
@@ -131,9 +143,9 @@ HEADER_BYTES = 1 + CHECKSUM_BYTES
 
 def payload_checksum(sha: str, payload: bytes | memoryview) -> bytes:
     """The at-rest checksum of chunk ``sha``'s stored payload: XXH3-128 seeded with the
-    chunk's hash, so the object of one chunk found under another's key does not pass
-    (about 0.05 CPU-s/GB, against 0.5 for SHA-256)."""
-    return xxhash.xxh3_128_digest(payload, seed=int(sha[:16], 16))
+    chunk's hash (the hex of its id), so the object of one chunk found under another's key
+    does not pass (about 0.05 CPU-s/GB, against 0.5 for SHA-256)."""
+    return xxhash.xxh3_128_digest(payload, seed=int(hex_of(sha)[:16], 16))
 
 
 def pack_chunk(sha: str, codec: Codec, payload: bytes | memoryview) -> list[bytes | memoryview]:

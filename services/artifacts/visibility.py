@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from services.artifacts.store import Records, blob_key
 from services.common.auth import Identity
+from services.common.chunkids import SHA256, algorithm_of
 from services.common.errors import NotFound
 
 
@@ -66,7 +67,9 @@ class Visibility:
         ``identity`` may not see (one-chunk files of others); empty for unlimited callers."""
         if not identity.model_prefix or not chunk_shas:
             return set()
-        distinct = list(dict.fromkeys(chunk_shas))
+        # Only a SHA-256 chunk id can equal a blob digest: a BLAKE3 id is no blob's name, and
+        # only a holder of the bytes can compute it.
+        distinct = [sha for sha in dict.fromkeys(chunk_shas) if algorithm_of(sha) == SHA256]
         infos = self.records.backend.stat([blob_key(sha) for sha in distinct])
         return {
             sha
@@ -79,7 +82,7 @@ class Visibility:
         (a one-chunk file), the caller holds that file and becomes an owner of it."""
         if not identity.model_prefix or not chunk_shas:
             return
-        distinct = list(dict.fromkeys(chunk_shas))
+        distinct = [sha for sha in dict.fromkeys(chunk_shas) if algorithm_of(sha) == SHA256]
         infos = self.records.backend.stat([blob_key(sha) for sha in distinct])
         for sha, info in zip(distinct, infos, strict=True):
             if info is not None:

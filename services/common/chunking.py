@@ -1,7 +1,9 @@
 """Content-defined chunking (FastCDC 2020) and chunk hashing, shared by the server and the SDK.
 
 Both sides MUST cut and hash with this module so that the chunks a client computes are the
-chunks the server stores: the chunk parameters below are part of the storage format.
+chunks the server stores: the chunk parameters below are part of the storage format. Chunks
+are named by BLAKE3 or SHA-256 (``algorithm``; see :mod:`services.common.chunkids`), the
+whole file always by SHA-256.
 
 * :class:`StreamChunker` takes bytes as they arrive (``feed``) and hands back completed chunks;
   ``finish`` flushes the tail at end of input. A chunk is final as soon as a later cut point
@@ -31,6 +33,8 @@ from pathlib import Path
 
 from pyfastcdc.cy import FastCDC
 
+from services.common.chunkids import SHA256, hash_chunk
+
 AVG_CHUNK_BYTES = 1024 * 1024
 MIN_CHUNK_BYTES = AVG_CHUNK_BYTES // 4
 MAX_CHUNK_BYTES = AVG_CHUNK_BYTES * 4
@@ -53,7 +57,8 @@ def sha256_hex(data: bytes | memoryview) -> str:
 
 @dataclass(frozen=True)
 class ChunkRef:
-    """Where a chunk lies in its blob and what it hashes to."""
+    """Where a chunk lies in its blob and its id (``sha256`` is the chunk id: a SHA-256 hex,
+    or ``b3:`` and a BLAKE3 hex; the field keeps its name for the hash caches written)."""
 
     offset: int
     length: int
@@ -113,7 +118,7 @@ class StreamChunker:
 
 
 def iter_file_chunks(
-    path: str | os.PathLike[str], *, threads: int = 2, window: int = 16
+    path: str | os.PathLike[str], *, threads: int = 2, window: int = 16, algorithm: str = SHA256
 ) -> Iterator[ChunkRef]:
     """Cut a file into chunks and hash each one; yields :class:`ChunkRef` in file order.
 
@@ -130,25 +135,29 @@ def iter_file_chunks(
         ):
             view = memoryview(mapped)
             try:
-                yield from _hash_chunks(new_chunker().cut_buf(view), pool, window)
+                yield from _hash_chunks(new_chunker().cut_buf(view), pool, window, algorithm)
             finally:
                 view.release()
 
 
 def iter_buffer_chunks(
-    data: bytes | memoryview, *, threads: int = 2, window: int = 16
+    data: bytes | memoryview, *, threads: int = 2, window: int = 16, algorithm: str = SHA256
 ) -> Iterator[ChunkRef]:
     """Like :func:`iter_file_chunks` for bytes already in memory."""
     if not len(data):
         return
     with ThreadPoolExecutor(threads, thread_name_prefix="chunk-hash") as pool:
-        yield from _hash_chunks(new_chunker().cut_buf(memoryview(data)), pool, window)
+        yield from _hash_chunks(new_chunker().cut_buf(memoryview(data)), pool, window, algorithm)
 
 
-def _hash_chunks(chunks: Iterator, pool: ThreadPoolExecutor, window: int) -> Iterator[ChunkRef]:
+def _hash_chunks(
+    chunks: Iterator, pool: ThreadPoolExecutor, window: int, algorithm: str
+) -> Iterator[ChunkRef]:
     inflight: deque[tuple[int, int, Future[str]]] = deque()
     for chunk in chunks:
-        inflight.append((chunk.offset, chunk.length, pool.submit(sha256_hex, chunk.data)))
+        inflight.append(
+            (chunk.offset, chunk.length, pool.submit(hash_chunk, chunk.data, algorithm))
+        )
         if len(inflight) >= window:
             offset, length, future = inflight.popleft()
             yield ChunkRef(offset, length, future.result())
@@ -170,8 +179,10 @@ def hash_file(
     on_bytes: Callable[[int], None] | None = None,
     threads: int = 2,
     window: int = 16,
+    algorithm: str = SHA256,
 ) -> tuple[str, list[ChunkRef]]:
-    """The file's SHA-256 and its chunks (with their SHA-256), touching each byte once.
+    """The file's SHA-256 and its chunks (with their ids by ``algorithm``), touching each
+    byte once.
 
     The file is memory-mapped, so no byte is copied: the main thread cuts, ``threads``
     threads hash the chunks (at most ``window`` in flight) and one more thread hashes the
@@ -222,7 +233,8 @@ def hash_file(
             try:
                 for chunk in new_chunker().cut_buf(view):
                     data = chunk.data
-                    inflight.append((chunk.offset, chunk.length, pool.submit(sha256_hex, data)))
+                    job = pool.submit(hash_chunk, data, algorithm)
+                    inflight.append((chunk.offset, chunk.length, job))
                     del chunk, data
                     collect(window)
                 collect(0)

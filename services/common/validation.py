@@ -67,14 +67,32 @@ def version_name(model_id: str, version: str) -> str:
     return f"models/{model_id}/versions/{version}"
 
 
-def validate_digest(digest: resources_pb2.Digest, field: str = "digest") -> resources_pb2.Digest:
-    """Check a digest: 64 lower-case hex characters and a size that is not negative."""
+_CHUNK_ALGORITHMS = (
+    resources_pb2.DIGEST_ALGORITHM_UNSPECIFIED,
+    resources_pb2.DIGEST_ALGORITHM_SHA256,
+    resources_pb2.DIGEST_ALGORITHM_BLAKE3,
+)
+
+
+def validate_digest(
+    digest: resources_pb2.Digest, field: str = "digest", *, chunk: bool = False
+) -> resources_pb2.Digest:
+    """Check a digest: 64 lower-case hex characters, a size that is not negative, and an
+    algorithm that fits: SHA-256 for blobs and trees, SHA-256 or BLAKE3 for a ``chunk``."""
+    name = "BLAKE3" if digest.algorithm == resources_pb2.DIGEST_ALGORITHM_BLAKE3 else "SHA-256"
     if not digest.hash:
-        raise InvalidArgument.field(f"{field}.hash", "a SHA-256 digest is required")
+        raise InvalidArgument.field(f"{field}.hash", f"a {name} digest is required")
     if not _SHA256_HEX.fullmatch(digest.hash):
         raise InvalidArgument.field(
             f"{field}.hash",
-            f"invalid SHA-256 {quote(digest.hash)}: expected 64 lower-case hexadecimal characters",
+            f"invalid {name} {quote(digest.hash)}: expected 64 lower-case hexadecimal characters",
+        )
+    allowed = _CHUNK_ALGORITHMS if chunk else _CHUNK_ALGORITHMS[:2]
+    if digest.algorithm not in allowed:
+        raise InvalidArgument.field(
+            f"{field}.algorithm",
+            f"digest algorithm {digest.algorithm} is not accepted here: blob and tree digests "
+            "are SHA-256 (UNSPECIFIED or SHA256); chunk digests may also be BLAKE3",
         )
     if digest.size_bytes < 0:
         raise InvalidArgument.field(

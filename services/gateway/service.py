@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2, resources_pb2
+from services.common.chunkids import ALGORITHMS, BLAKE3, SHA256, chunk_id
 from services.common.errors import (
     FailedPrecondition,
     PreconditionViolation,
@@ -31,6 +32,11 @@ logger = logging.getLogger(__name__)
 #: Events read from the outbox per poll while watching.
 WATCH_BATCH = 500
 
+_ALGORITHM_ENUM = {
+    SHA256: resources_pb2.DIGEST_ALGORITHM_SHA256,
+    BLAKE3: resources_pb2.DIGEST_ALGORITHM_BLAKE3,
+}
+
 
 @dataclass(frozen=True)
 class ServerLimits:
@@ -39,6 +45,8 @@ class ServerLimits:
     artifacts_address: str
     max_chunk_bytes: int = 4 * 1024 * 1024
     average_chunk_bytes: int = 1024 * 1024
+    #: Chunk hash algorithms the artifact service accepts, most preferred first.
+    chunk_digest_algorithms: tuple[str, ...] = ALGORITHMS
 
 
 class Gateway:
@@ -88,6 +96,9 @@ class Gateway:
             max_chunk_bytes=self.limits.max_chunk_bytes,
             average_chunk_bytes=self.limits.average_chunk_bytes,
             server_version=VERSION,
+            chunk_digest_algorithms=[
+                _ALGORITHM_ENUM[a] for a in self.limits.chunk_digest_algorithms
+            ],
         )
 
     def register(
@@ -196,7 +207,7 @@ class Gateway:
                 f"the request states {digest.size_bytes}",
             )
         if blob.quarantined_chunks:
-            raise _quarantined(subject, [c.hash for c in blob.quarantined_chunks])
+            raise _quarantined(subject, [_chunk_name(c) for c in blob.quarantined_chunks])
         return blob
 
     def _fail(self, name: str, digest: resources_pb2.Digest, reason: str, principal: str) -> None:
@@ -237,6 +248,12 @@ def _check_kind(blob: artifacts_pb2.BlobInfo, version: resources_pb2.ModelVersio
             PreconditionViolation("ARTIFACT_KIND_MISMATCH", subject, description)
         ],
     )
+
+
+def _chunk_name(digest: resources_pb2.Digest) -> str:
+    """A chunk as the artifact service names it: its hash, ``b3:``-tagged when BLAKE3."""
+    algorithm = BLAKE3 if digest.algorithm == resources_pb2.DIGEST_ALGORITHM_BLAKE3 else SHA256
+    return chunk_id(digest.hash, algorithm)
 
 
 def _quarantined(subject: str, chunks: list[str]) -> FailedPrecondition:

@@ -12,6 +12,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, resources_pb2
+from services.common.chunkids import BLAKE3, SHA256, algorithm_of, hex_of
 from services.common.chunking import iter_buffer_chunks
 from services.common.server import insecure_channel
 
@@ -21,6 +22,15 @@ MESSAGE = 1024 * 1024
 def digest_of(data: bytes) -> resources_pb2.Digest:
     """The ``Digest`` of some bytes."""
     return resources_pb2.Digest(hash=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
+
+
+def chunk_digest_of(chunk_id: str, size: int) -> resources_pb2.Digest:
+    """The ``Digest`` of a chunk by its id (BLAKE3 ids state their algorithm)."""
+    if algorithm_of(chunk_id) == BLAKE3:
+        return resources_pb2.Digest(
+            hash=hex_of(chunk_id), size_bytes=size, algorithm=resources_pb2.DIGEST_ALGORITHM_BLAKE3
+        )
+    return resources_pb2.Digest(hash=chunk_id, size_bytes=size)
 
 
 def bf16_weights(nbytes: int, seed: int = 0) -> bytes:
@@ -74,10 +84,11 @@ class Client:
         )
         return b"".join(piece.data for piece in stream)
 
-    def push_dedup(self, data: bytes) -> artifacts_pb2.CommitBlobResponse:
-        """The SDK's path: chunk, ask which are missing, send those, commit."""
-        refs = list(iter_buffer_chunks(data))
-        digests = [resources_pb2.Digest(hash=r.sha256, size_bytes=r.length) for r in refs]
+    def push_dedup(self, data: bytes, algorithm: str = SHA256) -> artifacts_pb2.CommitBlobResponse:
+        """The SDK's path: chunk, ask which are missing, send those, commit (chunks named by
+        ``algorithm``; SHA-256 is what clients older than BLAKE3 chunk ids send)."""
+        refs = list(iter_buffer_chunks(data, algorithm=algorithm))
+        digests = [chunk_digest_of(r.sha256, r.length) for r in refs]
         missing = {
             d.hash
             for d in self.stub.FindMissingChunks(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, resources_pb2
-from services.artifacts.store import CHUNK_PREFIX, pack_chunk, unpack_chunk
+from services.artifacts.store import CHUNK_PREFIX, chunk_hash_of, pack_chunk, unpack_chunk
 from services.common.compression import Codec, decode_chunk
 from tests.artifacts.helpers import Client, bf16_weights, digest_of, error_of, random_bytes
 
@@ -41,7 +41,7 @@ def test_corrupted_chunk_answers_data_loss_never_wrong_bytes(served) -> None:
     data = random_bytes(3 * 1024 * 1024, seed=23)
     client.upload(data)
     victim = next(iter(service.backend.list(CHUNK_PREFIX)))
-    sha = victim.key.rsplit("/", 1)[-1]
+    sha = chunk_hash_of(victim.key)
     # Another chunk's object, well formed, under this chunk's key: its checksum is bound to
     # the key, so the read refuses it.
     other = digest_of(b"garbage").hash
@@ -55,7 +55,7 @@ def test_corrupted_chunk_answers_data_loss_never_wrong_bytes(served) -> None:
     )
 
 
-def test_chunks_stored_before_checksums_are_read_and_verified_by_sha256(served) -> None:
+def test_chunks_stored_before_checksums_are_read_and_verified_by_their_hash(served) -> None:
     service, client = served
     data = random_bytes(3 * 1024 * 1024, seed=25)
     client.upload(data)
@@ -65,7 +65,7 @@ def test_chunks_stored_before_checksums_are_read_and_verified_by_sha256(served) 
         _, payload, _ = unpack_chunk(service.backend.get(key))
         service.backend.put(key, [bytes((Codec.IDENTITY,)), bytes(payload)])
     assert client.read(digest_of(data)) == data
-    sha = keys[0].rsplit("/", 1)[-1]
+    sha = chunk_hash_of(keys[0])
     service.backend.put(keys[0], [bytes((Codec.IDENTITY,)), b"garbage"])
     error = error_of(lambda: client.read(digest_of(data)))
     assert error.code() == grpc.StatusCode.DATA_LOSS
@@ -87,7 +87,7 @@ def test_corrupted_compressed_chunk_answers_data_loss(local_served) -> None:
     path.write_bytes(bytes(raw))
     error = error_of(lambda: client.read(digest_of(data)))
     assert error.code() == grpc.StatusCode.DATA_LOSS
-    assert error.details().startswith(f"chunk {victim.key.rsplit('/', 1)[-1]} of blob ")
+    assert error.details().startswith(f"chunk {chunk_hash_of(victim.key)} of blob ")
 
 
 def test_read_of_unknown_digest_is_not_found(client: Client) -> None:

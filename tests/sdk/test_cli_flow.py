@@ -217,14 +217,16 @@ def test_errors_print_the_server_message_and_exit_non_zero(mreg) -> None:
 
 
 def test_a_killed_push_resumes_sending_only_what_is_missing(mreg, tmp_path: Path) -> None:
-    from modelregistry.v1 import artifacts_pb2, resources_pb2
+    from modelregistry.v1 import artifacts_pb2
     from mreg.client import Client
+    from mreg.transfer import chunk_digest
+    from services.common.chunkids import BLAKE3
     from services.common.chunking import iter_file_chunks
 
     model = tmp_path / "big.bin"
     model.write_bytes(os.urandom(160 * 1024 * 1024))
-    chunks = {c.sha256: c.length for c in iter_file_chunks(model)}
-    digests = [resources_pb2.Digest(hash=h, size_bytes=n) for h, n in chunks.items()]
+    refs = {c.sha256: c for c in iter_file_chunks(model, algorithm=BLAKE3)}  # as the SDK does
+    digests = [chunk_digest(c) for c in refs.values()]
     pusher = subprocess.Popen(
         [
             sys.executable,

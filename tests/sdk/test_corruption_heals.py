@@ -24,9 +24,11 @@ from modelregistry.v1 import (
 )
 from mreg.client import Client
 from mreg.errors import DataLossError
+from mreg.transfer import chunk_digest
 from services.artifacts.backends.local import LocalBackend
 from services.artifacts.store import Records, chunk_key
-from services.common.chunking import iter_file_chunks
+from services.common.chunkids import BLAKE3, chunk_id
+from services.common.chunking import ChunkRef, iter_file_chunks
 from services.common.server import insecure_channel
 
 MIB = 1024 * 1024
@@ -118,11 +120,11 @@ def test_a_read_quarantines_a_corrupt_chunk_and_the_next_push_repairs_it(
     )
     missing = stub.FindMissingChunks(
         artifacts_pb2.FindMissingChunksRequest(
-            digests=[resources_pb2.Digest(hash=h, size_bytes=1) for h in (flipped, truncated)]
+            digests=[chunk_digest(ChunkRef(0, 1, h)) for h in (flipped, truncated)]
         ),
         timeout=10,
     ).missing_digests
-    assert [d.hash for d in missing] == [flipped, truncated]
+    assert [chunk_id(d.hash, BLAKE3) for d in missing] == [flipped, truncated]
     with pytest.raises(DataLossError) as info:
         client.pull("healing:1.0.0", tmp_path / "broken")
     assert "failed verification and is quarantined" in info.value.message
@@ -187,7 +189,7 @@ def test_scrub_finds_both_names_the_versions_and_registration_refuses_until_repa
 
     # Registration refuses the tree while its chunks are quarantined; so does CommitBlob.
     stat = stub.StatBlob(artifacts_pb2.StatBlobRequest(digest=tree), timeout=10).blob
-    assert [c.hash for c in stat.quarantined_chunks] == [flipped, truncated]
+    assert [chunk_id(c.hash, BLAKE3) for c in stat.quarantined_chunks] == [flipped, truncated]
     with insecure_channel(embedded_registry.address(embedded_registry.gateway)) as channel:
         gateway = registry_pb2_grpc.RegistryServiceStub(channel)
         error = _error(
@@ -212,7 +214,7 @@ def test_scrub_finds_both_names_the_versions_and_registration_refuses_until_repa
         lambda: stub.CommitBlob(
             artifacts_pb2.CommitBlobRequest(
                 blob_digest=resources_pb2.Digest(hash=blob_a, size_bytes=3 * MIB),
-                chunk_digests=[resources_pb2.Digest(hash=h, size_bytes=s) for h, s in chunks],
+                chunk_digests=[chunk_digest(ChunkRef(0, s, h)) for h, s in chunks],
             ),
             timeout=10,
         )

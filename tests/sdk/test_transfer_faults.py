@@ -22,7 +22,8 @@ from modelregistry.v1 import artifacts_pb2, resources_pb2
 from mreg.client import Client
 from mreg.download import Journal, parse_piece, partial_paths
 from mreg.errors import NotFoundError
-from mreg.transfer import LocalFile, Progress, TransferStats, hash_files
+from mreg.transfer import LocalFile, Progress, TransferStats, chunk_digest, hash_files
+from services.common.chunkids import BLAKE3
 from services.common.chunking import iter_file_chunks
 
 MIB = 1024 * 1024
@@ -166,9 +167,10 @@ def test_ctrl_c_during_a_push_stops_at_once_registers_nothing_and_the_next_push_
 ) -> None:
     model = tmp_path / "model.bin"
     model.write_bytes(os.urandom(8 * MIB))
-    chunks = {c.sha256: c.length for c in iter_file_chunks(model)}
+    refs = {c.sha256: c for c in iter_file_chunks(model, algorithm=BLAKE3)}  # as the SDK does
+    chunks = {h: c.length for h, c in refs.items()}
     request = artifacts_pb2.FindMissingChunksRequest(
-        digests=[resources_pb2.Digest(hash=h, size_bytes=n) for h, n in chunks.items()]
+        digests=[chunk_digest(c) for c in refs.values()]
     )
     with Client(registry.gateway) as client:
 

@@ -75,6 +75,18 @@ def upload(stub, data: bytes, metadata, upload_id: str = "") -> artifacts_pb2.Up
     return stub.UploadBlob(requests(), timeout=10, metadata=metadata)
 
 
+def push_one_sha256_chunk(stub, data: bytes, metadata) -> artifacts_pb2.CommitBlobResponse:
+    """The dedup path as a client older than BLAKE3 chunk ids takes it: a one-chunk file
+    whose chunk is named by SHA-256, so its chunk digest is its blob digest."""
+    digest = digest_of(data)
+    chunk = artifacts_pb2.UploadChunksRequest(
+        digest=digest, compressor=artifacts_pb2.COMPRESSOR_IDENTITY, data=data
+    )
+    stub.UploadChunks(iter([chunk]), timeout=10, metadata=metadata)
+    request = artifacts_pb2.CommitBlobRequest(blob_digest=digest, chunk_digests=[digest])
+    return stub.CommitBlob(request, timeout=10, metadata=metadata)
+
+
 def commit_tree(stub, files: dict[str, bytes], metadata) -> resources_pb2.Digest:
     entries = [
         artifacts_pb2.TreeEntry(path=p, digest=digest_of(d), mode=0o644) for p, d in files.items()
@@ -106,6 +118,7 @@ def error_of(call) -> grpc.RpcError:
 SECRET_WEIGHTS = b"team b's secret weights " * 100
 SECRET_CONFIG = b'{"hidden": 7}'
 SECRET_SINGLE = b"a single secret file of team b " * 50
+SECRET_NEW = b"a single secret file of team b, pushed by a new client " * 50
 
 
 @pytest.fixture
@@ -114,12 +127,14 @@ def team_b(registry: Registry):
     writer_b = registry.token("ci-b", Role.WRITER, "b-")
     upload(registry.artifacts, SECRET_WEIGHTS, writer_b)
     upload(registry.artifacts, SECRET_CONFIG, writer_b)
-    upload(registry.artifacts, SECRET_SINGLE, writer_b)
+    push_one_sha256_chunk(registry.artifacts, SECRET_SINGLE, writer_b)
+    upload(registry.artifacts, SECRET_NEW, writer_b)  # server-cut: a BLAKE3 chunk id
     tree = commit_tree(
         registry.artifacts, {"weights.bin": SECRET_WEIGHTS, "config.json": SECRET_CONFIG}, writer_b
     )
     register(registry.gateway, "b-secret", tree, writer_b, is_tree=True)
     register(registry.gateway, "b-single", digest_of(SECRET_SINGLE), writer_b)
+    register(registry.gateway, "b-new", digest_of(SECRET_NEW), writer_b)
     return tree
 
 
@@ -226,8 +241,9 @@ def test_a_prefix_writer_cannot_take_another_prefixs_blob_into_its_own_models(
 def test_a_one_chunk_file_of_another_prefix_is_missing_until_its_bytes_are_sent(
     registry: Registry, team_b
 ) -> None:
-    # A small file is one chunk whose digest is the file's: the dedup path must not
-    # confirm it exists to a prefix that does not see it, only to one that sends the bytes.
+    # A small file pushed with a SHA-256 chunk id (older clients) is one chunk whose digest
+    # is the file's: the dedup path must not confirm it exists to a prefix that does not
+    # see it, only to one that sends the bytes.
     secret = digest_of(SECRET_SINGLE)
     unlimited = registry.token("auditor", Role.READER)
     writer_a = registry.token("ci-a", Role.WRITER, "a-")
@@ -267,6 +283,30 @@ def test_a_one_chunk_file_of_another_prefix_is_missing_until_its_bytes_are_sent(
         artifacts_pb2.StatBlobRequest(digest=secret), timeout=10, metadata=unlimited
     ).blob
     assert list(stat.pins) == ["models/b-single/versions/1.0.0"]
+
+
+def test_a_one_chunk_file_named_by_blake3_is_not_confirmed_by_its_blob_digest(
+    registry: Registry, team_b
+) -> None:
+    # Its chunk is stored under its BLAKE3 id, which only a holder of the bytes can compute:
+    # asking for the file's SHA-256 as a chunk finds nothing, for any caller.
+    secret = digest_of(SECRET_NEW)
+    request = artifacts_pb2.FindMissingChunksRequest(digests=[secret])
+    for token in (
+        registry.token("auditor", Role.READER),
+        registry.token("ci-a", Role.WRITER, "a-"),
+    ):
+        found = registry.artifacts.FindMissingChunks(request, timeout=10, metadata=token)
+        assert list(found.missing_digests) == [secret]
+    # Without the bytes, committing it by its digest is refused, as for any absent chunk.
+    error = error_of(
+        lambda: registry.artifacts.CommitBlob(
+            artifacts_pb2.CommitBlobRequest(blob_digest=secret, chunk_digests=[secret]),
+            timeout=10,
+            metadata=registry.token("ci-a", Role.WRITER, "a-"),
+        )
+    )
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
 def test_uploading_the_same_bytes_proves_possession_and_grants_a_read(

@@ -28,6 +28,7 @@ from mreg.transfer import (
     Progress,
     RemoteFile,
     TransferStats,
+    chunk_algorithm,
     collect_files,
     commit_files,
     download_files,
@@ -291,7 +292,7 @@ class Client(Operations):
         stats.bytes_total = sum(f.size for f in files)
         cache = HashCache() if use_cache else None
         try:
-            hash_files(files, cache, stats, progress)
+            hash_files(files, cache, stats, progress, chunk_algorithm(self.server_info()))
         finally:
             if cache is not None:
                 cache.close()

@@ -1,8 +1,10 @@
 """Remembers the digests of files already hashed, so pushing unchanged files skips hashing.
 
 A file is known by its absolute path, size, modification time (ns) and inode; any change
-to those means it is hashed again. The cache is a small SQLite file under
-``$MREG_CACHE_DIR`` (default ``~/.cache/mreg``); losing it only costs time.
+to those means it is hashed again, and so does asking for chunk ids of another algorithm
+(BLAKE3 ids carry a ``b3:`` tag, SHA-256 ids none, so entries of either kind stay apart).
+The cache is a small SQLite file under ``$MREG_CACHE_DIR`` (default ``~/.cache/mreg``);
+losing it only costs time.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from services.common.chunkids import SHA256, algorithm_of
 from services.common.chunking import ChunkRef
 
 
@@ -40,8 +43,11 @@ class HashCache:
     def _key(stat: os.stat_result) -> tuple[int, int, int]:
         return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
-    def get(self, path: Path, stat: os.stat_result) -> tuple[str, list[ChunkRef]] | None:
-        """The remembered digests of ``path`` if it has not changed since, else None."""
+    def get(
+        self, path: Path, stat: os.stat_result, algorithm: str = SHA256
+    ) -> tuple[str, list[ChunkRef]] | None:
+        """The remembered digests of ``path`` if it has not changed since and its chunks were
+        named by ``algorithm`` (ids of another algorithm do not count), else None."""
         with self._lock:
             row = self._db.execute(
                 "SELECT size, mtime_ns, inode, sha256, chunks FROM files WHERE path = ?",
@@ -49,7 +55,10 @@ class HashCache:
             ).fetchone()
         if row is None or tuple(row[:3]) != self._key(stat):
             return None
-        return row[3], [ChunkRef(*c) for c in json.loads(row[4])]
+        chunks = [ChunkRef(*c) for c in json.loads(row[4])]
+        if any(algorithm_of(c.sha256) != algorithm for c in chunks):
+            return None
+        return row[3], chunks
 
     def put(self, path: Path, stat: os.stat_result, sha256: str, chunks: list[ChunkRef]) -> None:
         """Remember the digests of ``path`` as it is now."""

@@ -27,11 +27,12 @@ from typing import Any
 
 import grpc
 
-from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, resources_pb2
+from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, registry_pb2, resources_pb2
 from mreg.download import FileDownload, RateLimit, TransferError, reader
 from mreg.errors import from_rpc_error
 from mreg.hashcache import HashCache
 from mreg.interrupt import POLL_SECONDS, check
+from services.common.chunkids import BLAKE3, SHA256, algorithm_of, chunk_id, hex_of
 from services.common.chunking import ChunkRef, file_sha256, hash_file
 from services.common.treepaths import TreeRuleError, check_tree
 
@@ -40,6 +41,10 @@ logger = logging.getLogger(__name__)
 FIND_BATCH = 10_000
 RANGE_BYTES = 64 * 1024 * 1024
 READ_BLOCK = 8 * 1024 * 1024
+_ALGORITHM_NAMES = {
+    resources_pb2.DIGEST_ALGORITHM_SHA256: SHA256,
+    resources_pb2.DIGEST_ALGORITHM_BLAKE3: BLAKE3,
+}
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
@@ -171,23 +176,55 @@ def _local_file(real: Path, shown: Path, rel: str) -> LocalFile:
     return LocalFile(real, rel, st.st_size, stat_module.S_IMODE(st.st_mode), st)
 
 
+def chunk_algorithm(info: registry_pb2.GetServerInfoResponse | None) -> str:
+    """The chunk hash to use with a server: the first it advertises that the SDK knows;
+    SHA-256 when it advertises none (a server older than BLAKE3 chunk ids)."""
+    for value in info.chunk_digest_algorithms if info is not None else ():
+        if value in _ALGORITHM_NAMES:
+            return _ALGORITHM_NAMES[value]
+    return SHA256
+
+
+def chunk_digest(chunk: ChunkRef) -> resources_pb2.Digest:
+    """The ``Digest`` of a chunk (its algorithm stated when it is not SHA-256)."""
+    if algorithm_of(chunk.sha256) == BLAKE3:
+        return resources_pb2.Digest(
+            hash=hex_of(chunk.sha256),
+            size_bytes=chunk.length,
+            algorithm=resources_pb2.DIGEST_ALGORITHM_BLAKE3,
+        )
+    return resources_pb2.Digest(hash=chunk.sha256, size_bytes=chunk.length)
+
+
+def _chunk_id_of(digest: resources_pb2.Digest) -> str:
+    name = _ALGORITHM_NAMES.get(digest.algorithm, SHA256)
+    return chunk_id(digest.hash, name)
+
+
 def hash_files(
-    files: Sequence[LocalFile], cache: HashCache | None, stats: TransferStats, progress: Progress
+    files: Sequence[LocalFile],
+    cache: HashCache | None,
+    stats: TransferStats,
+    progress: Progress,
+    algorithm: str = SHA256,
 ) -> None:
-    """Fill in each file's SHA-256 and chunks, from the cache where the file is unchanged.
+    """Fill in each file's SHA-256 and chunks (named by ``algorithm``), from the cache where
+    the file is unchanged.
 
     Each file is read once (:func:`services.common.chunking.hash_file`); the bar advances
     by the bytes hashed, chunk by chunk, not file by file.
     """
     progress.phase("hashing", sum(f.size for f in files))
     for local in files:
-        remembered = cache.get(local.path, local.stat) if cache else None
+        remembered = cache.get(local.path, local.stat, algorithm) if cache else None
         if remembered is not None:
             local.sha256, local.chunks = remembered
             progress.advance(local.size)
             continue
         try:
-            local.sha256, local.chunks = hash_file(local.path, on_bytes=progress.advance)
+            local.sha256, local.chunks = hash_file(
+                local.path, on_bytes=progress.advance, algorithm=algorithm
+            )
         except OSError as error:
             raise TransferError(f"cannot read {local.path}: {error.strerror}") from None
         if sum(c.length for c in local.chunks) != local.size:
@@ -216,10 +253,10 @@ def find_missing(
     for start in range(0, len(keys), FIND_BATCH):
         batch = keys[start : start + FIND_BATCH]
         request = artifacts_pb2.FindMissingChunksRequest(
-            digests=[resources_pb2.Digest(hash=k, size_bytes=wanted[k][1].length) for k in batch]
+            digests=[chunk_digest(wanted[k][1]) for k in batch]
         )
         response = _rpc(stub.FindMissingChunks, request, metadata, timeout)
-        missing.extend(wanted[d.hash] for d in response.missing_digests)
+        missing.extend(wanted[_chunk_id_of(d)] for d in response.missing_digests)
     return missing
 
 
@@ -339,7 +376,7 @@ def _varint(value: int) -> bytes:
 
 def _chunk_proto(chunk: ChunkRef, data: memoryview) -> artifacts_pb2.UploadChunksRequest:
     return artifacts_pb2.UploadChunksRequest(
-        digest=resources_pb2.Digest(hash=chunk.sha256, size_bytes=chunk.length),
+        digest=chunk_digest(chunk),
         compressor=artifacts_pb2.COMPRESSOR_IDENTITY,
         data=bytes(data),
     )
@@ -350,7 +387,7 @@ def _chunk_message(chunk: ChunkRef, data: memoryview) -> bytes:
     protobuf, then the data field appended by hand (a protobuf message followed by more
     fields is the message with those fields), so the bytes are copied once, here."""
     head = artifacts_pb2.UploadChunksRequest(
-        digest=resources_pb2.Digest(hash=chunk.sha256, size_bytes=chunk.length),
+        digest=chunk_digest(chunk),
         compressor=artifacts_pb2.COMPRESSOR_IDENTITY,
     ).SerializeToString()
     return b"".join((head, _DATA_FIELD, _varint(len(data)), data))
@@ -399,9 +436,7 @@ def commit_files(
     for local in files:
         request = artifacts_pb2.CommitBlobRequest(
             blob_digest=local.digest,
-            chunk_digests=[
-                resources_pb2.Digest(hash=c.sha256, size_bytes=c.length) for c in local.chunks
-            ],
+            chunk_digests=[chunk_digest(c) for c in local.chunks],
         )
         blob = _rpc(stub.CommitBlob, request, metadata, timeout).blob
     if not is_tree:
@@ -427,11 +462,13 @@ def push_blob(
     metadata: Sequence[tuple[str, str]] = (),
     streams: int = 4,
     timeout: float = 3600.0,
+    algorithm: str = SHA256,
 ) -> tuple[artifacts_pb2.BlobInfo, TransferStats]:
-    """Upload one file through the dedup path without registering it (no hash cache)."""
+    """Upload one file through the dedup path without registering it (no hash cache);
+    chunks are named by ``algorithm`` (see :func:`chunk_algorithm`)."""
     files, _ = collect_files(Path(path))
     stats = TransferStats(files=1, bytes_total=files[0].size)
-    hash_files(files, None, stats, Progress())
+    hash_files(files, None, stats, Progress(), algorithm)
     upload_missing(
         stub,
         files,

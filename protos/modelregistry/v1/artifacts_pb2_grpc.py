@@ -31,8 +31,9 @@ class ArtifactServiceStub:
 
     A blob is one file, known by the SHA-256 and size of its whole content
     (`Digest`). At rest a blob is a list of chunks cut by content-defined
-    chunking (FastCDC), each stored once under its own SHA-256 and compressed
-    where that pays. The server recomputes every digest it is given and never
+    chunking (FastCDC), each stored once under its own hash (BLAKE3, or SHA-256
+    as older clients name chunks; see `Digest.algorithm`) and compressed where
+    that pays. The server recomputes every digest it is given and never
     records a chunk or blob under a digest it has not verified.
 
     Two ways to upload:
@@ -145,8 +146,9 @@ class ArtifactServiceServicer:
 
     A blob is one file, known by the SHA-256 and size of its whole content
     (`Digest`). At rest a blob is a list of chunks cut by content-defined
-    chunking (FastCDC), each stored once under its own SHA-256 and compressed
-    where that pays. The server recomputes every digest it is given and never
+    chunking (FastCDC), each stored once under its own hash (BLAKE3, or SHA-256
+    as older clients name chunks; see `Digest.algorithm`) and compressed where
+    that pays. The server recomputes every digest it is given and never
     records a chunk or blob under a digest it has not verified.
 
     Two ways to upload:
@@ -186,8 +188,10 @@ class ArtifactServiceServicer:
         touched: garbage collection keeps them for at least its grace period, so
         a following `CommitBlob` can rely on them. To a token limited to a model
         prefix, a chunk that is the whole content of a blob it may not see (a
-        one-chunk file, whose chunk digest is its blob digest) is reported missing,
-        so the digest of another prefix's small file is never confirmed.
+        one-chunk file named by SHA-256, whose chunk digest is its blob digest) is
+        reported missing, so the digest of another prefix's small file is never
+        confirmed. (A BLAKE3 chunk digest never equals a blob digest: only a
+        holder of the bytes can compute it.)
 
         Errors:
         * INVALID_ARGUMENT: a digest is malformed, or more than 10000 are asked.
@@ -198,14 +202,16 @@ class ArtifactServiceServicer:
 
     def UploadChunks(self, request_iterator, context):
         """UploadChunks stores chunks, one per message. The server verifies each
-        chunk's SHA-256 and size after decompression before storing it; a chunk
-        already present is accepted without being written again. Sending a chunk
-        that is the whole content of a stored blob proves the caller holds that
-        blob: it may then read it (see the rule above).
+        chunk's hash (by its digest's algorithm) and size after decompression
+        before storing it; a chunk already present is accepted without being
+        written again. Sending a chunk that is the whole content of a stored blob
+        (named by SHA-256) proves the caller holds that blob: it may then read it
+        (see the rule above).
 
         Errors:
         * INVALID_ARGUMENT: a digest's hash or size does not match the data, the
-        data does not decompress, the compressor is not IDENTITY or ZSTD, or a
+        data does not decompress, the algorithm is one the server does not
+        accept, the compressor is not IDENTITY or ZSTD, or a
         chunk exceeds the maximum chunk size (4 MiB). Chunks verified before the
         bad one stay stored.
         """
@@ -394,8 +400,8 @@ class ArtifactServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ScrubStorage(self, request, context):
-        """ScrubStorage reads back every stored chunk and verifies it (decoded, its
-        SHA-256 against its digest) at most `max_mb_per_second`, quarantines the
+        """ScrubStorage reads back every stored chunk and verifies it (its checksum at
+        rest, or decoded and hashed by its digest's algorithm) at most `max_mb_per_second`, quarantines the
         chunks that fail, and reports every blob now unreadable (listing a
         quarantined chunk, found now or by an earlier read) with the holders
         (versions) that pin it or a tree listing it. Pushing those files again
@@ -493,8 +499,9 @@ class ArtifactService:
 
     A blob is one file, known by the SHA-256 and size of its whole content
     (`Digest`). At rest a blob is a list of chunks cut by content-defined
-    chunking (FastCDC), each stored once under its own SHA-256 and compressed
-    where that pays. The server recomputes every digest it is given and never
+    chunking (FastCDC), each stored once under its own hash (BLAKE3, or SHA-256
+    as older clients name chunks; see `Digest.algorithm`) and compressed where
+    that pays. The server recomputes every digest it is given and never
     records a chunk or blob under a digest it has not verified.
 
     Two ways to upload:

@@ -14,20 +14,22 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
-    __slots__ = ("artifact_service_address", "max_message_bytes", "preferred_message_bytes", "max_chunk_bytes", "average_chunk_bytes", "server_version")
+    __slots__ = ("artifact_service_address", "max_message_bytes", "preferred_message_bytes", "max_chunk_bytes", "average_chunk_bytes", "server_version", "chunk_digest_algorithms")
     ARTIFACT_SERVICE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     PREFERRED_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
     AVERAGE_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
     SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_DIGEST_ALGORITHMS_FIELD_NUMBER: _ClassVar[int]
     artifact_service_address: str
     max_message_bytes: int
     preferred_message_bytes: int
     max_chunk_bytes: int
     average_chunk_bytes: int
     server_version: str
-    def __init__(self, artifact_service_address: _Optional[str] = ..., max_message_bytes: _Optional[int] = ..., preferred_message_bytes: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., average_chunk_bytes: _Optional[int] = ..., server_version: _Optional[str] = ...) -> None: ...
+    chunk_digest_algorithms: _containers.RepeatedScalarFieldContainer[_resources_pb2.DigestAlgorithm]
+    def __init__(self, artifact_service_address: _Optional[str] = ..., max_message_bytes: _Optional[int] = ..., preferred_message_bytes: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., average_chunk_bytes: _Optional[int] = ..., server_version: _Optional[str] = ..., chunk_digest_algorithms: _Optional[_Iterable[_Union[_resources_pb2.DigestAlgorithm, str]]] = ...) -> None: ...
 
 class RegisterModelVersionRequest(_message.Message):
     __slots__ = ("parent", "model_version", "bump", "request_id", "lineage")

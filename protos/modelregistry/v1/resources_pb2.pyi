@@ -10,6 +10,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class DigestAlgorithm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DIGEST_ALGORITHM_UNSPECIFIED: _ClassVar[DigestAlgorithm]
+    DIGEST_ALGORITHM_SHA256: _ClassVar[DigestAlgorithm]
+    DIGEST_ALGORITHM_BLAKE3: _ClassVar[DigestAlgorithm]
+
 class VersionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     VERSION_STATE_UNSPECIFIED: _ClassVar[VersionState]
@@ -49,6 +55,9 @@ class LineageEdgeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LINEAGE_EDGE_TYPE_TRAINED_ON: _ClassVar[LineageEdgeType]
     LINEAGE_EDGE_TYPE_EVALUATED_ON: _ClassVar[LineageEdgeType]
     LINEAGE_EDGE_TYPE_PRODUCED_BY: _ClassVar[LineageEdgeType]
+DIGEST_ALGORITHM_UNSPECIFIED: DigestAlgorithm
+DIGEST_ALGORITHM_SHA256: DigestAlgorithm
+DIGEST_ALGORITHM_BLAKE3: DigestAlgorithm
 VERSION_STATE_UNSPECIFIED: VersionState
 VERSION_STATE_PENDING: VersionState
 VERSION_STATE_READY: VersionState
@@ -76,12 +85,14 @@ LINEAGE_EDGE_TYPE_EVALUATED_ON: LineageEdgeType
 LINEAGE_EDGE_TYPE_PRODUCED_BY: LineageEdgeType
 
 class Digest(_message.Message):
-    __slots__ = ("hash", "size_bytes")
+    __slots__ = ("hash", "size_bytes", "algorithm")
     HASH_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     hash: str
     size_bytes: int
-    def __init__(self, hash: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+    algorithm: DigestAlgorithm
+    def __init__(self, hash: _Optional[str] = ..., size_bytes: _Optional[int] = ..., algorithm: _Optional[_Union[DigestAlgorithm, str]] = ...) -> None: ...
 
 class Model(_message.Message):
     __slots__ = ("name", "description", "owner", "team", "tags", "create_time", "update_time", "latest_version", "archived", "etag")
