@@ -14,6 +14,7 @@ from tests.gateway.conftest import register_request, upload
 
 
 def _watch(gateway, after: int = 0, **filters) -> tuple[queue.Queue, grpc.Future]:
+    """A watcher on its own thread: its events, then the error that ended it, if any."""
     events: queue.Queue = queue.Queue()
     call = gateway.WatchEvents(
         registry_pb2.WatchEventsRequest(after_sequence=after, **filters), timeout=60
@@ -23,8 +24,8 @@ def _watch(gateway, after: int = 0, **filters) -> tuple[queue.Queue, grpc.Future
         try:
             for response in call:
                 events.put(response.event)
-        except grpc.RpcError:
-            pass
+        except grpc.RpcError as error:
+            events.put(error)
 
     threading.Thread(target=pump, daemon=True).start()
     return events, call
@@ -34,7 +35,10 @@ def _take(events: queue.Queue, n: int, timeout: float = 5.0) -> list:
     out = []
     deadline = time.monotonic() + timeout
     while len(out) < n:
-        out.append(events.get(timeout=max(0.01, deadline - time.monotonic())))
+        item = events.get(timeout=max(0.01, deadline - time.monotonic()))
+        if isinstance(item, grpc.RpcError):  # ended early: say how, not just "Empty"
+            raise AssertionError(f"the watcher ended: {item.code()}: {item.details()}")
+        out.append(item)
     return out
 
 
