@@ -10,7 +10,7 @@ from services.artifacts.scrub import ScrubReport
 from services.artifacts.service import BlobView, Digest
 from services.artifacts.store import BlobManifest
 from services.artifacts.uploads import UploadStatus
-from services.common.chunkids import BLAKE3, SHA256, algorithm_of, chunk_id, hex_of
+from services.common.chunkids import digest_of_id, id_of_digest
 from services.common.validation import validate_digest
 
 
@@ -23,17 +23,12 @@ def digest_in(digest: resources_pb2.Digest, field: str = "digest") -> Digest:
 def chunk_digest_in(digest: resources_pb2.Digest, field: str = "digest") -> Digest:
     """A validated chunk digest as ``(chunk id, size)`` (see :mod:`services.common.chunkids`)."""
     validate_digest(digest, field, chunk=True)
-    algorithm = BLAKE3 if digest.algorithm == resources_pb2.DIGEST_ALGORITHM_BLAKE3 else SHA256
-    return chunk_id(digest.hash, algorithm), digest.size_bytes
+    return id_of_digest(digest), digest.size_bytes
 
 
 def digest_out(sha: str, size: int) -> resources_pb2.Digest:
     """A ``Digest`` message (of a blob, or of a chunk by its id)."""
-    if algorithm_of(sha) == BLAKE3:
-        return resources_pb2.Digest(
-            hash=hex_of(sha), size_bytes=size, algorithm=resources_pb2.DIGEST_ALGORITHM_BLAKE3
-        )
-    return resources_pb2.Digest(hash=sha, size_bytes=size)
+    return digest_of_id(sha, size)
 
 
 def inspection_out(record: dict | None) -> artifacts_pb2.Inspection | None:

@@ -16,6 +16,8 @@ import hashlib
 
 import blake3
 
+from modelregistry.v1 import resources_pb2
+
 SHA256 = "sha256"
 BLAKE3 = "blake3"
 #: Algorithms, most preferred first.
@@ -48,3 +50,31 @@ def hash_chunk(data: bytes | memoryview, algorithm: str = SHA256) -> str:
     if algorithm == BLAKE3:
         return _BLAKE3_TAG + blake3.blake3(data).hexdigest()
     return hashlib.sha256(data).hexdigest()
+
+
+#: The ``DigestAlgorithm`` of each algorithm, and back.
+ENUM_OF = {
+    SHA256: resources_pb2.DIGEST_ALGORITHM_SHA256,
+    BLAKE3: resources_pb2.DIGEST_ALGORITHM_BLAKE3,
+}
+_NAME_OF = {value: name for name, value in ENUM_OF.items()}
+
+
+def algorithm_named(value: int) -> str | None:
+    """The algorithm of a ``DigestAlgorithm`` value: UNSPECIFIED is SHA-256; None when this
+    code does not know the value."""
+    return SHA256 if value == resources_pb2.DIGEST_ALGORITHM_UNSPECIFIED else _NAME_OF.get(value)
+
+
+def id_of_digest(digest: resources_pb2.Digest) -> str:
+    """The chunk id a chunk ``Digest`` names (its ``algorithm`` already validated)."""
+    return chunk_id(digest.hash, algorithm_named(digest.algorithm) or SHA256)
+
+
+def digest_of_id(chunk_id: str, size: int) -> resources_pb2.Digest:
+    """The ``Digest`` of a chunk by its id (the algorithm stated when it is not SHA-256)."""
+    if algorithm_of(chunk_id) == BLAKE3:
+        return resources_pb2.Digest(
+            hash=hex_of(chunk_id), size_bytes=size, algorithm=ENUM_OF[BLAKE3]
+        )
+    return resources_pb2.Digest(hash=chunk_id, size_bytes=size)

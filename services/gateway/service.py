@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2, resources_pb2
-from services.common.chunkids import ALGORITHMS, BLAKE3, SHA256, chunk_id
+from services.common.chunkids import ALGORITHMS, ENUM_OF, id_of_digest
 from services.common.errors import (
     FailedPrecondition,
     PreconditionViolation,
@@ -31,11 +31,6 @@ logger = logging.getLogger(__name__)
 
 #: Events read from the outbox per poll while watching.
 WATCH_BATCH = 500
-
-_ALGORITHM_ENUM = {
-    SHA256: resources_pb2.DIGEST_ALGORITHM_SHA256,
-    BLAKE3: resources_pb2.DIGEST_ALGORITHM_BLAKE3,
-}
 
 
 @dataclass(frozen=True)
@@ -96,9 +91,7 @@ class Gateway:
             max_chunk_bytes=self.limits.max_chunk_bytes,
             average_chunk_bytes=self.limits.average_chunk_bytes,
             server_version=VERSION,
-            chunk_digest_algorithms=[
-                _ALGORITHM_ENUM[a] for a in self.limits.chunk_digest_algorithms
-            ],
+            chunk_digest_algorithms=[ENUM_OF[a] for a in self.limits.chunk_digest_algorithms],
         )
 
     def register(
@@ -207,7 +200,7 @@ class Gateway:
                 f"the request states {digest.size_bytes}",
             )
         if blob.quarantined_chunks:
-            raise _quarantined(subject, [_chunk_name(c) for c in blob.quarantined_chunks])
+            raise _quarantined(subject, [id_of_digest(c) for c in blob.quarantined_chunks])
         return blob
 
     def _fail(self, name: str, digest: resources_pb2.Digest, reason: str, principal: str) -> None:
@@ -248,12 +241,6 @@ def _check_kind(blob: artifacts_pb2.BlobInfo, version: resources_pb2.ModelVersio
             PreconditionViolation("ARTIFACT_KIND_MISMATCH", subject, description)
         ],
     )
-
-
-def _chunk_name(digest: resources_pb2.Digest) -> str:
-    """A chunk as the artifact service names it: its hash, ``b3:``-tagged when BLAKE3."""
-    algorithm = BLAKE3 if digest.algorithm == resources_pb2.DIGEST_ALGORITHM_BLAKE3 else SHA256
-    return chunk_id(digest.hash, algorithm)
 
 
 def _quarantined(subject: str, chunks: list[str]) -> FailedPrecondition:

@@ -32,7 +32,7 @@ from mreg.download import FileDownload, RateLimit, TransferError, reader
 from mreg.errors import from_rpc_error
 from mreg.hashcache import HashCache
 from mreg.interrupt import POLL_SECONDS, check
-from services.common.chunkids import BLAKE3, SHA256, algorithm_of, chunk_id, hex_of
+from services.common.chunkids import SHA256, algorithm_named, digest_of_id, id_of_digest
 from services.common.chunking import ChunkRef, file_sha256, hash_file
 from services.common.treepaths import TreeRuleError, check_tree
 
@@ -41,10 +41,6 @@ logger = logging.getLogger(__name__)
 FIND_BATCH = 10_000
 RANGE_BYTES = 64 * 1024 * 1024
 READ_BLOCK = 8 * 1024 * 1024
-_ALGORITHM_NAMES = {
-    resources_pb2.DIGEST_ALGORITHM_SHA256: SHA256,
-    resources_pb2.DIGEST_ALGORITHM_BLAKE3: BLAKE3,
-}
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
@@ -180,25 +176,14 @@ def chunk_algorithm(info: registry_pb2.GetServerInfoResponse | None) -> str:
     """The chunk hash to use with a server: the first it advertises that the SDK knows;
     SHA-256 when it advertises none (a server older than BLAKE3 chunk ids)."""
     for value in info.chunk_digest_algorithms if info is not None else ():
-        if value in _ALGORITHM_NAMES:
-            return _ALGORITHM_NAMES[value]
+        if value != resources_pb2.DIGEST_ALGORITHM_UNSPECIFIED and (name := algorithm_named(value)):
+            return name
     return SHA256
 
 
 def chunk_digest(chunk: ChunkRef) -> resources_pb2.Digest:
     """The ``Digest`` of a chunk (its algorithm stated when it is not SHA-256)."""
-    if algorithm_of(chunk.sha256) == BLAKE3:
-        return resources_pb2.Digest(
-            hash=hex_of(chunk.sha256),
-            size_bytes=chunk.length,
-            algorithm=resources_pb2.DIGEST_ALGORITHM_BLAKE3,
-        )
-    return resources_pb2.Digest(hash=chunk.sha256, size_bytes=chunk.length)
-
-
-def _chunk_id_of(digest: resources_pb2.Digest) -> str:
-    name = _ALGORITHM_NAMES.get(digest.algorithm, SHA256)
-    return chunk_id(digest.hash, name)
+    return digest_of_id(chunk.sha256, chunk.length)
 
 
 def hash_files(
@@ -256,7 +241,7 @@ def find_missing(
             digests=[chunk_digest(wanted[k][1]) for k in batch]
         )
         response = _rpc(stub.FindMissingChunks, request, metadata, timeout)
-        missing.extend(wanted[_chunk_id_of(d)] for d in response.missing_digests)
+        missing.extend(wanted[id_of_digest(d)] for d in response.missing_digests)
     return missing
 
 
