@@ -28,9 +28,9 @@ from pathlib import Path
 import psutil
 
 from benchmarks.grpc_ceiling import measure_ceiling
-from benchmarks.harness import MB, PeakRss, emit, environment, free_port
+from benchmarks.harness import MB, PeakRss, emit, environment
 from benchmarks.models import write_safetensors
-from benchmarks.servers import start_embedded, wait_healthy
+from benchmarks.servers import start_embedded, start_separate
 
 logger = logging.getLogger(__name__)
 POSTGRES_ADMIN = os.environ.get(
@@ -49,37 +49,10 @@ def _start_postgres(data: Path) -> tuple[list[subprocess.Popen], str, str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     url = admin.set(database=name).render_as_string(hide_password=False)
-    ports = {k: free_port() for k in ("gateway", "artifacts", "metadata")}
-    env = {
-        **os.environ,
-        "MREG_DATABASE_URL": url,
-        "MREG_STORAGE_PATH": str(data / "artifacts"),
-        "MREG_LOG_LEVEL": "WARNING",
-        "MREG_GATEWAY_LISTEN": f"127.0.0.1:{ports['gateway']}",
-        "MREG_ARTIFACTS_LISTEN": f"127.0.0.1:{ports['artifacts']}",
-        "MREG_METADATA_LISTEN": f"127.0.0.1:{ports['metadata']}",
-        "MREG_GATEWAY_HTTP_LISTEN": "127.0.0.1:0",
-        "MREG_ARTIFACTS_HTTP_LISTEN": "127.0.0.1:0",
-        "MREG_ARTIFACTS_ADDRESS": f"127.0.0.1:{ports['artifacts']}",
-        "MREG_METADATA_ADDRESS": f"127.0.0.1:{ports['metadata']}",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "services.metadata", "migrate"],
-        env=env,
-        check=True,
-        capture_output=True,
+    procs, address = start_separate(
+        data, {"MREG_DATABASE_URL": url, "MREG_STORAGE_PATH": str(data / "artifacts")}
     )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for service in ("metadata", "artifacts", "gateway")
-    ]
-    wait_healthy(env["MREG_GATEWAY_LISTEN"], procs)
-    return procs, env["MREG_GATEWAY_LISTEN"], name
+    return procs, address, name
 
 
 def _drop_database(name: str) -> None:

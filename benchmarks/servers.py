@@ -63,14 +63,18 @@ def start_embedded(
     return proc, address
 
 
-def start_separate(data_dir: Path) -> tuple[list[subprocess.Popen], str]:
+def start_separate(
+    data_dir: Path, env: dict[str, str] | None = None
+) -> tuple[list[subprocess.Popen], str]:
     """The three services as three processes (as deployed), sharing ``data_dir`` (SQLite +
-    local files); returns them (the gateway last) and the gateway's address."""
+    local files unless ``env`` says otherwise, e.g. ``MREG_DATABASE_URL``); returns them
+    (the gateway last) and the gateway's address."""
     ports = {name: free_port() for name in ("metadata", "artifacts", "gateway")}
     env = {
         **os.environ,
         "MREG_DATA_DIR": str(data_dir),
         "MREG_LOG_LEVEL": "WARNING",
+        **(env or {}),
         "MREG_GATEWAY_HTTP_LISTEN": "127.0.0.1:0",
         "MREG_ARTIFACTS_HTTP_LISTEN": "127.0.0.1:0",
         "MREG_ARTIFACTS_ADDRESS": f"127.0.0.1:{ports['artifacts']}",

@@ -136,47 +136,45 @@ def _upload(artifacts, data: bytes):
     return artifacts.UploadBlob(iter(requests), timeout=30).blob.digest
 
 
+def _registrations(stub, client, model: str, count: int, pace: float) -> list[float]:
+    """Seconds of ``count`` RegisterModelVersion calls of ``model`` (blobs uploaded
+    beforehand, so only the registration is timed), one every ``pace`` seconds (0: back to
+    back)."""
+    from modelregistry.v1 import registry_pb2, resources_pb2
+
+    digests = [_upload(client.artifacts, f"{model} {i}".encode()) for i in range(count)]
+    seconds = []
+    for i, digest in enumerate(digests):
+        request = registry_pb2.RegisterModelVersionRequest(
+            parent=f"models/{model}",
+            model_version=resources_pb2.ModelVersion(version=f"1.0.{i}", artifact_digest=digest),
+            request_id=str(uuid.uuid4()),
+        )
+        started = time.perf_counter()
+        stub.RegisterModelVersion(request, timeout=10)
+        seconds.append(time.perf_counter() - started)
+        time.sleep(max(0.0, pace - seconds[-1]))
+    return seconds
+
+
 def _unary_latencies(address: str, tmp: Path, count: int, pace: float = 0.5) -> dict[str, object]:
     """``GetServerInfo``; ``RegisterModelVersion`` alone, of blobs uploaded beforehand, one
     after another and then one every ``pace`` seconds; and a whole ``push`` (upload +
     register): ``count`` of each."""
-    from modelregistry.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
+    from modelregistry.v1 import registry_pb2, registry_pb2_grpc
     from mreg.client import Client
 
-    info, registrations, paced, pushes = [], [], [], []
+    info, pushes = [], []
     with grpc.insecure_channel(address) as channel, Client(address) as client:
         stub = registry_pb2_grpc.RegistryServiceStub(channel)
         for _ in range(count):
             started = time.perf_counter()
             stub.GetServerInfo(registry_pb2.GetServerInfoRequest(), timeout=10)
             info.append(time.perf_counter() - started)
-        digests = [_upload(client.artifacts, f"registered {i}".encode()) for i in range(count)]
-        for i, digest in enumerate(digests):
-            request = registry_pb2.RegisterModelVersionRequest(
-                parent="models/bench-registrations",
-                model_version=resources_pb2.ModelVersion(
-                    version=f"1.0.{i}", artifact_digest=digest
-                ),
-                request_id=str(uuid.uuid4()),
-            )
-            started = time.perf_counter()
-            stub.RegisterModelVersion(request, timeout=10)
-            registrations.append(time.perf_counter() - started)
+        registrations = _registrations(stub, client, "bench-registrations", count, pace=0)
         # The same at a steady pace (a busy registry, not a burst): each registration's
         # events reach every watcher before the next one starts.
-        paced_digests = [_upload(client.artifacts, f"paced {i}".encode()) for i in range(count)]
-        for i, digest in enumerate(paced_digests):
-            request = registry_pb2.RegisterModelVersionRequest(
-                parent="models/bench-registrations-paced",
-                model_version=resources_pb2.ModelVersion(
-                    version=f"1.0.{i}", artifact_digest=digest
-                ),
-                request_id=str(uuid.uuid4()),
-            )
-            started = time.perf_counter()
-            stub.RegisterModelVersion(request, timeout=10)
-            paced.append(time.perf_counter() - started)
-            time.sleep(max(0.0, pace - (time.perf_counter() - started)))
+        paced = _registrations(stub, client, "bench-registrations-paced", count, pace)
         model = tmp / "small.bin"
         for i in range(count):
             model.write_bytes(f"weights {i}".encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -146,3 +147,18 @@ def register_request(
         model_version=resources_pb2.ModelVersion(version=version, artifact_digest=digest, **fields),
         request_id=request_id or str(uuid.uuid4()),
     )
+
+
+def record_outbox_readers(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the name of the thread of every ``ListEvents`` the gateway sends."""
+    peer = stack.gateway_service.peers.metadata
+    readers: list[str] = []
+    real_call = peer.call
+
+    def call(method, request, **kwargs):
+        if method == "ListEvents":
+            readers.append(threading.current_thread().name)
+        return real_call(method, request, **kwargs)
+
+    monkeypatch.setattr(peer, "call", call)
+    return readers

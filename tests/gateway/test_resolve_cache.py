@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import grpc
@@ -10,7 +9,7 @@ import pytest
 
 from modelregistry.v1 import metadata_pb2, registry_pb2
 from services.gateway.cache import ResolveCache
-from tests.gateway.conftest import register_request, upload
+from tests.gateway.conftest import record_outbox_readers, register_request, upload
 
 
 @pytest.fixture
@@ -103,16 +102,7 @@ def test_an_answer_read_after_an_event_is_not_dropped_by_that_event(
 def test_the_cache_and_the_watchers_follow_one_outbox_reader(
     stack, gateway, artifacts, metadata, cache, monkeypatch
 ):
-    peer = stack.gateway_service.peers.metadata
-    readers: list[str] = []  # the thread of every ListEvents the gateway sends
-    real_call = peer.call
-
-    def call(method, request, **kwargs):
-        if method == "ListEvents":
-            readers.append(threading.current_thread().name)
-        return real_call(method, request, **kwargs)
-
-    monkeypatch.setattr(peer, "call", call)
+    readers = record_outbox_readers(stack, monkeypatch)
     one, two = _two_versions(gateway, artifacts)
     gateway.SetAlias(metadata_pb2.SetAliasRequest(model_version=one, alias="champion"))
     assert _resolve(gateway, "m@champion") == one

@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from modelregistry.v1 import metadata_pb2, registry_pb2
-from tests.gateway.conftest import register_request, upload
+from tests.gateway.conftest import record_outbox_readers, register_request, upload
 
 
 def _watch(gateway, after: int = 0, **filters) -> tuple[queue.Queue, grpc.Future]:
@@ -140,16 +140,7 @@ def test_watchers_opening_at_a_cursor_the_ring_holds_read_nothing_from_the_outbo
     while not hub._covers(latest):
         assert time.monotonic() < deadline, "the hub's ring never reached the newest event"
         time.sleep(0.02)
-    peer = stack.gateway_service.peers.metadata
-    readers: list[str] = []  # the thread of every ListEvents the gateway sends from now on
-    real_call = peer.call
-
-    def counting_call(method, request, **kwargs):
-        if method == "ListEvents":
-            readers.append(threading.current_thread().name)
-        return real_call(method, request, **kwargs)
-
-    monkeypatch.setattr(peer, "call", counting_call)
+    readers = record_outbox_readers(stack, monkeypatch)
     opened = [_watch(gateway, after=latest) for _ in range(20)]
     gateway.RegisterModelVersion(register_request("m", upload(artifacts, b"b"), "1.0.1"))
     for watcher_events, _ in opened:
