@@ -15,6 +15,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.common.server import insecure_channel
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,7 @@ def _wait_serving(
     want: int = health_pb2.HealthCheckResponse.SERVING,
 ) -> None:
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
+    with insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while True:
             try:

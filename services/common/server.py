@@ -42,10 +42,16 @@ def keepalive_ms() -> int:
 
 def channel_options(keepalive: int | None = None) -> list[tuple[str, Any]]:
     """Options of every client channel: message limits, and keepalive pings (also on idle
-    connections) that notice a dead peer within about ``keepalive`` + 10 s."""
+    connections) that notice a dead peer within about ``keepalive`` + 10 s.
+
+    Each channel keeps its own connections (``use_local_subchannel_pool``). In grpc's
+    shared pool a new channel inherits the reconnect backoff of any older channel to the
+    same address, so after a peer restarts on its old port the first calls on a fresh
+    channel failed at once with "Connection refused" while the server was listening."""
     keepalive = keepalive or keepalive_ms()
     return [
         *MESSAGE_OPTIONS,
+        ("grpc.use_local_subchannel_pool", 1),
         ("grpc.keepalive_time_ms", keepalive),
         ("grpc.keepalive_timeout_ms", 10_000),
         ("grpc.http2.max_pings_without_data", 0),

@@ -137,3 +137,35 @@ def test_a_sigterm_delivered_to_another_thread_still_stops_the_servers() -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "stopped"
+
+
+@pytest.mark.parametrize("options", ["server", "sdk"])
+def test_a_new_channel_reaches_a_server_restarted_on_its_old_port(options: str) -> None:
+    """An older channel left in reconnect backoff must not make a fresh one fail fast."""
+    from mreg.connection import CHANNEL_OPTIONS
+    from services.common.server import build_server, insecure_channel
+
+    def fresh_channel(address: str) -> grpc.Channel:
+        if options == "server":
+            return insecure_channel(address)
+        return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+
+    first = build_server("127.0.0.1:0")
+    first.start()
+    address = f"127.0.0.1:{first.port}"
+    request = health_pb2.HealthCheckRequest()
+    with fresh_channel(address) as old:
+        health_pb2_grpc.HealthStub(old).Check(request, timeout=5)
+        first.stop(grace=None)
+        for _ in range(3):  # each refused connection lengthens the old channel's backoff
+            with pytest.raises(grpc.RpcError) as refused:
+                health_pb2_grpc.HealthStub(old).Check(request, timeout=1)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        second = build_server(address)
+        second.start()
+        try:
+            with fresh_channel(address) as new:
+                answer = health_pb2_grpc.HealthStub(new).Check(request, timeout=5)
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING
+        finally:
+            second.stop(grace=None)

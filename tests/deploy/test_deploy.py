@@ -30,6 +30,7 @@ import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2
+from services.common.server import insecure_channel
 from services.common.settings import Settings
 from tests.conftest import free_port
 
@@ -362,7 +363,7 @@ def test_compose_health_checks_ask_for_each_service_by_name() -> None:
 
 
 def _health(port: int, service: str) -> int:
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+    with insecure_channel(f"127.0.0.1:{port}") as channel:
         request = health_pb2.HealthCheckRequest(service=service)
         return health_pb2_grpc.HealthStub(channel).Check(request, timeout=1).status
 

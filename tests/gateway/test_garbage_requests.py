@@ -15,6 +15,7 @@ import pytest
 from google.protobuf.message import DecodeError
 
 from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2
+from services.common.server import insecure_channel
 from tests.gateway.conftest import Stack
 
 #: (service, method, request type): one RPC per service, one of them client-streaming.
@@ -58,7 +59,7 @@ def test_garbage_bytes_answer_invalid_argument_without_a_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    with grpc.insecure_channel(stack.address(which)) as channel:
+    with insecure_channel(stack.address(which)) as channel:
         for data in _unparsable(request_type, 40):
             error = _raw_unary(channel, method, data)
             assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (data, error.details())
@@ -86,7 +87,7 @@ def test_a_garbage_message_in_an_upload_stream_ends_it_with_invalid_argument(
         header=artifacts_pb2.UploadHeader(upload_id="garbage-test-0001", write_offset=0)
     ).SerializeToString()
     bad = _unparsable(artifacts_pb2.UploadBlobRequest, 1)[0]
-    with grpc.insecure_channel(stack.address("artifacts")) as channel:
+    with insecure_channel(stack.address("artifacts")) as channel:
         upload = channel.stream_unary("/modelregistry.v1.ArtifactService/UploadBlob")
         with pytest.raises(grpc.RpcError) as info:
             upload(iter([good, bad]), timeout=10)

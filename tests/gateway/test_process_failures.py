@@ -16,13 +16,14 @@ import pytest
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, resources_pb2
 from mreg.client import Client
 from mreg.errors import UnavailableError
+from services.common.server import insecure_channel
 from tests.conftest import free_port
 from tests.gateway.conftest import upload
 
 
 def _wait(address: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
+    with insecure_channel(address) as channel:
         grpc.channel_ready_future(channel).result(timeout=max(0.1, deadline - time.monotonic()))
 
 
@@ -89,7 +90,7 @@ def processes(request: pytest.FixtureRequest, tmp_path: Path):
 
 
 def _pins(address: str, digest: resources_pb2.Digest) -> list[str]:
-    with grpc.insecure_channel(address) as channel:
+    with insecure_channel(address) as channel:
         blob = (
             artifacts_pb2_grpc.ArtifactServiceStub(channel)
             .StatBlob(artifacts_pb2.StatBlobRequest(digest=digest), timeout=10, wait_for_ready=True)

@@ -19,13 +19,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from modelregistry.v1 import metadata_pb2, registry_pb2, registry_pb2_grpc
 from mreg.client import Client
+from services.common.server import insecure_channel
 from tests.conftest import free_port
 from tests.gateway.conftest import upload
 from tests.gateway.test_process_failures import Processes
 
 
 def _health(address: str) -> int | None:
-    with grpc.insecure_channel(address) as channel:
+    with insecure_channel(address) as channel:
         try:
             return (
                 health_pb2_grpc.HealthStub(channel)
@@ -112,7 +113,7 @@ def test_a_gateway_without_peers_is_not_serving(tmp_path: Path) -> None:
 def test_hundreds_of_watchers_leave_unary_calls_fast_and_all_get_the_event(
     processes: Processes,
 ) -> None:
-    with grpc.insecure_channel(processes.address("gateway")) as channel:
+    with insecure_channel(processes.address("gateway")) as channel:
         stub = registry_pb2_grpc.RegistryServiceStub(channel)
         streams = [_watch(stub) for _ in range(300)]
         try:
@@ -179,7 +180,7 @@ def _all_events(stub) -> list[int]:
 
 def test_watchers_survive_a_metadata_restart_and_miss_nothing(processes: Processes) -> None:
     with (
-        grpc.insecure_channel(processes.address("gateway")) as channel,
+        insecure_channel(processes.address("gateway")) as channel,
         Client(processes.address("gateway"), timeout=20) as client,
     ):
         stub = registry_pb2_grpc.RegistryServiceStub(channel)
@@ -202,7 +203,7 @@ def test_watchers_survive_a_metadata_restart_and_miss_nothing(processes: Process
 
 def test_sigterm_tells_watchers_to_reconnect_with_their_cursor(processes: Processes) -> None:
     with (
-        grpc.insecure_channel(processes.address("gateway")) as channel,
+        insecure_channel(processes.address("gateway")) as channel,
         Client(processes.address("gateway"), timeout=20) as client,
     ):
         stub = registry_pb2_grpc.RegistryServiceStub(channel)
@@ -254,7 +255,7 @@ def test_a_watcher_that_never_reads_is_dropped_naming_its_cursor(tmp_path: Path)
     )
     try:
         _until_health(address, health_pb2.HealthCheckResponse.SERVING)
-        with grpc.insecure_channel(address) as channel, Client(address, timeout=20) as client:
+        with insecure_channel(address) as channel, Client(address, timeout=20) as client:
             stub = registry_pb2_grpc.RegistryServiceStub(channel)
             _register(client, "slow")
             start = _all_events(stub)[-1]

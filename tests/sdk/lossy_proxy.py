@@ -9,6 +9,8 @@ from concurrent import futures
 
 import grpc
 
+from services.common.server import insecure_channel
+
 LOST = "connection lost (simulated by the test proxy)"
 
 
@@ -20,7 +22,7 @@ class LossyProxy(grpc.GenericRpcHandler):
         self.lose = set(lose)
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._upstream = grpc.insecure_channel(upstream)
+        self._upstream = insecure_channel(upstream)
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         self._server.add_generic_rpc_handlers((self,))
         self.address = f"127.0.0.1:{self._server.add_insecure_port('127.0.0.1:0')}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import grpc
 import pytest
 
 from modelregistry.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
@@ -17,6 +16,7 @@ from mreg.client import Client
 from mreg.transfer import TransferError
 from services.artifacts import trees
 from services.artifacts.app import build_service
+from services.common.server import insecure_channel
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def _plant_tree(registry, model: str, entries: list[tuple[str, int]]) -> None:
         )
     )
     tree = store.put_bytes(manifest, is_tree=True)
-    with grpc.insecure_channel(registry.address(registry.gateway)) as channel:
+    with insecure_channel(registry.address(registry.gateway)) as channel:
         registry_pb2_grpc.RegistryServiceStub(channel).RegisterModelVersion(
             registry_pb2.RegisterModelVersionRequest(
                 parent=f"models/{model}",
