@@ -145,3 +145,7 @@ ARTIFACTS_PORT = 50052
 METADATA_PORT = 50053
 GATEWAY_HTTP_PORT = 8080
 ARTIFACTS_HTTP_PORT = 8081
+
+#: Version tag where ``mreg push`` records a single file's name (``mreg pull`` and the
+#: gateway's OCI manifests and code-execution gate read it).
+FILE_NAME_TAG = "mreg.file_name"

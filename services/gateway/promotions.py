@@ -36,8 +36,15 @@ from services.common.validation import (
     parse_version_name,
     validate_request_id,
 )
-from services.common.vocabulary import EvaluationType, Stage, from_proto, name_of, to_proto
-from services.gateway.gates import Candidate, EvaluationFact, GateFailure, check_gates
+from services.common.vocabulary import (
+    FILE_NAME_TAG,
+    EvaluationType,
+    Stage,
+    from_proto,
+    name_of,
+    to_proto,
+)
+from services.gateway.gates import Candidate, CodeFile, EvaluationFact, GateFailure, check_gates
 from services.gateway.peers import Peers
 from services.gateway.policy import Policy
 
@@ -446,7 +453,12 @@ class Promotions:
         )
         evaluations = self._evaluations(version.name, identity) if needs_evaluations else []
         return check_gates(
-            stage_policy, candidate, evaluations, baseline, lambda: self._verify(version)
+            stage_policy,
+            candidate,
+            evaluations,
+            baseline,
+            lambda: self._verify(version),
+            lambda: self._code_files(version),
         )
 
     def _raise_failures(
@@ -484,6 +496,23 @@ class Promotions:
             token = page.next_page_token
             if not token:
                 return list(reversed(facts))
+
+    def _code_files(self, version: resources_pb2.ModelVersion) -> list[CodeFile]:
+        """The version's files whose inspection says loading them can run code."""
+        files = [(version.tags.get(FILE_NAME_TAG, ""), version.artifact_digest)]
+        if version.artifact_is_tree:
+            tree = self.peers.artifacts.call(
+                "GetTree", artifacts_pb2.GetTreeRequest(digest=version.artifact_digest)
+            )
+            files = [(entry.path, entry.digest) for entry in tree.entries]
+        found = []
+        for path, digest in files:
+            blob = self.peers.artifacts.call(
+                "StatBlob", artifacts_pb2.StatBlobRequest(digest=digest)
+            ).blob
+            if blob.inspection.may_execute_code:
+                found.append(CodeFile(path or f"sha256:{digest.hash}", blob.inspection.format))
+        return found
 
     def _verify(self, version: resources_pb2.ModelVersion) -> str | None:
         """Re-read every byte of the version's artifact and check its SHA-256."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 import threading
 
 import grpc
@@ -10,7 +11,13 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from modelregistry.v1 import governance_pb2, metadata_pb2, registry_pb2, resources_pb2
+from modelregistry.v1 import (
+    artifacts_pb2,
+    governance_pb2,
+    metadata_pb2,
+    registry_pb2,
+    resources_pb2,
+)
 from services.artifacts.store import CHUNK_PREFIX, pack_chunk
 from services.common.auth import Role
 from services.common.compression import Codec
@@ -188,6 +195,57 @@ def test_integrity_is_rechecked_before_production(stack, gateway, artifacts) -> 
     assert violations(error) == [("INTEGRITY", name)]
     assert "is corrupt" in error.details()
     assert stage_of(gateway, name) == STAGING
+
+
+NO_CODE = """
+default:
+  stages:
+    production:
+      forbid_code_execution: true
+"""
+
+
+def test_files_that_can_run_code_are_refused_where_the_policy_forbids_them(
+    stack, gateway, artifacts
+) -> None:
+    stack.restart_gateway(NO_CODE)
+    weights = upload(artifacts, b"\x00" * 64)  # plain bytes: nothing runs when loaded
+    pickled = upload(artifacts, pickle.dumps({"w": [1.0, 2.0]}, protocol=4))
+    tree = artifacts.CommitTree(
+        artifacts_pb2.CommitTreeRequest(
+            entries=[
+                artifacts_pb2.TreeEntry(path="config.json", digest=weights, mode=0o644),
+                artifacts_pb2.TreeEntry(path="model/optimizer.pkl", digest=pickled, mode=0o644),
+            ]
+        )
+    ).tree.digest
+    as_tree = call(
+        gateway.RegisterModelVersion,
+        register_request("m", tree, "1.0.0", artifact_is_tree=True),
+    ).model_version.name
+    as_file = register(gateway, artifacts, "1.1.0", pickle.dumps([1, 2], protocol=4))
+    safe = register(gateway, artifacts, "1.2.0", b"\x00" * 32)
+    for name in (as_tree, as_file, safe):
+        promote(gateway, name, STAGING)
+
+    error = refused(
+        gateway.PromoteModelVersion,
+        registry_pb2.PromoteModelVersionRequest(name=as_tree, target_stage=PRODUCTION),
+    )
+    assert violations(error) == [("CODE_EXECUTION", "model/optimizer.pkl")]
+    assert (
+        "model/optimizer.pkl is pickle and can run code when loaded; the policy forbids such "
+        "files in this stage (forbid_code_execution)"
+    ) in error.details()
+    error = refused(
+        gateway.PromoteModelVersion,
+        registry_pb2.PromoteModelVersionRequest(name=as_file, target_stage=PRODUCTION),
+    )
+    [(gate, subject)] = violations(error)
+    assert (gate, subject.startswith("sha256:")) == ("CODE_EXECUTION", True)
+    assert stage_of(gateway, as_tree) == stage_of(gateway, as_file) == STAGING
+    promote(gateway, safe, PRODUCTION)  # the gate passes what cannot run code
+    assert stage_of(gateway, safe) == PRODUCTION
 
 
 APPROVALS = """
