@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -317,7 +317,7 @@ class Client(Operations):
             max_mb_per_s=max_mb_per_s,
             channel=self._artifacts_channel,
         )
-        root, _blob = commit_files(
+        root, committed = commit_files(
             self.artifacts, files, is_tree, metadata=self.metadata, timeout=self.timeout
         )
         all_tags = dict(tags or {})
@@ -325,7 +325,7 @@ class Client(Operations):
             all_tags.setdefault(FILE_NAME_TAG, files[0].rel)
         registered = self.register(
             model,
-            root,
+            root.digest,
             version=version,
             bump=bump,
             is_tree=is_tree,
@@ -340,7 +340,8 @@ class Client(Operations):
             training_dataset=datasets[0] if datasets else "",
             lineage=lineage,
         )
-        return PushResult(registered, stats)
+        inspections = {path: blob.inspection for path, blob in committed.items()}
+        return PushResult(registered, stats, inspections)
 
     def pull(
         self,
@@ -388,6 +389,10 @@ class Client(Operations):
         request = artifacts_pb2.GetTreeRequest(digest=digest)
         return list(self._artifact_unary("GetTree", request).entries)
 
+    def stat(self, digest: resources_pb2.Digest) -> artifacts_pb2.BlobInfo:
+        """A stored blob: its size at rest and what inspection found in its header."""
+        return self._artifact_unary("StatBlob", artifacts_pb2.StatBlobRequest(digest=digest)).blob
+
     def _parent_link(self, reference: str) -> metadata_pb2.LineageLink:
         parent = reference if reference.startswith("models/") else self.resolve(reference).name
         return _link(
@@ -411,10 +416,12 @@ def _link(node_type: int, key: str, edge_type: int) -> metadata_pb2.LineageLink:
 
 @dataclass(frozen=True)
 class PushResult:
-    """The registered version and what the push moved."""
+    """The registered version, what the push moved, and what inspection found in each
+    file (by relative path)."""
 
     version: resources_pb2.ModelVersion
     stats: TransferStats
+    inspections: dict[str, artifacts_pb2.Inspection] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

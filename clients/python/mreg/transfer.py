@@ -415,18 +415,18 @@ def commit_files(
     *,
     metadata: Sequence[tuple[str, str]],
     timeout: float,
-) -> tuple[resources_pb2.Digest, artifacts_pb2.BlobInfo]:
-    """Commit every file's blob and, for a tree, the tree; returns the root digest."""
-    blob = None
+) -> tuple[artifacts_pb2.BlobInfo, dict[str, artifacts_pb2.BlobInfo]]:
+    """Commit every file's blob and, for a tree, the tree; returns the root blob (the
+    file's or the tree's) and each file's blob by relative path."""
+    committed: dict[str, artifacts_pb2.BlobInfo] = {}
     for local in files:
         request = artifacts_pb2.CommitBlobRequest(
             blob_digest=local.digest,
             chunk_digests=[chunk_digest(c) for c in local.chunks],
         )
-        blob = _rpc(stub.CommitBlob, request, metadata, timeout).blob
+        committed[local.rel] = _rpc(stub.CommitBlob, request, metadata, timeout).blob
     if not is_tree:
-        assert blob is not None
-        return blob.digest, blob
+        return committed[files[0].rel], committed
     tree = _rpc(
         stub.CommitTree,
         artifacts_pb2.CommitTreeRequest(
@@ -437,7 +437,7 @@ def commit_files(
         metadata,
         timeout,
     ).tree
-    return tree.digest, tree
+    return tree, committed
 
 
 def push_blob(
@@ -463,7 +463,7 @@ def push_blob(
         stats=stats,
         progress=Progress(),
     )
-    _, blob = commit_files(stub, files, False, metadata=metadata, timeout=timeout)
+    blob, _ = commit_files(stub, files, False, metadata=metadata, timeout=timeout)
     return blob, stats
 
 
