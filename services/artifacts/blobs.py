@@ -9,12 +9,12 @@ import logging
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
+from mreg.chunking import MAX_CHUNK_BYTES
+from mreg.compression import Codec, CodecError, decode_chunk
 from services.artifacts.backends.base import ObjectNotFound
 from services.artifacts.chunks import ChunkStore
 from services.artifacts.inspect import inspect_blob
 from services.artifacts.store import BlobManifest, Records, chunk_key, unpack_chunk
-from services.common.chunking import MAX_CHUNK_BYTES
-from services.common.compression import Codec, CodecError, decode_chunk
 from services.common.errors import FailedPrecondition, PreconditionViolation
 from services.common.settings import PREFERRED_MESSAGE_BYTES
 

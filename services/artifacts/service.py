@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from mreg.chunking import MAX_CHUNK_BYTES, new_chunker
 from services.artifacts import blobs, gc, trees
 from services.artifacts import compactor as compaction
 from services.artifacts import scrub as scrubbing
@@ -33,7 +34,6 @@ from services.artifacts.uploads import (
 )
 from services.artifacts.visibility import Visibility, holder_in_prefix, not_found
 from services.common.auth import ANONYMOUS, Identity
-from services.common.chunking import MAX_CHUNK_BYTES, new_chunker
 from services.common.errors import (
     FailedPrecondition,
     InvalidArgument,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2, resources_pb2
-from services.common.chunkids import ALGORITHMS, ENUM_OF, id_of_digest
+from mreg.chunkids import ALGORITHMS, ENUM_OF, id_of_digest
 from services.common.errors import (
     FailedPrecondition,
     PreconditionViolation,

@@ -18,9 +18,9 @@ from modelregistry.v1 import (
     registry_pb2,
     resources_pb2,
 )
+from mreg.compression import Codec
 from services.artifacts.store import CHUNK_PREFIX, pack_chunk
 from services.common.auth import Role
-from services.common.compression import Codec
 from tests.gateway.conftest import register_request, upload
 
 PRODUCTION = resources_pb2.STAGE_PRODUCTION

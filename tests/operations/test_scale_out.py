@@ -23,9 +23,9 @@ from modelregistry.v1 import (
     registry_pb2_grpc,
     resources_pb2,
 )
+from mreg.chunking import iter_file_chunks
 from mreg.client import Client
 from services.artifacts.store import CHUNK_PREFIX
-from services.common.chunking import iter_file_chunks
 from services.common.server import insecure_channel
 from services.common.settings import Settings
 

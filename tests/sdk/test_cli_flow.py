@@ -218,10 +218,10 @@ def test_errors_print_the_server_message_and_exit_non_zero(mreg) -> None:
 
 def test_a_killed_push_resumes_sending_only_what_is_missing(mreg, tmp_path: Path) -> None:
     from modelregistry.v1 import artifacts_pb2
+    from mreg.chunkids import BLAKE3
+    from mreg.chunking import iter_file_chunks
     from mreg.client import Client
     from mreg.transfer import chunk_digest
-    from services.common.chunkids import BLAKE3
-    from services.common.chunking import iter_file_chunks
 
     model = tmp_path / "big.bin"
     model.write_bytes(os.urandom(160 * 1024 * 1024))

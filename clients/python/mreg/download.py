@@ -216,7 +216,7 @@ def _varint(raw: bytes, position: int) -> tuple[int, int]:
 
 def _decode(target: Path, piece: Piece) -> bytes | memoryview:
     # Imported here: the codecs need numpy, which a pull of raw chunks never loads.
-    from services.common.compression import Codec, CodecError, decode_chunk
+    from mreg.compression import Codec, CodecError, decode_chunk
 
     try:
         return decode_chunk(Codec(piece.compressor), piece.data, piece.uncompressed_size)

@@ -28,13 +28,13 @@ from typing import Any
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, registry_pb2, resources_pb2
+from mreg.chunkids import SHA256, algorithm_named, digest_of_id, id_of_digest
+from mreg.chunking import ChunkRef, file_sha256, hash_file
 from mreg.download import FileDownload, RateLimit, TransferError, reader
 from mreg.errors import from_rpc_error
 from mreg.hashcache import HashCache
 from mreg.interrupt import POLL_SECONDS, check
-from services.common.chunkids import SHA256, algorithm_named, digest_of_id, id_of_digest
-from services.common.chunking import ChunkRef, file_sha256, hash_file
-from services.common.treepaths import TreeRuleError, check_tree
+from mreg.treepaths import TreeRuleError, check_tree
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ def hash_files(
     """Fill in each file's SHA-256 and chunks (named by ``algorithm``), from the cache where
     the file is unchanged.
 
-    Each file is read once (:func:`services.common.chunking.hash_file`); the bar advances
+    Each file is read once (:func:`mreg.chunking.hash_file`); the bar advances
     by the bytes hashed, chunk by chunk, not file by file.
     """
     progress.phase("hashing", sum(f.size for f in files))
@@ -512,7 +512,7 @@ def download_files(
     Given the artifact service's ``channel``, received data is written without protobuf's
     two copies.
 
-    A tree that breaks a rule of :mod:`services.common.treepaths` (a path that is both a
+    A tree that breaks a rule of :mod:`mreg.treepaths` (a path that is both a
     file and a directory, names that differ only by case, control characters, setuid bits)
     is refused before anything is written.
     """
