@@ -21,6 +21,7 @@ Run: ``python -m benchmarks.metadata_load [--seconds 10] [--clients 8] [-v]``.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import random
@@ -334,12 +335,12 @@ def search_phase(server: Servers, repeats: int) -> dict[str, Any]:
             request = metadata_pb2.SearchModelVersionsRequest(
                 filter=filter_, order_by=order, page_size=50
             )
-            times, pages = sequential(lambda r=request: stub.SearchModelVersions(r), repeats)
+            times, pages = sequential(functools.partial(stub.SearchModelVersions, request), repeats)
             token = pages[-1].next_page_token
             later = metadata_pb2.SearchModelVersionsRequest(
                 filter=filter_, order_by=order, page_size=50, page_token=token
             )
-            times2, _ = sequential(lambda r=later: stub.SearchModelVersions(r), repeats)
+            times2, _ = sequential(functools.partial(stub.SearchModelVersions, later), repeats)
             out[label] = {
                 "filter": filter_,
                 "order_by": order,

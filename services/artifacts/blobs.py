@@ -136,7 +136,9 @@ def _read_unverified(chunks: ChunkStore, shas: list[str]) -> Iterator[bytes | me
         try:
             stored = chunks.backend.get(chunk_key(sha))
         except ObjectNotFound:
-            return chunks.read(sha).data  # DATA_LOSS: missing or quarantined
+            found = chunks.read(sha).data  # DATA_LOSS: missing or quarantined
+            assert found is not None  # read decodes unless told not to
+            return found
         codec, payload, _ = unpack_chunk(stored)
         try:
             return decode_chunk(codec, payload, max_size=MAX_CHUNK_BYTES)

@@ -263,13 +263,13 @@ def _scan_torch_pickle(program: bytes) -> tuple[set[str], dict[str, int], int]:
                 kind = str(last).rsplit(".", 1)[-1].removesuffix("Storage")
                 dtypes.add(_TORCH_STORAGES.get(kind, kind.upper()))
         elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
-            memo[int(arg)] = last
+            memo[int(arg or 0)] = last
             continue
         elif name == "MEMOIZE":
             memo[len(memo)] = last
             continue
         elif name in ("BINGET", "LONG_BINGET", "GET"):
-            last = memo.get(int(arg))
+            last = memo.get(int(arg or 0))
         elif name == "MARK":
             recent = []
             continue

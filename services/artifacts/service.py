@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -298,7 +298,7 @@ class ArtifactService:
     def _view(
         self,
         manifest: BlobManifest,
-        quarantined: list[Digest] = (),  # type: ignore[assignment]
+        quarantined: Sequence[Digest] = (),
         identity: Identity = ANONYMOUS,
     ) -> BlobView:
         """The blob with its pins (to a prefix-limited caller: only its prefix's versions)."""

@@ -276,7 +276,9 @@ def _expected(loc: _Loc) -> list[str]:
     if get_origin(kind) is dict:
         key = get_args(kind)[0]
         return [m.value for m in key] if isinstance(key, type) and issubclass(key, Stage) else []
-    return sorted(kind.model_fields) if isinstance(kind, type) else []
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return sorted(kind.model_fields)
+    return []
 
 
 # --------------------------------------------------------------------------- loading

@@ -39,6 +39,7 @@ from services.common.validation import (
 from services.common.vocabulary import (
     FILE_NAME_TAG,
     EvaluationType,
+    ProtoEnum,
     Stage,
     from_proto,
     name_of,
@@ -58,7 +59,7 @@ def stage_name(stage: int) -> str:
     return name_of(Stage, stage)
 
 
-def _stage_value(name: str) -> int:
+def _stage_value(name: str) -> ProtoEnum:
     """``production`` -> ``STAGE_PRODUCTION``."""
     return to_proto(Stage(name))
 
@@ -594,14 +595,14 @@ class Promotions:
         return self._metadata("GetPromotion", request, identity).promotion
 
     def _decide(
-        self, name: str, decision: int, comment: str, identity: Identity, request_id: str = ""
+        self, name: str, decision: ProtoEnum, comment: str, identity: Identity, request_id: str = ""
     ):
         request = metadata_pb2.DecidePromotionRequest(
             name=name, decision=decision, comment=comment, request_id=request_id
         )
         return self._metadata("DecidePromotion", request, identity).promotion
 
-    def _set_state(self, promotion, state: int, message: str, identity: Identity):
+    def _set_state(self, promotion, state: ProtoEnum, message: str, identity: Identity):
         request = metadata_pb2.SetPromotionStateRequest(
             name=promotion.name, state=state, status_message=message
         )

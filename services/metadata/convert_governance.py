@@ -48,7 +48,7 @@ def approval_to_proto(a: Approval) -> governance_pb2.Approval:
     """A decision as its proto."""
     return governance_pb2.Approval(
         principal=a.principal,
-        decision=_DECISIONS[a.decision],  # type: ignore[arg-type]
+        decision=_DECISIONS[a.decision],
         comment=a.comment,
         time=timestamp(a.time),
     )
@@ -59,8 +59,8 @@ def promotion_to_proto(p: Promotion) -> governance_pb2.Promotion:
     return governance_pb2.Promotion(
         name=p.name,
         model_version=p.version_name,
-        target_stage=stage_to_proto(p.target_stage),  # type: ignore[arg-type]
-        state=_PROMOTION_STATES[p.state],  # type: ignore[arg-type]
+        target_stage=stage_to_proto(p.target_stage),
+        state=_PROMOTION_STATES[p.state],
         requested_by=p.requested_by,
         reason=p.reason,
         required_approvals=p.required_approvals,
@@ -79,7 +79,7 @@ def deployment_to_proto(d: Deployment) -> governance_pb2.Deployment:
         model_version=d.version_name,
         environment=d.environment,
         endpoint=d.endpoint,
-        status=_DEPLOYMENT_STATUSES[d.status],  # type: ignore[arg-type]
+        status=_DEPLOYMENT_STATUSES[d.status],
         health=d.health,
         reported_by=d.reported_by,
         update_time=timestamp(d.update_time),

@@ -408,7 +408,9 @@ _DATASET = resources_pb2.LINEAGE_NODE_TYPE_DATASET
 _EXPERIMENT = resources_pb2.LINEAGE_NODE_TYPE_EXPERIMENT
 
 
-def _link(node_type: int, key: str, edge_type: int) -> metadata_pb2.LineageLink:
+def _link(
+    node_type: resources_pb2.LineageNodeType, key: str, edge_type: resources_pb2.LineageEdgeType
+) -> metadata_pb2.LineageLink:
     return metadata_pb2.LineageLink(
         type=edge_type, object=resources_pb2.LineageNode(type=node_type, key=key)
     )

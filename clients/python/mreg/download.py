@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import grpc
 import xxhash
@@ -178,7 +178,7 @@ def parse_piece(raw: bytes) -> Piece:
     reads the four fields by hand (unknown fields are skipped as protobuf would skip them).
     """
     view = memoryview(raw)
-    fields = [0, b"", 0, 0]
+    fields: list[Any] = [0, b"", 0, 0]
     position, end = 0, len(raw)
     while position < end:
         key, position = _varint(raw, position)

@@ -52,7 +52,9 @@ NODE_TYPES = {
 }
 
 
-def _choice(table: Mapping[str, int], value: str, what: str) -> int:
+def _choice(table: Mapping[str, Any], value: str, what: str) -> Any:
+    """``table[value]``: a proto enum's number (Any: the generated stubs take only the enum
+    class for an enum field, protobuf any int)."""
     try:
         return table[value.lower()]
     except KeyError:

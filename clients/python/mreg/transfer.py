@@ -273,9 +273,9 @@ def upload_missing(
     lanes: list[list[tuple[LocalFile, ChunkRef]]] = [[] for _ in range(max(1, streams))]
     loads = [0] * len(lanes)
     for item in sorted(missing, key=lambda m: -m[1].length):
-        lane = loads.index(min(loads))
-        lanes[lane].append(item)
-        loads[lane] += item[1].length
+        lightest = loads.index(min(loads))
+        lanes[lightest].append(item)
+        loads[lightest] += item[1].length
     for lane in lanes:
         lane.sort(key=lambda m: (str(m[0].path), m[1].offset))  # read each file in order
     lock = threading.Lock()
