@@ -310,9 +310,27 @@ class RegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SearchModelVersions(self, request, context):
-        """SearchModelVersions finds versions across models with a filter
-        (`stage = "production" AND metrics.auc > 0.9`), ordering and keyset
-        pagination.
+        """SearchModelVersions finds versions across models with a filter in a
+        subset of AIP-160 and an AIP-132 `order_by`, a page at a time.
+
+        Filter: comparisons `field op value` with op one of `=`, `!=`, `<`, `<=`,
+        `>`, `>=`, joined with `AND`, `OR`, `NOT` and parentheses. Fields: `name`
+        or `model` (model id), `version` (compared by semver precedence),
+        `stage` and `state` (`=` and `!=` only), `framework`,
+        `framework_version`, `format`, `owner`, `team`, `training_dataset`,
+        `experiment_id`, `run_id`, `git_commit`, `created_by` (strings),
+        `parameter_count` (number), `create_time` and `update_time` (RFC 3339
+        strings), `tags.KEY`, `params.KEY` (strings), `metrics.KEY` (numbers).
+        A map comparison matches versions that have the key with a value that
+        satisfies it. Example:
+        `stage = "production" AND metrics.auc > 0.9 AND tags.team = "risk"`.
+        A filter is at most 4096 characters, and parentheses and `NOT` nest at
+        most 32 levels deep.
+
+        Order: a comma-separated list of the same fields, each optionally
+        followed by `desc`; default `create_time desc`. A version without an
+        ordered metric or tag sorts as if its value were larger than any other
+        (last ascending, first descending), as PostgreSQL orders NULLs.
 
         Errors:
         * INVALID_ARGUMENT: a filter or order_by that does not parse, names an
