@@ -24,11 +24,14 @@ def test_generated_python_is_fresh() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_generated_check_notices_a_stale_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "generated", ["modelregistry/v1/resources_pb2.py", "modelregistry/metadata/v1/metadata_pb2.py"]
+)
+def test_generated_check_notices_a_stale_file(tmp_path: Path, generated: str) -> None:
     copy = tmp_path / "repo"
     shutil.copytree(ROOT / "protos", copy / "protos")
     shutil.copytree(ROOT / "scripts", copy / "scripts")
-    stale = copy / "protos" / "modelregistry" / "v1" / "resources_pb2.py"
+    stale = copy / "protos" / generated
     stale.write_text(stale.read_text() + "\n# edited by hand\n")
     result = subprocess.run(
         [sys.executable, "scripts/gen_protos.py", "--check"],
@@ -37,7 +40,7 @@ def test_generated_check_notices_a_stale_file(tmp_path: Path) -> None:
         text=True,
     )
     assert result.returncode == 1
-    assert "stale generated file: protos/modelregistry/v1/resources_pb2.py" in result.stderr
+    assert f"stale generated file: protos/{generated}" in result.stderr
 
 
 BASELINE = "public-baseline.binpb"
