@@ -42,7 +42,8 @@ from sqlalchemy.engine import make_url
 
 from benchmarks import harness
 from benchmarks.metadata_bulk import load_lineage, load_versions
-from modelregistry.v1 import metadata_pb2, metadata_pb2_grpc, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2, metadata_pb2_grpc
+from modelregistry.v1 import resources_pb2
 from services.metadata.app import migrate
 
 logger = logging.getLogger(__name__)
@@ -365,7 +366,7 @@ def lineage_phase(server: Servers, nodes: int, args: argparse.Namespace) -> dict
                     node=resources_pb2.LineageNode(
                         type=resources_pb2.LINEAGE_NODE_TYPE_DATASET, key=f"graph-{start}@1"
                     ),
-                    direction=metadata_pb2.LINEAGE_DIRECTION_UP,
+                    direction=resources_pb2.LINEAGE_DIRECTION_UP,
                     max_depth=10,
                 ),
                 timeout=60,

@@ -15,13 +15,8 @@ from collections.abc import Iterator
 
 import grpc
 
-from modelregistry.v1 import (
-    artifacts_pb2,
-    governance_pb2,
-    metadata_pb2,
-    registry_pb2,
-    resources_pb2,
-)
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import artifacts_pb2, registry_pb2, resources_pb2
 from services.common.auth import Identity, Role
 from services.common.errors import (
     Aborted,
@@ -113,13 +108,13 @@ class Promotions:
                     reason="CONCURRENT_PROMOTION",
                 ) from None
             raise
-        if promotion.state != governance_pb2.PROMOTION_STATE_APPROVED:
+        if promotion.state != resources_pb2.PROMOTION_STATE_APPROVED:
             return registry_pb2.PromoteModelVersionResponse(promotion=promotion)
         return self._execute(promotion, identity)
 
     def _by_request_id(
         self, model: str, request_id: str, identity: Identity
-    ) -> governance_pb2.Promotion | None:
+    ) -> resources_pb2.Promotion | None:
         """The promotion of ``model`` an earlier request with this id recorded, if any."""
         request = metadata_pb2.ListPromotionsRequest(
             parent=f"models/{model}", request_id=request_id, page_size=1
@@ -134,7 +129,7 @@ class Promotions:
 
     def _repeat(
         self,
-        earlier: governance_pb2.Promotion,
+        earlier: resources_pb2.Promotion,
         request: registry_pb2.PromoteModelVersionRequest,
         identity: Identity,
     ) -> registry_pb2.PromoteModelVersionResponse:
@@ -152,12 +147,12 @@ class Promotions:
         return self._answer(earlier, f"created by request id {request.request_id!r}", identity)
 
     def _answer(
-        self, promotion: governance_pb2.Promotion, how: str, identity: Identity
+        self, promotion: resources_pb2.Promotion, how: str, identity: Identity
     ) -> registry_pb2.PromoteModelVersionResponse:
         """Execute an approved promotion; report any other as it stands."""
-        if promotion.state == governance_pb2.PROMOTION_STATE_APPROVED:
+        if promotion.state == resources_pb2.PROMOTION_STATE_APPROVED:
             return self._execute(promotion, identity)
-        if promotion.state == governance_pb2.PROMOTION_STATE_FAILED:
+        if promotion.state == resources_pb2.PROMOTION_STATE_FAILED:
             raise FailedPrecondition(
                 f"{promotion.name}, {how}, failed: {promotion.status_message}; use a new "
                 "request id to try again",
@@ -165,7 +160,7 @@ class Promotions:
                 metadata={"promotion": promotion.name},
             )
         response = registry_pb2.PromoteModelVersionResponse(promotion=promotion)
-        if promotion.state == governance_pb2.PROMOTION_STATE_COMPLETED:
+        if promotion.state == resources_pb2.PROMOTION_STATE_COMPLETED:
             response.model_version.CopyFrom(self._version(promotion.model_version, identity))
         return response
 
@@ -178,7 +173,7 @@ class Promotions:
         request_id = validate_request_id(request.request_id) if request.request_id else ""
         promotion = self._decide(
             request.name,
-            governance_pb2.APPROVAL_DECISION_APPROVE,
+            resources_pb2.APPROVAL_DECISION_APPROVE,
             request.comment,
             identity,
             request_id,
@@ -189,15 +184,15 @@ class Promotions:
 
     def reject(
         self, request: registry_pb2.RejectPromotionRequest, identity: Identity
-    ) -> governance_pb2.Promotion:
+    ) -> resources_pb2.Promotion:
         """Reject a promotion waiting for approval."""
         return self._decide(
-            request.name, governance_pb2.APPROVAL_DECISION_REJECT, request.comment, identity
+            request.name, resources_pb2.APPROVAL_DECISION_REJECT, request.comment, identity
         )
 
     def withdraw(
         self, request: registry_pb2.WithdrawPromotionRequest, identity: Identity
-    ) -> governance_pb2.Promotion:
+    ) -> resources_pb2.Promotion:
         """Withdraw a promotion; only its requester or an admin may."""
         promotion = self._promotion(request.name, identity)
         if promotion.requested_by != identity.principal and not identity.has(Role.ADMIN):
@@ -208,7 +203,7 @@ class Promotions:
             )
         return self._set_state(
             promotion,
-            governance_pb2.PROMOTION_STATE_WITHDRAWN,
+            resources_pb2.PROMOTION_STATE_WITHDRAWN,
             request.reason or f"withdrawn by {identity.principal}",
             identity,
         )
@@ -283,7 +278,7 @@ class Promotions:
                 node=resources_pb2.LineageNode(
                     type=resources_pb2.LINEAGE_NODE_TYPE_MODEL_VERSION, key=version.name
                 ),
-                direction=metadata_pb2.LINEAGE_DIRECTION_BOTH,
+                direction=resources_pb2.LINEAGE_DIRECTION_BOTH,
                 max_depth=3,
             ),
             identity,
@@ -315,7 +310,7 @@ class Promotions:
     # ------------------------------------------------------------------ execution
 
     def _execute(
-        self, promotion: governance_pb2.Promotion, identity: Identity
+        self, promotion: resources_pb2.Promotion, identity: Identity
     ) -> registry_pb2.PromoteModelVersionResponse:
         version = self._version(promotion.model_version, identity)
         target = stage_name(promotion.target_stage)
@@ -325,7 +320,7 @@ class Promotions:
             # stage the version already holds.
             done = self._set_state(
                 promotion,
-                governance_pb2.PROMOTION_STATE_COMPLETED,
+                resources_pb2.PROMOTION_STATE_COMPLETED,
                 f"{version.name} is now {target}",
                 identity,
             )
@@ -334,7 +329,7 @@ class Promotions:
         if failures:
             self._set_state(
                 promotion,
-                governance_pb2.PROMOTION_STATE_FAILED,
+                resources_pb2.PROMOTION_STATE_FAILED,
                 "; ".join(f.description for f in failures),
                 identity,
             )
@@ -352,12 +347,12 @@ class Promotions:
             )
         except RegistryError as error:
             self._set_state(
-                promotion, governance_pb2.PROMOTION_STATE_FAILED, error.message, identity
+                promotion, resources_pb2.PROMOTION_STATE_FAILED, error.message, identity
             )
             raise
         done = self._set_state(
             promotion,
-            governance_pb2.PROMOTION_STATE_COMPLETED,
+            resources_pb2.PROMOTION_STATE_COMPLETED,
             f"{version.name} is now {target}",
             identity,
         )
@@ -590,7 +585,7 @@ class Promotions:
             )
         return found
 
-    def _promotion(self, name: str, identity: Identity) -> governance_pb2.Promotion:
+    def _promotion(self, name: str, identity: Identity) -> resources_pb2.Promotion:
         request = metadata_pb2.GetPromotionRequest(name=name)
         return self._metadata("GetPromotion", request, identity).promotion
 

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from google.protobuf import timestamp_pb2
 
-from modelregistry.v1 import metadata_pb2, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import resources_pb2
 from services.common.errors import InvalidArgument
 from services.common.validation import validate_digest
 from services.common.vocabulary import ProtoEnum, from_proto, to_proto
@@ -34,9 +35,9 @@ from services.metadata.domain import (
 from services.metadata.usecases.base import etag
 
 _BUMPS: dict[int, semver.Bump] = {
-    metadata_pb2.VERSION_BUMP_MAJOR: semver.Bump.MAJOR,
-    metadata_pb2.VERSION_BUMP_MINOR: semver.Bump.MINOR,
-    metadata_pb2.VERSION_BUMP_PATCH: semver.Bump.PATCH,
+    resources_pb2.VERSION_BUMP_MAJOR: semver.Bump.MAJOR,
+    resources_pb2.VERSION_BUMP_MINOR: semver.Bump.MINOR,
+    resources_pb2.VERSION_BUMP_PATCH: semver.Bump.PATCH,
 }
 
 
@@ -275,8 +276,8 @@ def edge_to_proto(e: LineageEdge) -> resources_pb2.LineageEdge:
 def direction_from_proto(value: int) -> Direction:
     """A lineage direction; unspecified means up."""
     directions: dict[int, Direction] = {
-        metadata_pb2.LINEAGE_DIRECTION_DOWN: Direction.DOWN,
-        metadata_pb2.LINEAGE_DIRECTION_BOTH: Direction.BOTH,
+        resources_pb2.LINEAGE_DIRECTION_DOWN: Direction.DOWN,
+        resources_pb2.LINEAGE_DIRECTION_BOTH: Direction.BOTH,
     }
     return directions.get(value, Direction.UP)
 
@@ -307,9 +308,9 @@ def event_to_proto(e: Event) -> resources_pb2.Event:
     )
 
 
-def impacted_to_proto(v: ImpactedVersion) -> metadata_pb2.ImpactedVersion:
+def impacted_to_proto(v: ImpactedVersion) -> resources_pb2.ImpactedVersion:
     """An impacted version as its proto."""
-    return metadata_pb2.ImpactedVersion(
+    return resources_pb2.ImpactedVersion(
         model_version=f"models/{v.model}/versions/{v.version}",
         stage=stage_to_proto(v.stage),
         state=state_to_proto(v.state),

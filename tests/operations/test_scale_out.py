@@ -18,7 +18,6 @@ import pytest
 from modelregistry.v1 import (
     artifacts_pb2,
     artifacts_pb2_grpc,
-    metadata_pb2,
     registry_pb2,
     registry_pb2_grpc,
     resources_pb2,
@@ -176,7 +175,7 @@ def test_promotions_through_both_gateways_leave_one_version_in_production(
     found = (
         stubs[0]
         .SearchModelVersions(
-            metadata_pb2.SearchModelVersionsRequest(
+            registry_pb2.SearchModelVersionsRequest(
                 filter='name = "race" AND stage = "production"'
             ),
             timeout=10,
