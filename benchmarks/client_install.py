@@ -46,11 +46,9 @@ def _install(specs: list[str]) -> dict[str, float]:
 def main() -> None:
     client = str(ROOT / "clients" / "python")
     _install([client])  # warms pip's cache for both
-    figures = {"client": _install([client]), "client_and_server": _install([client, str(ROOT)])}
-    whole = figures["client_and_server"]
-    figures["client_share_of_megabytes"] = round(
-        figures["client"]["megabytes"] / whole["megabytes"], 3
-    )
+    alone, whole = _install([client]), _install([client, str(ROOT)])
+    share = round(alone["megabytes"] / whole["megabytes"], 3)
+    figures = {"client": alone, "client_and_server": whole, "client_share_of_megabytes": share}
     print(json.dumps(figures, indent=2))
 
 
