@@ -38,6 +38,7 @@ class Registry:
     url: str
     gateway: str
     tokens: dict[str, str]
+    tokens_file: Path
 
     def client(self, who: str = "writer") -> Client:
         return Client(self.gateway, token=self.tokens[who], timeout=30)
@@ -66,6 +67,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
         "writer": store.create("ci", [Role.WRITER])[0],
         "approver": store.create("alice", [Role.APPROVER])[0],
         "reader": store.create("bob", [Role.READER])[0],
+        "lead": store.create("carol", [Role.WRITER, Role.APPROVER])[0],
     }
     embedded = build_embedded(
         root / "data",
@@ -81,7 +83,9 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     embedded.start_http()
     stop_background = start_background(embedded.settings, embedded.gateway_service)
     try:
-        registry = Registry(embedded.http.url, embedded.address(embedded.gateway), tokens)
+        registry = Registry(
+            embedded.http.url, embedded.address(embedded.gateway), tokens, tokens_file
+        )
         _push_fixtures(registry, root)
         yield registry
     finally:

@@ -121,3 +121,16 @@ def test_a_version_that_does_not_exist_is_a_404_page(page: Page, registry: Regis
     )
     assert "Traceback" not in page.content()
     screenshot(page, "not-found")
+
+
+def test_the_pages_work_from_the_keyboard(page: Page, registry: Registry) -> None:
+    sign_in(page, registry, "reader")
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Skip to content")
+    for _ in range(30):  # on through the header and the search form to the first model
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "churn":
+            break
+    expect(page.locator(":focus")).to_have_attribute("href", "/models/churn")
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("churn")

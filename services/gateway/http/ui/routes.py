@@ -242,12 +242,6 @@ def _local(target: str) -> str:
 
 
 def _event_json(event: resources_pb2.Event) -> str:
-    url = ""
-    if event.resource.startswith("models/"):
-        parts = event.resource.split("/")
-        url = views.version_url("/".join(parts[:4])) if len(parts) >= 4 else f"/models/{parts[1]}"
-        if parts[2:3] != ["versions"]:
-            url = f"/models/{parts[1]}"
     return json.dumps(
         {
             "sequence": event.sequence,
@@ -256,6 +250,6 @@ def _event_json(event: resources_pb2.Event) -> str:
             "resource": event.resource,
             "actor": event.actor,
             "time": views.when(event.time),
-            "url": url,
+            "url": views.event_url(event.resource),
         }
     )

@@ -125,6 +125,16 @@ def version_url(name: str) -> str:
     return "/" + "/".join(quote(part, safe="") for part in name.split("/"))
 
 
+def event_url(resource: str) -> str:
+    """The page of what an event is about: the version's, else the model's (or none)."""
+    parts = resource.split("/")
+    if len(parts) < 2 or parts[0] != "models":
+        return ""
+    if len(parts) >= 4 and parts[2] == "versions":
+        return version_url("/".join(parts[:4]))
+    return f"/models/{quote(parts[1], safe='')}"
+
+
 def short_version(name: str) -> str:
     """``models/m/versions/1.0.0`` -> ``m:1.0.0``."""
     parts = name.split("/")
@@ -223,6 +233,7 @@ FILTERS = {
     "iso": iso,
     "number": number,
     "version_url": version_url,
+    "event_url": event_url,
     "inspection_summary": inspection_summary,
     "short_version": short_version,
     "node_url": node_url,
