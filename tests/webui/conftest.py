@@ -58,7 +58,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     from services.gateway.app import start_background
 
     root = tmp_path_factory.mktemp("webui")
-    os.environ["MREG_CACHE_DIR"] = str(root / "cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MREG_CACHE_DIR", str(root / "cache"))  # the SDK's chunk cache
     tokens_file = root / "tokens.json"
     policy_file = root / "policy.yaml"
     policy_file.write_text(POLICY)
@@ -93,6 +94,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
         embedded.stop_http()
         for server in reversed(embedded.servers):
             server.stop(grace=None)
+        patch.undo()
 
 
 def _push_fixtures(registry: Registry, root: Path) -> None:
