@@ -238,7 +238,8 @@ def _cursor(text: str | None) -> int:
 
 def _local(target: str) -> str:
     """``target`` if it is a path on this site, else ``/`` (no open redirects)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    local = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if local else "/"
 
 
 def _event_json(event: resources_pb2.Event) -> str:
