@@ -73,6 +73,28 @@ def test_a_form_over_the_limit_is_refused(http, registry) -> None:
     assert answer.status_code == 413
 
 
+def test_a_chunked_form_over_the_limit_is_refused_too(http, registry) -> None:
+    signed_in(http, registry, "approver")
+
+    def body():
+        for _ in range(80):
+            yield b"comment=" + b"x" * 1024 + b"&"
+
+    answer = http.post(
+        "/promotions/decide",
+        content=body(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 413
+    assert answer.text == "form too large: at most 64 KiB"
+
+
+def test_a_form_that_is_not_url_encoded_is_refused(http, registry) -> None:
+    signed_in(http, registry, "approver")
+    answer = http.post("/promotions/decide", files={"comment": b"hello"})
+    assert answer.status_code == 415
+
+
 def test_a_bad_page_size_is_a_bad_request(http, registry) -> None:
     signed_in(http, registry, "reader")
     answer = http.get("/", params={"size": "5000"})

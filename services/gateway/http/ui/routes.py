@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -57,8 +58,33 @@ def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=str(HERE / "templates"))
     found.env.filters.update(views.FILTERS)
     found.env.globals["query"] = views.query
-    found.env.globals["Role"] = Role
     return found
+
+
+class FormRefused(Exception):
+    """A form body this UI does not read: too large, or not URL-encoded."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The fields of a URL-encoded form body of at most MAX_FORM_BYTES (chunked or not)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        raise FormRefused(415, "forms must be sent as application/x-www-form-urlencoded")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormRefused(413, f"form too large: at most {MAX_FORM_BYTES // 1024} KiB")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormRefused(400, "the form is not UTF-8") from None
+    return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=100))
 
 
 class Ui:
@@ -106,7 +132,7 @@ class Ui:
             set_csrf_cookie(request, response, csrf)
         return response
 
-    def error_page(self, identity: Identity | None, error: RegistryError) -> Page:
+    def error_page(self, error: RegistryError) -> Page:
         status = HTTP_STATUS.get(error.code, 500)
         return Page(
             "error.html",
@@ -127,9 +153,10 @@ class Ui:
                 return RedirectResponse(views.query("/signin", next=target), 303)
             form: Mapping[str, Any] = {}
             if request.method == "POST":
-                if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-                    return PlainTextResponse("form too large (64 KiB at most)", 413)
-                form = await request.form()
+                try:
+                    form = await read_form(request)
+                except FormRefused as refused:
+                    return PlainTextResponse(refused.message, refused.status)
             return await run_in_threadpool(self._handle, handler, request, identity, form)
 
         return endpoint
@@ -142,7 +169,7 @@ class Ui:
                 check_csrf(request, form)
             page = handler(request, identity, form)
         except RegistryError as error:
-            page = self.error_page(identity, error)
+            page = self.error_page(error)
         except Exception:
             logger.exception("web UI: %s %s failed", request.method, request.url.path)
             page = Page(
@@ -167,7 +194,10 @@ class Ui:
     async def signin(self, request: Request) -> Response:
         if request.method == "GET":
             return self._signin_page(request)
-        form = await request.form()
+        try:
+            form = await read_form(request)
+        except FormRefused as refused:
+            return PlainTextResponse(refused.message, refused.status)
         try:
             check_csrf(request, form)
             token = str(form.get("token", "")).strip()
@@ -181,7 +211,10 @@ class Ui:
         return response
 
     async def signout(self, request: Request) -> Response:
-        form = await request.form()
+        try:
+            form = await read_form(request)
+        except FormRefused as refused:
+            return PlainTextResponse(refused.message, refused.status)
         try:
             check_csrf(request, form)
         except RegistryError as error:
