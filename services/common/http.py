@@ -3,6 +3,8 @@
 The server runs in a thread of its own with its own event loop, so a process can keep its
 gRPC server as it is and add HTTP routes: :func:`start_http` binds (``host:0`` picks a free
 port), starts serving and returns a handle whose ``stop`` lets in-flight requests finish.
+An app with long-lived responses (server-sent events) lists in ``app.state.before_stop``
+what ends them: ``stop`` calls those first, so they do not hold the shutdown for its grace.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import logging
 import socket
 import ssl
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import uvicorn
 from starlette.responses import JSONResponse
@@ -32,6 +35,8 @@ class RunningHttp:
     host: str
     port: int
     scheme: str = "http"
+    #: Called first by ``stop``: what ends the app's long-lived responses.
+    before_stop: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def address(self) -> str:
@@ -44,7 +49,10 @@ class RunningHttp:
         return f"{self.scheme}://{self.address}"
 
     def stop(self, grace: float | None = 5.0) -> None:
-        """Stop accepting, let in-flight requests finish within ``grace``, then close them."""
+        """End long-lived responses, stop accepting, let in-flight requests finish within
+        ``grace``, then close them."""
+        for end in self.before_stop:
+            end()
         self.server.config.timeout_graceful_shutdown = grace or 0.01
         self.server.should_exit = True
         self.thread.join((grace or 0) + 5)
@@ -145,4 +153,5 @@ def start_http(
         raise OSError(f"{name} server did not start on {address}")
     scheme = "https" if tls else "http"
     logger.info("%s listening on %s://%s:%d", name, scheme, host, port)
-    return RunningHttp(server, thread, host, port, scheme)
+    before_stop = list(getattr(getattr(app, "state", None), "before_stop", []))
+    return RunningHttp(server, thread, host, port, scheme, before_stop)

@@ -18,7 +18,7 @@ from services.common.http import RunningHttp, start_http
 from services.common.http_auth import HttpAuth
 from services.common.settings import Settings
 from services.gateway.http.oci import oci_routes
-from services.gateway.http.ui import ui_routes
+from services.gateway.http.ui import build_ui
 from services.gateway.oci_registry import OciRegistry
 from services.gateway.policy import load_policy
 from services.gateway.promotions import Promotions
@@ -42,8 +42,10 @@ def build_http_app(
         gateway.peers, settings.resolved_artifacts_http_url, grant_secret(settings)
     )
     promotions = Promotions(gateway.peers, load_policy(settings.policy_file))
-    ui = ui_routes(gateway, promotions, store)
-    return build_app(registry, HttpAuth(store), [*extra_routes, *ui])
+    ui = build_ui(gateway, promotions, store)
+    app = build_app(registry, HttpAuth(store), [*extra_routes, *ui.routes()])
+    app.state.before_stop = [ui.close]  # see services.common.http
+    return app
 
 
 def start_gateway_http(settings: Settings, gateway: Gateway) -> RunningHttp | None:

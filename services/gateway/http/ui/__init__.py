@@ -7,8 +7,6 @@ with npm. See :mod:`.routes` for the pages and :mod:`.session` for sign-in and C
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
-
 from services.common.auth import TokenStore
 from services.gateway.http.ui.feed import EventFeed
 from services.gateway.http.ui.reads import Reads
@@ -18,9 +16,7 @@ from services.gateway.promotions import Promotions
 from services.gateway.service import Gateway
 
 
-def ui_routes(
-    gateway: Gateway, promotions: Promotions, store: TokenStore | None
-) -> list[BaseRoute]:
-    """The UI's routes over the gateway's use cases, with sign-in when ``store`` is set."""
-    ui = Ui(Reads(gateway, promotions), Sessions(store), EventFeed(gateway.hub))
-    return ui.routes()
+def build_ui(gateway: Gateway, promotions: Promotions, store: TokenStore | None) -> Ui:
+    """The UI over the gateway's use cases, with sign-in when ``store`` is set; mount
+    ``routes()``, and call ``close()`` before the server stops (it ends live feeds)."""
+    return Ui(Reads(gateway, promotions), Sessions(store), EventFeed(gateway.hub))

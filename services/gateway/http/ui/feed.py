@@ -44,6 +44,7 @@ class EventFeed:
         self.hub = hub
         self._subscribers: set[_Subscriber] = set()
         self._lock = threading.Lock()
+        self._closed = False
         hub.subscribe(self)
 
     # -- the hub's reader thread -------------------------------------------------
@@ -59,7 +60,9 @@ class EventFeed:
         """Nothing to do: the hub retries, and the feed resumes where it was."""
 
     def stop(self) -> None:
+        """End every open page's stream, and refuse new ones (the server stops)."""
         with self._lock:
+            self._closed = True
             subscribers = list(self._subscribers)
         for subscriber in subscribers:
             with contextlib.suppress(RuntimeError):
@@ -92,6 +95,8 @@ class EventFeed:
         """
         subscriber = _Subscriber(asyncio.get_running_loop())
         with self._lock:
+            if self._closed:
+                raise FeedEnded("this gateway is stopping; reconnect to resume")
             self._subscribers.add(subscriber)
         self.hub.start()
         try:

@@ -114,6 +114,10 @@ class Ui:
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
 
+    def close(self) -> None:
+        """End every live events stream (before the HTTP server stops)."""
+        self.feed.stop()
+
     # ------------------------------------------------------------------ rendering
 
     def render(self, request: Request, identity: Identity | None, page: Page) -> Response:
