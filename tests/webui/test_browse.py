@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.webui.conftest import Registry, screenshot, sign_in
@@ -105,7 +107,12 @@ def test_compare_two_versions_by_metrics_and_evaluations(page: Page, registry: R
     expect(page.locator("h1")).to_have_text("Compare 2 versions")
     metrics = page.locator("#compare-metrics")
     expect(metrics.locator("tr", has_text="auc").locator("td.best")).to_contain_text("0.93")
-    # Lower latency is not known to be better: the table marks the higher as best.
+    latency = metrics.locator("tr", has_text="latency_ms")
+    expect(latency.locator("td.best")).to_contain_text("15")  # higher is better by default
+    page.get_by_label("Lower is better for").fill("latency_ms")
+    page.get_by_role("button", name="Mark the best again").click()
+    expect(latency.locator("td.best")).to_contain_text("12")
+    expect(page).to_have_url(re.compile(r"lower=latency_ms"))  # the page can be shared
     expect(page.locator("#compare-evaluations")).to_contain_text("holdout@3 (test) auc")
     expect(page.locator("#compare-evaluations")).to_contain_text("0.94")
     screenshot(page, "compare")

@@ -158,10 +158,12 @@ class Pages:
     def compare(self, request: Request, identity: Identity, form: Mapping[str, Any]) -> Page:
         """Two or more versions side by side: metrics (best marked) and evaluations."""
         names = [n.strip() for n in request.query_params.getlist("v") if n.strip()]
-        table, evaluations = self.reads.compare(identity, names)
+        lower = [m.strip() for m in _text(request, "lower", 1024).split(",") if m.strip()]
+        table, evaluations = self.reads.compare(identity, names, lower)
         return _page(
             "compare.html",
             names=names,
+            lower=", ".join(lower),
             table=table,
             rows={row.model_version: dict(row.metrics) for row in table.rows},
             best=views.best_of(table),

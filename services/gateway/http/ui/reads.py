@@ -227,12 +227,15 @@ class Reads:
     # ------------------------------------------------------------------ compare
 
     def compare(
-        self, identity: Identity, names: list[str]
+        self, identity: Identity, names: list[str], lower_is_better: list[str]
     ) -> tuple[metadata_pb2.CompareModelVersionsResponse, dict[str, list[Any]]]:
-        """The metric table of ``names`` and each version's evaluations."""
+        """The metric table of ``names`` (best marked; higher is better unless named in
+        ``lower_is_better``) and each version's evaluations."""
         if len(names) < 2:
             raise InvalidArgument.field("v", "choose at least two versions to compare")
-        request = metadata_pb2.CompareModelVersionsRequest(names=names)
+        request = metadata_pb2.CompareModelVersionsRequest(
+            names=names, lower_is_better=lower_is_better
+        )
         for name in names:
             authorize(identity, Role.READER, "CompareModelVersions", model_of_name(name))
         table = self._metadata("CompareModelVersions", request, identity)
