@@ -116,3 +116,26 @@ def test_the_requester_is_told_another_approver_decides(
     expect(approve).to_have_accessible_description(
         "You (carol) requested this promotion; another approver decides."
     )
+
+
+def test_an_approver_rejects_with_a_comment(page: Page, registry: Registry, tmp_path: Path) -> None:
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"scorer 1.0.0")
+    with registry.client("writer") as client:
+        client.push(weights, model="scorer", version="1.0.0")
+        client.promote("scorer:1.0.0", "staging")
+        client.promote("scorer:1.0.0", "production", reason="please")
+    sign_in(page, registry, "approver")
+    page.goto("/promotions?model=scorer")
+    card = page.locator("article", has_text="scorer:1.0.0 to production")
+    card.get_by_label("Comment").fill("not yet evaluated")
+    card.get_by_role("button", name="Reject").click()
+    expect(page.locator("#notice")).to_have_text(
+        re.compile(r"Rejected models/scorer/promotions/\d+: it is now rejected\.")
+    )
+    with registry.client("reader") as client:
+        rejected = client.promotions("scorer")[0]
+    assert rejected.state == governance_pb2.PROMOTION_STATE_REJECTED
+    assert [(a.principal, a.comment) for a in rejected.approvals] == [
+        ("alice", "not yet evaluated")
+    ]

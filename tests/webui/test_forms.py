@@ -125,3 +125,22 @@ def test_pages_send_no_cache_and_a_content_security_policy(http, registry) -> No
     answer = http.get("/")
     assert answer.headers["cache-control"] == "no-store"
     assert answer.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_a_token_limited_to_a_prefix_sees_only_its_models(http, registry) -> None:
+    token, _ = TokenStore(registry.tokens_file).create(
+        "churn-team", [Role.READER], model_prefix="churn"
+    )
+    http.cookies.set("mreg_session", token)
+    models = http.get("/")
+    assert models.status_code == 200
+    assert 'href="/models/churn"' in models.text
+    assert "fraud-detector" not in models.text
+    refused = http.get("/models/fraud-detector")
+    assert refused.status_code == 403
+    assert (
+        "churn-team&#39;s token is limited to models starting with &#39;churn&#39; and cannot "
+        "touch &#39;fraud-detector&#39;" in refused.text
+    )
+    search = http.get("/", params={"q": 'stage = "development"'})
+    assert "fraud-detector" not in search.text
