@@ -144,3 +144,27 @@ def test_a_token_limited_to_a_prefix_sees_only_its_models(http, registry) -> Non
     )
     search = http.get("/", params={"q": 'stage = "development"'})
     assert "fraud-detector" not in search.text
+
+
+def test_a_failed_version_has_a_page_that_says_why(http, registry) -> None:
+    import grpc
+
+    from modelregistry.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
+
+    missing = resources_pb2.Digest(hash="ab" * 32, size_bytes=10)
+    request = registry_pb2.RegisterModelVersionRequest(
+        parent="models/churn",
+        model_version=resources_pb2.ModelVersion(
+            version="9.0.0", artifact_digest=missing, artifact_is_tree=True
+        ),
+    )
+    with grpc.insecure_channel(registry.gateway) as channel:
+        stub = registry_pb2_grpc.RegistryServiceStub(channel)
+        auth = (("authorization", f"Bearer {registry.tokens['writer']}"),)
+        with pytest.raises(grpc.RpcError):
+            stub.RegisterModelVersion(request, metadata=auth, timeout=30)
+    signed_in(http, registry, "reader")
+    page = http.get("/models/churn/versions/9.0.0")
+    assert page.status_code == 200
+    assert "failed: cannot register sha256:abab" in page.text
+    assert "No files: the artifact service does not have this version" in page.text

@@ -158,7 +158,13 @@ class Reads:
             path = oci.single_file_name(version.model, version.version, version.tags)
             entries = [(path, digest)]
         else:
-            tree = self._artifacts("GetTree", artifacts_pb2.GetTreeRequest(digest=digest), identity)
+            request = artifacts_pb2.GetTreeRequest(digest=digest)
+            try:
+                tree = self._artifacts("GetTree", request, identity)
+            except RegistryError as error:
+                if error.code != grpc.StatusCode.NOT_FOUND:
+                    raise
+                return []  # a FAILED version may point at a tree that never arrived
             entries = [(e.path, e.digest) for e in tree.entries[:MAX_FILES]]
         files = []
         for path, file_digest in entries:
