@@ -98,8 +98,9 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
 
 
 def _push_fixtures(registry: Registry, root: Path) -> None:
-    """fraud-detector 1.0.0 (trained on transactions@2024-10), 1.1.0 fine-tuned from it,
-    each evaluated, 1.1.0 in staging; a pickled model beside a safetensors file."""
+    """fraud-detector 1.0.0 (trained on transactions@2024-10), 1.1.0 fine-tuned from it
+    (a pickled file beside a safetensors one), each evaluated; 1.1.0 in staging, alias
+    champion, deployed to shadow-eu; churn 0.1.0."""
     base = root / "base"
     base.mkdir()
     safetensors(base / "model.safetensors")
@@ -135,6 +136,13 @@ def _push_fixtures(registry: Registry, root: Path) -> None:
                 metrics={"auc": auc, "f1": 0.8},
             )
         client.promote("fraud-detector:1.1.0", "staging", reason="candidate")
+        client.set_alias("fraud-detector:1.1.0", "champion")
+        client.report_deployment(
+            "fraud-detector:1.1.0",
+            environment="shadow-eu",
+            endpoint="http://shadow.example/fraud",
+            health="p99 41ms",
+        )
         client.push(base, model="churn", version="0.1.0", metrics={"auc": 0.71})
 
 

@@ -61,6 +61,7 @@ def test_the_model_page_shows_versions_and_promotion_history(
     expect(newest).to_contain_text("tree")
     expect(newest).to_contain_text("2 files")
     expect(newest).to_contain_text("ci")
+    expect(newest).to_contain_text("champion")
     history = page.locator("#promotion-history")
     expect(history).to_contain_text("staging")
     expect(history).to_contain_text("candidate")
@@ -80,6 +81,11 @@ def test_the_version_page_shows_evaluations_files_and_a_pickle_warning(
     expect(files).to_contain_text("model.safetensors")
     expect(files).to_contain_text("1 tensors")
     expect(page.locator("#code-warning")).to_contain_text("legacy.pkl")
+    expect(page.locator("#facts")).to_contain_text("champion")
+    deployments = page.locator("#deployments")
+    expect(deployments).to_contain_text("shadow-eu")
+    expect(deployments).to_contain_text("serving")
+    expect(deployments).to_contain_text("p99 41ms")
     screenshot(page, "version")
 
 
@@ -90,6 +96,7 @@ def test_lineage_navigates_up_and_down(page: Page, registry: Registry) -> None:
     expect(upstream).to_contain_text("fine tuned from")
     upstream.get_by_role("link", name="fraud-detector:1.0.0").click()
     expect(page.locator("h1")).to_have_text("fraud-detector:1.0.0")
+    expect(page.locator("#impact")).to_contain_text("fraud-detector:1.1.0")
     page.locator("#downstream").get_by_role("link", name="fraud-detector:1.1.0").click()
     expect(page.locator("h1")).to_have_text("fraud-detector:1.1.0")
     page.locator("#upstream").get_by_role("link", name="transactions@2024-11").click()
