@@ -47,3 +47,44 @@ def test_metrics_count_bytes_received_deduplicated_sent_and_collected(
     assert _value("mreg_artifact_bytes_received_total", path="plain") - before["plain"] == 16
     assert _value("mreg_artifact_gc_removed_total", kind="blobs") - before["gc_blobs"] == 1
     assert _value("mreg_artifact_upload_sessions_in_flight") == 0
+
+
+def test_backend_operations_are_counted_outside_rpcs_too(tmp_path: Path) -> None:
+    """What ``python -m services.artifacts gc`` does, with no RPC, shows in the backend's
+    metrics: they wrap the storage interface, not the servicer."""
+    import pytest
+
+    from services.artifacts.app import build_service
+    from services.artifacts.backends import ObjectNotFound
+    from services.common.settings import Settings
+
+    def ops(operation: str, outcome: str = "ok") -> float:
+        labels = {"backend": "local", "operation": operation, "outcome": outcome}
+        return _value("mreg_artifact_backend_operations_total", **labels)
+
+    service = build_service(Settings(data_dir=tmp_path))
+    before = {
+        "lists": ops("list"),
+        "missing": ops("get", "not_found"),
+        "put": _value("mreg_artifact_backend_bytes_total", backend="local", direction="put"),
+        "get": _value("mreg_artifact_backend_bytes_total", backend="local", direction="get"),
+    }
+    service.backend.put("probe/object", [b"12345", b"678"])
+    assert service.backend.get("probe/object") == b"12345678"
+    with pytest.raises(ObjectNotFound):
+        service.backend.get("probe/absent")
+    service.collect_garbage(0)
+    assert ops("list") > before["lists"]  # GC lists what it may collect
+    assert ops("get", "not_found") - before["missing"] == 1
+    assert (
+        _value("mreg_artifact_backend_bytes_total", backend="local", direction="put")
+        - before["put"]
+        >= 8
+    )
+    assert (
+        _value("mreg_artifact_backend_bytes_total", backend="local", direction="get")
+        - before["get"]
+        == 8
+    )
+    assert service.backend.root == tmp_path / "artifacts"  # the inner backend's attribute
+    service.close()
