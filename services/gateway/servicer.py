@@ -24,6 +24,7 @@ FORWARDED = (
     "ListModelVersions",
     "GetModel",
     "ListModels",
+    "UpdateModel",
     "UpdateModelVersion",
     "SearchModelVersions",
     "CompareModelVersions",

@@ -78,6 +78,11 @@ class RegistryServiceStub:
                 request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
+        self.UpdateModel = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/UpdateModel',
+                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelResponse.FromString,
+                _registered_method=True)
         self.UpdateModelVersion = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/UpdateModelVersion',
                 request_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.SerializeToString,
@@ -289,6 +294,17 @@ class RegistryServiceServicer:
         """ListModels lists registered models by name, a page at a time.
 
         Errors: as `MetadataService.ListModels`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateModel(self, request, context):
+        """UpdateModel changes a model's fields named in `update_mask`
+        (description, owner, team, tags, archived; optimistic concurrency by
+        `etag`).
+
+        Errors: as `MetadataService.UpdateModel` (ABORTED on a stale etag).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -618,6 +634,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.FromString,
                     response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.SerializeToString,
             ),
+            'UpdateModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateModel,
+                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelResponse.SerializeToString,
+            ),
             'UpdateModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateModelVersion,
                     request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.FromString,
@@ -936,6 +957,33 @@ class RegistryService:
             '/modelregistry.v1.RegistryService/ListModels',
             modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.SerializeToString,
             modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/UpdateModel',
+            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelRequest.SerializeToString,
+            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelResponse.FromString,
             options,
             channel_credentials,
             insecure,
