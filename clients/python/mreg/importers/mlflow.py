@@ -240,21 +240,28 @@ class MlflowSource:
             model,
             str(version.number),
         )
-        path = self._call(
-            f"downloading {uri}",
-            mlflow.artifacts.download_artifacts,
-            artifact_uri=uri,
-            dst_path=str(dest),
-            tracking_uri=self.uri,
-        )
+        missing = f"MLflow has no files for {model!r} version {version.number} ({uri})"
+        try:
+            path = mlflow.artifacts.download_artifacts(
+                artifact_uri=uri, dst_path=str(dest), tracking_uri=self.uri
+            )
+        except Exception as error:
+            text = getattr(error, "message", None) or str(error)
+            if "RESOURCE_DOES_NOT_EXIST" in text or "404 Client Error" in text:
+                raise SourceError(f"{missing}: its artifact store answered 404") from None
+            raise SourceError(f"{missing}: downloading failed: {_message(error)}") from None
         result = Path(path)
         if not result.exists() or (result.is_dir() and not any(_files(result))):
-            raise SourceError(f"MLflow has no files for {model!r} version {version.number} ({uri})")
+            raise SourceError(missing)
         return result
 
 
 def _message(error: Exception) -> str:
-    return getattr(error, "message", None) or str(error) or type(error).__name__
+    """An MLflow error in one short line: its first line (MLflow's download errors run to
+    pages)."""
+    text = getattr(error, "message", None) or str(error) or type(error).__name__
+    first = next((line.strip() for line in text.splitlines() if line.strip()), text)
+    return first if len(first) <= 300 else f"{first[:297]}..."
 
 
 def _files(path: Path) -> Sequence[Path]:
