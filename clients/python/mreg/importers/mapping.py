@@ -133,8 +133,9 @@ def text_value(value: str, limit: int, what: str, notes: list[str]) -> str:
 
 
 def string_map(values: Mapping[str, str], what: str, notes: list[str]) -> dict[str, str]:
-    """Tags or parameters with keys mapped by :func:`key`, values cut to 1 KiB, at most
-    256 entries (the first by key); each change noted."""
+    """Tags or parameters with keys mapped by :func:`key` (a key that needs no change wins
+    over one that becomes it), values cut to 1 KiB, at most 256 entries (the first by
+    key); each change noted."""
     return _map(values, what, notes, lambda k, v: text_value(str(v), MAX_VALUE_BYTES, k, notes))
 
 
@@ -151,7 +152,8 @@ def metric_map(values: Mapping[str, float], what: str, notes: list[str]) -> dict
 
 def _map(values: Mapping, what: str, notes: list[str], value_of) -> dict:
     out: dict = {}
-    for original in sorted(values):
+    # Keys valid as they are come first, so one that needs no change keeps its value.
+    for original in sorted(values, key=lambda k: (not KEY.fullmatch(k), k)):
         try:
             mapped = key(original)
         except MappingError as error:
