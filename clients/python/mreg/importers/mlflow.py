@@ -100,7 +100,9 @@ class MlflowSource:
 
         search = f"{self.uri}/api/2.0/mlflow/registered-models/search"
         try:
-            answer = requests.get(search, params={"max_results": 1}, timeout=self.timeout)
+            answer = requests.get(
+                search, params={"max_results": 1}, timeout=self.timeout, **_auth()
+            )
         except requests.Timeout:
             raise SourceError(
                 f"cannot reach MLflow at {self.uri}: no answer in {self.timeout:g} s"
@@ -124,7 +126,7 @@ class MlflowSource:
                 f"answered HTTP {answer.status_code}, not MLflow's JSON"
             )
         try:
-            version = requests.get(f"{self.uri}/version", timeout=self.timeout)
+            version = requests.get(f"{self.uri}/version", timeout=self.timeout, **_auth())
             return version.text.strip() if version.ok and len(version.text) < 40 else "unknown"
         except requests.RequestException:
             return "unknown"
@@ -254,6 +256,17 @@ class MlflowSource:
         if not result.exists() or (result.is_dir() and not any(_files(result))):
             raise SourceError(missing)
         return result
+
+
+def _auth() -> dict[str, Any]:
+    """The credentials MLflow's client would send, from MLflow's own variables."""
+    token = os.environ.get("MLFLOW_TRACKING_TOKEN")
+    if token:
+        return {"headers": {"Authorization": f"Bearer {token}"}}
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    if user:
+        return {"auth": (user, os.environ.get("MLFLOW_TRACKING_PASSWORD", ""))}
+    return {}
 
 
 def _message(error: Exception) -> str:
