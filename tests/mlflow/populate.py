@@ -6,11 +6,12 @@ Run with MLflow's own venv (``.venv-mlflow/bin/python``), not ours::
 
 It imports MLflow (slow: seconds), waits for the server's /health, prints ``READY``, then
 reads one JSON spec per line on stdin and answers each with a line ``ANSWER {json}``
-(MLflow prints lines of its own on stdout too). A spec is a
-list of models ``{"name", "description", "tags", "versions": [...]}``, each version
-``{"files": {path: size}, "seed", "metrics", "params", "tags", "description", "stage",
-"aliases"}``; file bytes come from ``content.file_bytes``. The answer gives, per model and
-version, the run id, the experiment id and the source URI MLflow recorded.
+(MLflow prints lines of its own on stdout too). A spec is a list of models ``{"name",
+"description", "tags", "versions": [...]}``, each version ``{"files": {path: size},
+"seed", "metrics", "params", "tags", "description", "stage", "aliases", "dataset":
+{"name", "digest"}, "logged_model": bool}``; file bytes come from ``content.file_bytes``.
+The answer gives, per model and version, the run id, the experiment id and the source
+URI MLflow recorded.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import warnings
 from pathlib import Path
 
 import mlflow
+import numpy
 from content import file_bytes
 from mlflow import MlflowClient
 
@@ -44,24 +46,36 @@ def wait_for(url: str, seconds: float = 90.0) -> None:
 
 
 def log_version(client: MlflowClient, experiment_id: str, name: str, v: dict) -> dict:
+    """One run and one version of ``name``: the files as run artifacts (MLflow 2 style) or,
+    with ``"logged_model": true``, as an MLflow 3 logged model the version is made from."""
     with mlflow.start_run(experiment_id=experiment_id) as run:
         for key, value in v.get("metrics", {}).items():
             mlflow.log_metric(key, value)
         if v.get("params"):
             mlflow.log_params(v["params"])
+        if v.get("dataset"):
+            data = mlflow.data.from_numpy(numpy.arange(8), **v["dataset"])
+            mlflow.log_input(data, context="training")
         with tempfile.TemporaryDirectory() as tmp:
             for rel, size in v["files"].items():
                 target = Path(tmp, rel)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(file_bytes(v["seed"], rel, size))
-            mlflow.log_artifacts(tmp, artifact_path="model")
-    source = f"{run.info.artifact_uri}/model"
+            if v.get("logged_model"):
+                logged = mlflow.initialize_logged_model(name, source_run_id=run.info.run_id)
+                client.log_model_artifacts(logged.model_id, tmp)
+                mlflow.finalize_logged_model(logged.model_id, "READY")
+                source, model_id = f"models:/{logged.model_id}", logged.model_id
+            else:
+                mlflow.log_artifacts(tmp, artifact_path="model")
+                source, model_id = f"{run.info.artifact_uri}/model", None
     created = client.create_model_version(
         name,
         source,
         run_id=run.info.run_id,
         tags=v.get("tags") or None,
         description=v.get("description"),
+        **({"model_id": model_id} if model_id else {}),
     )
     if v.get("stage"):
         client.transition_model_version_stage(name, created.version, v["stage"])

@@ -56,7 +56,13 @@ CHURN = {
     "name": "churn_model",
     "versions": [
         {"files": {"model.pkl": 5000}, "seed": "c1", "aliases": ["Challenger"]},
-        {"files": {"model.pkl": 5000}, "seed": "c2", "stage": "Production"},
+        {
+            "files": {"model.pkl": 5000},
+            "seed": "c2",
+            "stage": "Production",
+            "dataset": {"name": "customers", "digest": "d41d8c"},
+            "logged_model": True,  # MLflow 3: the version is made from a logged model
+        },
     ],
 }
 UNNAMEABLE = {"name": "???", "versions": [{"files": {"m.bin": 64}, "seed": "q1"}]}
@@ -186,6 +192,16 @@ def test_import_copies_models_versions_runs_stages_aliases_files_and_lineage(
     for number, reference in ((0, "fraud-detector:1.0.0"), (2, "fraud-detector:3.0.0")):
         check_files(client, reference, FRAUD["versions"][number], tmp_path / reference)
     check_files(client, "churn_model:2.0.0", CHURN["versions"][1], tmp_path / "churn")
+
+    churn = client.get_version("churn_model", "2.0.0")
+    logged = runs["churn_model"][1]["source"].removeprefix("models:/")
+    assert logged.startswith("m-")
+    assert churn.tags["mlflow.logged_model_id"] == logged
+    assert churn.training_dataset == "customers@d41d8c"
+    graph = client.lineage("churn_model:2.0.0", direction="up", depth=1)
+    upstream = {(resources_pb2.LineageNodeType.Name(n.type), n.key) for n in graph.nodes}
+    assert ("LINEAGE_NODE_TYPE_DATASET", "customers@d41d8c") in upstream
+    assert ("LINEAGE_NODE_TYPE_RUN", runs["churn_model"][1]["run_id"]) in upstream
 
     graph = client.lineage("fraud-detector:3.0.0", direction="up", depth=1)
     upstream = {(resources_pb2.LineageNodeType.Name(n.type), n.key) for n in graph.nodes}

@@ -207,7 +207,7 @@ class MlflowSource:
             source=v.source or "",
             run_id=v.run_id or "",
             status=v.status or "READY",
-            logged_model_id=getattr(v, "model_id", None) or "",
+            logged_model_id=getattr(v, "model_id", None) or _logged_model_of(v.source or ""),
             aliases=sorted(a for a, n in aliases.items() if n == int(v.version)),
         )
         if version.run_id:
@@ -256,6 +256,12 @@ class MlflowSource:
         if not result.exists() or (result.is_dir() and not any(_files(result))):
             raise SourceError(missing)
         return result
+
+
+def _logged_model_of(source: str) -> str:
+    """``models:/m-0f1e...`` (an MLflow 3 logged model) -> ``m-0f1e...``; else empty."""
+    rest = source.removeprefix("models:/")
+    return rest if rest != source and rest.startswith("m-") and "/" not in rest else ""
 
 
 def _auth() -> dict[str, Any]:
