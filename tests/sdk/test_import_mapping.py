@@ -8,6 +8,7 @@ import math
 import pytest
 
 from mreg.importers import mapping
+from mreg.importers.plan import PATHS, remaining
 from services.common.validation import MODEL_ID_PATTERN
 from services.metadata.checks import ALIAS_PATTERN, KEY_PATTERN
 
@@ -107,3 +108,13 @@ def test_keys_and_maps_note_every_change() -> None:
     many = {f"k{i:03}": str(i) for i in range(300)}
     assert len(mapping.string_map(many, "tag", notes)) == 256
     assert notes == ["tag: 44 entries over 256 left out"]
+
+
+def test_stages_are_reached_from_where_a_version_is() -> None:
+    production = PATHS["production"]
+    assert remaining(production, "development") == ["staging", "production"]
+    assert remaining(production, "staging") == ["production"]  # an import stopped halfway
+    assert remaining(production, "production") == []
+    assert remaining(production, "archived") == []  # set here by other means: left alone
+    assert remaining(PATHS["archived"], "development") == ["archived"]
+    assert remaining(PATHS["development"], "development") == []

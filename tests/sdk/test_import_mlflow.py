@@ -90,9 +90,45 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ml
         server.stop()
 
 
+POLICY = """
+default:
+  stages:
+    production:
+      required_evaluations:
+        - {type: test, dataset: holdout}
+"""
+
+
 @pytest.fixture
-def mreg(embedded_registry, tmp_path: Path):
-    gateway = embedded_registry.address(embedded_registry.gateway)
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """The embedded registry, with the promotion policy a test names by ``policy``."""
+    from services.embedded import build_embedded
+    from services.gateway.app import start_background
+
+    policy = getattr(request, "param", None)
+    policy_file = None
+    if policy:
+        policy_file = tmp_path / "policy.yaml"
+        policy_file.write_text(policy)
+    embedded = build_embedded(
+        tmp_path / "mreg-data",
+        gateway_port=0,
+        artifacts_port=0,
+        metadata_port=0,
+        policy_file=policy_file,
+    )
+    for server in embedded.servers:
+        server.start()
+    stop_background = start_background(embedded.settings, embedded.gateway_service)
+    yield embedded
+    stop_background()
+    for server in reversed(embedded.servers):
+        server.stop(grace=None)
+
+
+@pytest.fixture
+def mreg(registry, tmp_path: Path):
+    gateway = registry.address(registry.gateway)
     env = {**os.environ, "MREG_GATEWAY": gateway, "MREG_CACHE_DIR": str(tmp_path / "cache")}
 
     def run(*args: str) -> subprocess.CompletedProcess:
@@ -360,3 +396,28 @@ def test_an_interrupted_import_run_again_finishes_without_duplicates(mlflow_serv
     assert sorted(v.version for v in versions) == ["1.0.0", "2.0.0", "3.0.0", "4.0.0"]
     assert {resources_pb2.VersionState.Name(v.state) for v in versions} == {"VERSION_STATE_READY"}
     assert sorted(v.tags["mlflow.version"] for v in versions) == ["1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("registry", [POLICY], indirect=True)
+def test_a_stage_the_policy_refuses_is_a_failure_and_a_rerun_goes_on_from_there(
+    mlflow_server, mreg
+) -> None:
+    server, _ = mlflow_server
+    code, doc, stderr = import_json(mreg, server.url, "--model", "churn_model")
+    assert code == 1
+    summary = doc["summary"]
+    assert summary["imported"] == ["churn_model:1.0.0", "churn_model:2.0.0"]
+    [failure] = summary["failures"]
+    assert failure.startswith("churn_model:2.0.0: ")
+    assert "holdout" in failure
+    assert stderr == f"mreg import mlflow: {failure}\n"
+    version = mreg.client.get_version("churn_model", "2.0.0")
+    assert resources_pb2.Stage.Name(version.stage) == "STAGE_STAGING"
+
+    mreg.client.evaluate(
+        "churn_model:2.0.0", dataset="holdout@1", metrics={"auc": 0.9}, type="test"
+    )
+    code, doc, stderr = import_json(mreg, server.url, "--model", "churn_model")
+    assert code == 0, stderr
+    assert doc["summary"]["stages_set"] == ["churn_model:2.0.0 -> production"]
+    assert mreg.client.resolve("churn_model@production").version == "2.0.0"

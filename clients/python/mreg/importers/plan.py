@@ -134,6 +134,20 @@ def _plan_model(client: Client, plan: ModelPlan) -> None:
         plan.aliases[alias] = mapping.semver(number)
 
 
+def remaining(path: Sequence[str], current: str) -> list[str]:
+    """The promotions of ``path`` still to make from ``current``: all of them from
+    ``development``, the rest of the path from a stage on it (an import stopped between
+    staging and production goes on from staging), none from anywhere else (a stage set
+    here by other means is left alone)."""
+    if current == "development":
+        return list(path)
+    return list(path[path.index(current) + 1 :]) if current in path else []
+
+
+def _stage_name(stage: int) -> str:
+    return next((name for name, value in STAGES.items() if value == stage), "")
+
+
 ProgressFactory = Callable[[], Progress]
 
 
@@ -258,14 +272,15 @@ class Importer:
     def _stage(self, plan: ModelPlan, step: VersionPlan) -> None:
         reference = f"{plan.model}:{step.version}"
         version = self.client.get_version(plan.model, step.version)
-        if version.stage != STAGES["development"] or not PATHS[step.stage]:
+        steps = remaining(PATHS[step.stage], _stage_name(version.stage))
+        if not steps:
             return
         pending = self.client.promotions(plan.model, state="pending_approval")
         if any(p.model_version == version.name for p in pending):
             self.summary.notes.append(f"{reference}: a promotion waits for approval")
             return
         reason = f"imported from MLflow (stage {step.source.stage})"
-        for target in PATHS[step.stage]:
+        for target in steps:
             done = self._guard(reference, self.client.promote, reference, target, reason)
             if done is None:
                 return
