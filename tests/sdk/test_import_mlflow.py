@@ -421,3 +421,25 @@ def test_a_stage_the_policy_refuses_is_a_failure_and_a_rerun_goes_on_from_there(
     assert code == 0, stderr
     assert doc["summary"]["stages_set"] == ["churn_model:2.0.0 -> production"]
     assert mreg.client.resolve("churn_model@production").version == "2.0.0"
+
+
+def test_a_version_made_here_with_the_same_number_is_a_clash_left_alone(
+    mlflow_server, mreg, tmp_path: Path
+) -> None:
+    server, _ = mlflow_server
+    mine = tmp_path / "mine.bin"
+    mine.write_bytes(b"pushed here, not in MLflow")
+    mreg.client.push(mine, model="churn_model", version="1.0.0")
+    code, doc, stderr = import_json(mreg, server.url, "--model", "churn_model")
+    assert code == 1
+    assert doc["summary"]["imported"] == ["churn_model:2.0.0"]
+    assert doc["summary"]["failures"] == [
+        "churn_model:1.0.0 (MLflow version 1): churn_model:1.0.0 exists here and was not "
+        "imported from MLflow"
+    ]
+    assert stderr == f"mreg import mlflow: {doc['summary']['failures'][0]}\n"
+    assert mreg.client.pull("churn_model:1.0.0", tmp_path / "out").paths[0].read_bytes() == (
+        b"pushed here, not in MLflow"
+    )
+    # The alias MLflow puts on version 1 is not moved to a version that is not MLflow's.
+    assert [a.alias for a in mreg.client.aliases("churn_model")] == []
