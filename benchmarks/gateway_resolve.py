@@ -31,7 +31,7 @@ REFERENCES = ("bench-model@champion", "bench-model:1.0.0", "bench-model")
 
 
 def _prepare(address: str, tmp: Path) -> None:
-    from modelregistry.v1 import metadata_pb2
+    from modelregistry.v1 import registry_pb2
     from mreg.client import Client
 
     model = tmp / "model.bin"
@@ -40,16 +40,16 @@ def _prepare(address: str, tmp: Path) -> None:
         pushed = client.push(model, model="bench-model", version="1.0.0", use_cache=False)
         client._unary(
             "SetAlias",
-            metadata_pb2.SetAliasRequest(model_version=pushed.version.name, alias="champion"),
+            registry_pb2.SetAliasRequest(model_version=pushed.version.name, alias="champion"),
         )
 
 
 def _worker(address: str, seconds: float, start_at: float, out: multiprocessing.Queue) -> None:
-    from modelregistry.v1 import metadata_pb2, registry_pb2_grpc
+    from modelregistry.v1 import registry_pb2, registry_pb2_grpc
 
     with grpc.insecure_channel(address) as channel:
         stub = registry_pb2_grpc.RegistryServiceStub(channel)
-        requests = [metadata_pb2.ResolveModelVersionRequest(reference=r) for r in REFERENCES]
+        requests = [registry_pb2.ResolveModelVersionRequest(reference=r) for r in REFERENCES]
         for request in requests:  # warm the channel
             stub.ResolveModelVersion(request, timeout=5)
         while time.time() < start_at:

@@ -12,6 +12,7 @@ import json
 import logging
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 
@@ -36,13 +37,19 @@ def _dsn(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
+def _scalar(conn: psycopg.Connection, sql: str) -> Any:
+    row = conn.execute(sql).fetchone()
+    assert row is not None, sql
+    return row[0]
+
+
 def load_versions(url: str, models: int, per_model: int, seed: int = 7) -> int:
     """Insert ``models`` models with ``per_model`` READY versions each; returns the count."""
     rng = random.Random(seed)
     now = datetime.now(UTC) - timedelta(days=30)
     with psycopg.connect(_dsn(url)) as conn:
-        base_model = conn.execute("SELECT coalesce(max(id), 0) FROM models").fetchone()[0]
-        base_version = conn.execute("SELECT coalesce(max(id), 0) FROM model_versions").fetchone()[0]
+        base_model = _scalar(conn, "SELECT coalesce(max(id), 0) FROM models")
+        base_version = _scalar(conn, "SELECT coalesce(max(id), 0) FROM model_versions")
         with conn.cursor() as cur:
             with cur.copy(
                 "COPY models (id, name, description, owner, team, tags, archived, latest_version,"
@@ -140,7 +147,7 @@ def load_lineage(url: str, nodes: int, parents: int, window: int, seed: int = 11
     now = datetime.now(UTC)
     edges = 0
     with psycopg.connect(_dsn(url)) as conn, conn.cursor() as cur:
-        base = conn.execute("SELECT coalesce(max(id), 0) FROM lineage_nodes").fetchone()[0]
+        base = _scalar(conn, "SELECT coalesce(max(id), 0) FROM lineage_nodes")
         with cur.copy("COPY lineage_nodes (id, kind, key, version_id) FROM STDIN") as copy:
             for i in range(nodes):
                 copy.write_row((base + i + 1, "dataset", f"graph-{i}@1", None))

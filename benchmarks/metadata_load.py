@@ -21,6 +21,7 @@ Run: ``python -m benchmarks.metadata_load [--seconds 10] [--clients 8] [-v]``.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import random
@@ -41,7 +42,8 @@ from sqlalchemy.engine import make_url
 
 from benchmarks import harness
 from benchmarks.metadata_bulk import load_lineage, load_versions
-from modelregistry.v1 import metadata_pb2, metadata_pb2_grpc, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2, metadata_pb2_grpc
+from modelregistry.v1 import resources_pb2
 from services.metadata.app import migrate
 
 logger = logging.getLogger(__name__)
@@ -334,12 +336,12 @@ def search_phase(server: Servers, repeats: int) -> dict[str, Any]:
             request = metadata_pb2.SearchModelVersionsRequest(
                 filter=filter_, order_by=order, page_size=50
             )
-            times, pages = sequential(lambda r=request: stub.SearchModelVersions(r), repeats)
+            times, pages = sequential(functools.partial(stub.SearchModelVersions, request), repeats)
             token = pages[-1].next_page_token
             later = metadata_pb2.SearchModelVersionsRequest(
                 filter=filter_, order_by=order, page_size=50, page_token=token
             )
-            times2, _ = sequential(lambda r=later: stub.SearchModelVersions(r), repeats)
+            times2, _ = sequential(functools.partial(stub.SearchModelVersions, later), repeats)
             out[label] = {
                 "filter": filter_,
                 "order_by": order,
@@ -364,7 +366,7 @@ def lineage_phase(server: Servers, nodes: int, args: argparse.Namespace) -> dict
                     node=resources_pb2.LineageNode(
                         type=resources_pb2.LINEAGE_NODE_TYPE_DATASET, key=f"graph-{start}@1"
                     ),
-                    direction=metadata_pb2.LINEAGE_DIRECTION_UP,
+                    direction=resources_pb2.LINEAGE_DIRECTION_UP,
                     max_depth=10,
                 ),
                 timeout=60,

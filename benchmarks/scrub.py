@@ -40,7 +40,9 @@ def _store(service: ArtifactService, path: Path) -> int:
                 yield Data(block)
         yield Finish(None)
 
-    return service.upload_blob(messages()).blob.size
+    blob = service.upload_blob(messages()).blob
+    assert blob is not None, "the upload did not finish"
+    return blob.size
 
 
 def _read_and_hash(root: Path, keys: list[str]) -> int:

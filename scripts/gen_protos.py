@@ -20,16 +20,16 @@ from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "protos"
-PACKAGE_DIR = PROTO_ROOT / "modelregistry" / "v1"
+PACKAGES_ROOT = PROTO_ROOT / "modelregistry"
 SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
 
 
 def generate(out_dir: Path) -> None:
-    """Run protoc over every proto of the package, writing into ``out_dir``."""
+    """Run protoc over every proto under ``protos/modelregistry``, writing into ``out_dir``."""
     import grpc_tools
 
     well_known = Path(grpc_tools.__file__).parent / "_proto"
-    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in PACKAGE_DIR.glob("*.proto"))
+    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in PACKAGES_ROOT.rglob("*.proto"))
     args = [
         "protoc",
         f"-I{PROTO_ROOT}",
@@ -45,8 +45,8 @@ def generate(out_dir: Path) -> None:
 
 def generated_files(base: Path) -> list[Path]:
     """Generated files under ``base``, relative to it."""
-    pkg = base / "modelregistry" / "v1"
-    return sorted(p.relative_to(base) for p in pkg.iterdir() if p.name.endswith(SUFFIXES))
+    pkg = base / "modelregistry"
+    return sorted(p.relative_to(base) for p in pkg.rglob("*") if p.name.endswith(SUFFIXES))
 
 
 def main() -> int:
@@ -55,8 +55,12 @@ def main() -> int:
     args = parser.parse_args()
     if not args.check:
         generate(PROTO_ROOT)
-        for init in (PROTO_ROOT / "modelregistry", PACKAGE_DIR):
-            (init / "__init__.py").touch()
+        # Every folder from modelregistry/ down to a proto's is a Python package.
+        for proto in PACKAGES_ROOT.rglob("*.proto"):
+            for folder in proto.parent.relative_to(PROTO_ROOT).parents:
+                if folder != Path("."):
+                    (PROTO_ROOT / folder / "__init__.py").touch()
+            (proto.parent / "__init__.py").touch()
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp)

@@ -21,7 +21,6 @@ from grpc_status import rpc_status
 from modelregistry.v1 import (
     artifacts_pb2,
     artifacts_pb2_grpc,
-    metadata_pb2,
     registry_pb2,
     registry_pb2_grpc,
     resources_pb2,
@@ -107,7 +106,7 @@ def test_upload_register_resolve_download_round_trip(registry: Registry) -> None
     assert version.state == resources_pb2.VERSION_STATE_READY
 
     resolved = registry.gateway.ResolveModelVersion(
-        metadata_pb2.ResolveModelVersionRequest(reference="fraud-detector:1.0.0"), timeout=10
+        registry_pb2.ResolveModelVersionRequest(reference="fraud-detector:1.0.0"), timeout=10
     ).model_version
     assert resolved.name == version.name
     assert resolved.artifact_digest == digest
@@ -168,7 +167,7 @@ def test_register_an_artifact_that_was_never_uploaded_fails_precondition(
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert f"cannot register sha256:{'ab' * 32}" in error.details()
     failed = registry.gateway.GetModelVersion(
-        metadata_pb2.GetModelVersionRequest(name="models/m/versions/1.0.0"), timeout=5
+        registry_pb2.GetModelVersionRequest(name="models/m/versions/1.0.0"), timeout=5
     ).model_version
     assert failed.state == resources_pb2.VERSION_STATE_FAILED
 
@@ -191,7 +190,7 @@ def test_resolving_unknown_models_and_versions_is_not_found(
     registry.register("m", registry.upload(b"w"), version="1.0.0")
     error = _error(
         lambda: registry.gateway.ResolveModelVersion(
-            metadata_pb2.ResolveModelVersionRequest(reference=reference), timeout=5
+            registry_pb2.ResolveModelVersionRequest(reference=reference), timeout=5
         )
     )
     assert error.code() == grpc.StatusCode.NOT_FOUND

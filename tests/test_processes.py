@@ -89,7 +89,12 @@ def test_gateway_process_serves_health_and_stops_on_sigterm(tmp_path: Path) -> N
     ("module", "listen", "service", "extra"),
     [
         ("services.artifacts", "MREG_ARTIFACTS_LISTEN", "modelregistry.v1.ArtifactService", {}),
-        ("services.metadata", "MREG_METADATA_LISTEN", "modelregistry.v1.MetadataService", {}),
+        (
+            "services.metadata",
+            "MREG_METADATA_LISTEN",
+            "modelregistry.metadata.v1.MetadataService",
+            {},
+        ),
     ],
 )
 def test_backend_services_run_as_their_own_processes(

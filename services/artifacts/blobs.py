@@ -9,12 +9,12 @@ import logging
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
+from mreg.chunking import MAX_CHUNK_BYTES
+from mreg.compression import Codec, CodecError, decode_chunk
 from services.artifacts.backends.base import ObjectNotFound
 from services.artifacts.chunks import ChunkStore
 from services.artifacts.inspect import inspect_blob
 from services.artifacts.store import BlobManifest, Records, chunk_key, unpack_chunk
-from services.common.chunking import MAX_CHUNK_BYTES
-from services.common.compression import Codec, CodecError, decode_chunk
 from services.common.errors import FailedPrecondition, PreconditionViolation
 from services.common.settings import PREFERRED_MESSAGE_BYTES
 
@@ -136,7 +136,9 @@ def _read_unverified(chunks: ChunkStore, shas: list[str]) -> Iterator[bytes | me
         try:
             stored = chunks.backend.get(chunk_key(sha))
         except ObjectNotFound:
-            return chunks.read(sha).data  # DATA_LOSS: missing or quarantined
+            found = chunks.read(sha).data  # DATA_LOSS: missing or quarantined
+            assert found is not None  # read decodes unless told not to
+            return found
         codec, payload, _ = unpack_chunk(stored)
         try:
             return decode_chunk(codec, payload, max_size=MAX_CHUNK_BYTES)

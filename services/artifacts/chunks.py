@@ -22,12 +22,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from mreg.chunkids import BLAKE3, algorithm_of, hash_chunk
+from mreg.chunking import MAX_CHUNK_BYTES
+from mreg.compression import Codec, CodecError, decode_chunk
 from services.artifacts.backends.base import Backend, ObjectNotFound
 from services.artifacts.quarantine import Quarantine
 from services.artifacts.store import chunk_key, pack_chunk, payload_checksum, unpack_chunk
-from services.common.chunkids import BLAKE3, algorithm_of, hash_chunk
-from services.common.chunking import MAX_CHUNK_BYTES
-from services.common.compression import Codec, CodecError, decode_chunk
 from services.common.errors import DataLoss, InvalidArgument
 
 logger = logging.getLogger(__name__)

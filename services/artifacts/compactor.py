@@ -6,7 +6,7 @@ request path pays for hashing and writing only. Each committed blob is then offe
 ``delay_seconds`` (or once its backlog is half full), and at most ``max_mb_per_second``:
 
 1. every raw chunk of the blob is read and checked (its stored checksum);
-2. the codec that pays best is chosen (:func:`services.common.compression.encode_chunk`) and,
+2. the codec that pays best is chosen (:func:`mreg.compression.encode_chunk`) and,
    if it saves at least ~5%, the chunk is written again in that encoding under the same key.
    A backend write replaces an object atomically, so a reader sees the raw chunk or the
    compressed one, both valid, never a mix; a killed compactor leaves raw chunks, which stay
@@ -26,6 +26,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from mreg.compression import Codec, encode_chunk
 from services.artifacts import blobs, metrics
 from services.artifacts.backends.base import ObjectNotFound
 from services.artifacts.chunks import ChunkStore
@@ -39,7 +40,6 @@ from services.artifacts.store import (
     pack_chunk,
     unpack_chunk,
 )
-from services.common.compression import Codec, encode_chunk
 
 logger = logging.getLogger(__name__)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from google.protobuf import timestamp_pb2
 
 from modelregistry.v1 import artifacts_pb2, resources_pb2
+from mreg.chunkids import digest_of_id, id_of_digest
 from services.artifacts.gc import GcReport
 from services.artifacts.scrub import ScrubReport
 from services.artifacts.service import BlobView, Digest
 from services.artifacts.store import BlobManifest
 from services.artifacts.uploads import UploadStatus
-from services.common.chunkids import digest_of_id, id_of_digest
 from services.common.validation import validate_digest
 
 
@@ -21,7 +21,7 @@ def digest_in(digest: resources_pb2.Digest, field: str = "digest") -> Digest:
 
 
 def chunk_digest_in(digest: resources_pb2.Digest, field: str = "digest") -> Digest:
-    """A validated chunk digest as ``(chunk id, size)`` (see :mod:`services.common.chunkids`)."""
+    """A validated chunk digest as ``(chunk id, size)`` (see :mod:`mreg.chunkids`)."""
     validate_digest(digest, field, chunk=True)
     return id_of_digest(digest), digest.size_bytes
 

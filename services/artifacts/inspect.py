@@ -1,8 +1,12 @@
 """What a model file's header says, read without loading its weights.
 
 Recognises safetensors (JSON header), GGUF (key/value metadata and tensor infos), ONNX
-(protobuf walked lazily, skipping tensor data), PyTorch zip archives (``data.pkl`` opcodes)
-and bare pickles. Pickle-based formats are flagged: loading them can run arbitrary code.
+(protobuf walked lazily, skipping tensor data, with its opsets), PyTorch zip archives
+(``data.pkl`` opcodes; TorchScript archives, which also hold ``code/``, told apart) and bare
+pickles. Pickle-based formats are flagged: loading them can run arbitrary code.
+
+Dtypes are named one way across formats, safetensors' way (``F32``, ``BF16``, ``I64``,
+``U8``, ``BOOL``...); GGUF's quantised types keep their own names (``Q4_K``).
 
 Everything reads through ``read_at(offset, length)``, so only headers are fetched.
 """
@@ -32,9 +36,16 @@ _GGML_TYPES = {
     23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M", 30: "BF16",
 }  # fmt: skip
 _ONNX_TYPES = {
-    1: "FLOAT", 2: "UINT8", 3: "INT8", 4: "UINT16", 5: "INT16", 6: "INT32", 7: "INT64",
-    8: "STRING", 9: "BOOL", 10: "FLOAT16", 11: "DOUBLE", 12: "UINT32", 13: "UINT64",
-    14: "COMPLEX64", 15: "COMPLEX128", 16: "BFLOAT16",
+    1: "F32", 2: "U8", 3: "I8", 4: "U16", 5: "I16", 6: "I32", 7: "I64", 8: "STRING",
+    9: "BOOL", 10: "F16", 11: "F64", 12: "U32", 13: "U64", 14: "C64", 15: "C128", 16: "BF16",
+    17: "F8_E4M3", 18: "F8_E4M3FNUZ", 19: "F8_E5M2", 20: "F8_E5M2FNUZ",
+}  # fmt: skip
+#: ``torch.<Name>Storage`` of a PyTorch pickle, by the dtype it holds.
+_TORCH_STORAGES = {
+    "Double": "F64", "Float": "F32", "Half": "F16", "BFloat16": "BF16", "Long": "I64",
+    "Int": "I32", "Short": "I16", "Char": "I8", "Byte": "U8", "Bool": "BOOL",
+    "ComplexFloat": "C64", "ComplexDouble": "C128", "Float8_e4m3fn": "F8_E4M3",
+    "Float8_e5m2": "F8_E5M2",
 }  # fmt: skip
 
 
@@ -205,13 +216,17 @@ class _BlobFile(io.RawIOBase):
 
 def _zip(read_at: ReadAt, size: int) -> dict[str, Any]:
     with zipfile.ZipFile(io.BufferedReader(_BlobFile(read_at, size), 1 << 20)) as archive:
+        names = archive.namelist()
         pickles = [i for i in archive.infolist() if i.filename.endswith("data.pkl")]
         if not pickles or pickles[0].file_size > MAX_HEADER_BYTES:
             return _result("plain", details={"container": "zip"})
         program = archive.read(pickles[0])
     dtypes, storages, tensors = _scan_torch_pickle(program)
+    # torch.jit.save writes the model's TorchScript source under code/ beside data.pkl;
+    # torch.save writes no code. Both are loaded by unpickling, so both may run code.
+    scripted = any(n.split("/", 2)[1:2] == ["code"] for n in names if "/" in n)
     return _result(
-        "pytorch",
+        "torchscript" if scripted else "pytorch",
         tensor_count=tensors,
         parameter_count=sum(storages.values()),
         dtypes=sorted(dtypes),
@@ -245,15 +260,16 @@ def _scan_torch_pickle(program: bytes) -> tuple[set[str], dict[str, int], int]:
         elif name in ("GLOBAL", "STACK_GLOBAL"):
             last = str(arg).replace(" ", ".") if arg else ".".join(map(str, recent[-2:]))
             if str(last).endswith("Storage"):
-                dtypes.add(str(last).rsplit(".", 1)[-1].removesuffix("Storage").upper())
+                kind = str(last).rsplit(".", 1)[-1].removesuffix("Storage")
+                dtypes.add(_TORCH_STORAGES.get(kind, kind.upper()))
         elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
-            memo[int(arg)] = last
+            memo[int(arg or 0)] = last
             continue
         elif name == "MEMOIZE":
             memo[len(memo)] = last
             continue
         elif name in ("BINGET", "LONG_BINGET", "GET"):
-            last = memo.get(int(arg))
+            last = memo.get(int(arg or 0))
         elif name == "MARK":
             recent = []
             continue
@@ -307,6 +323,17 @@ def _fields(read_at: ReadAt, start: int, end: int):
 _ONNX_MODEL_FIELDS = {1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2, 7: 2, 8: 2, 14: 2, 20: 2, 25: 2, 26: 2}
 
 
+def _opset(read_at: ReadAt, start: int, length: int) -> tuple[str, int]:
+    """(domain, version) of an OperatorSetIdProto; the default domain is ``""``."""
+    domain, version = "", 0
+    for number, wire, value in _fields(read_at, start, start + length):
+        if number == 1 and wire == 2:
+            domain = read_at(*value).decode("utf-8", "replace")
+        elif number == 2 and wire == 0:
+            version = value
+    return domain, version
+
+
 def _onnx(read_at: ReadAt, size: int) -> dict[str, Any] | None:
     graph = None
     details: dict[str, str] = {}
@@ -315,6 +342,9 @@ def _onnx(read_at: ReadAt, size: int) -> dict[str, Any] | None:
             details["ir_version"] = str(value)
         elif number == 7 and wire == 2:
             graph = value
+        elif number == 8 and wire == 2:
+            domain, version = _opset(read_at, *value)
+            details["opset" if domain in ("", "ai.onnx") else f"opset.{domain}"] = str(version)
         elif number in (2, 3) and wire == 2:
             details["producer_name" if number == 2 else "producer_version"] = read_at(
                 *value

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from mreg.chunking import MAX_CHUNK_BYTES, new_chunker
 from services.artifacts import blobs, gc, trees
 from services.artifacts import compactor as compaction
 from services.artifacts import scrub as scrubbing
@@ -33,7 +34,6 @@ from services.artifacts.uploads import (
 )
 from services.artifacts.visibility import Visibility, holder_in_prefix, not_found
 from services.common.auth import ANONYMOUS, Identity
-from services.common.chunking import MAX_CHUNK_BYTES, new_chunker
 from services.common.errors import (
     FailedPrecondition,
     InvalidArgument,
@@ -298,7 +298,7 @@ class ArtifactService:
     def _view(
         self,
         manifest: BlobManifest,
-        quarantined: list[Digest] = (),  # type: ignore[assignment]
+        quarantined: Sequence[Digest] = (),
         identity: Identity = ANONYMOUS,
     ) -> BlobView:
         """The blob with its pins (to a prefix-limited caller: only its prefix's versions)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import cast
 
 import grpc
 
@@ -14,6 +15,7 @@ from services.artifacts.gc import DEFAULT_GRACE_SECONDS
 from services.artifacts.service import ArtifactService, ChunkUploadReport, IncomingChunk
 from services.common.auth import current_identity
 from services.common.errors import InvalidArgument
+from services.common.vocabulary import ProtoEnum
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +189,6 @@ def read_response(piece: Piece) -> artifacts_pb2.ReadBlobResponse:
     return artifacts_pb2.ReadBlobResponse(
         offset=piece.offset,
         data=bytes(piece.data),
-        compressor=piece.codec,
+        compressor=cast(ProtoEnum, piece.codec),  # a Codec's value is its Compressor's
         uncompressed_size=piece.raw_size,
     )

@@ -14,7 +14,7 @@ Everything lives in the backend, so any instance can serve any request::
     quarantine/{h}.json       chunk ``h`` failed verification (record); ``.data``: its bytes
 
 Chunk keys are the hash (BLAKE3, or SHA-256 as older clients name chunks; see
-:mod:`services.common.chunkids`) of the chunk's raw bytes; the two kinds never share a key,
+:mod:`mreg.chunkids`) of the chunk's raw bytes; the two kinds never share a key,
 and SHA-256 chunks stay where they always were. The service writes a chunk only after hashing
 the bytes itself, and stores beside them an XXH3-128 of the payload as written, so a read
 proves the bytes unchanged at a fraction of a SHA-256 (and without decoding). Chunks written
@@ -33,9 +33,9 @@ from typing import Any
 
 import xxhash
 
+from mreg.chunkids import BLAKE3, algorithm_of, chunk_id, hex_of
+from mreg.compression import Codec
 from services.artifacts.backends.base import Backend, ObjectNotFound
-from services.common.chunkids import BLAKE3, algorithm_of, chunk_id, hex_of
-from services.common.compression import Codec
 
 CHUNK_PREFIX = "chunks/"
 BLOB_PREFIX = "blobs/"

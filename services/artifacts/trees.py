@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from mreg.treepaths import TreeRuleError, check_tree
 from services.common.errors import InvalidArgument
-from services.common.treepaths import TreeRuleError, check_tree
 
 TREE_FORMAT = "modelregistry.tree.v1"
 MAX_ENTRIES = 100_000
@@ -28,7 +28,7 @@ class Entry:
 
 
 def validate_entries(entries: list[Entry]) -> list[Entry]:
-    """Check the tree against :mod:`services.common.treepaths` (the rules every client also
+    """Check the tree against :mod:`mreg.treepaths` (the rules every client also
     applies on pull); returns the entries sorted by path.
 
     A broken rule is INVALID_ARGUMENT on ``entries[i].path`` or ``entries[i].mode``, with

@@ -21,11 +21,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from mreg.chunking import StreamChunker
 from services.artifacts import blobs
 from services.artifacts.chunks import ChunkStore, StoredChunk
 from services.artifacts.compactor import Compactor
 from services.artifacts.store import BlobManifest, Records, UploadSession
-from services.common.chunking import StreamChunker
 from services.common.errors import (
     Aborted,
     FailedPrecondition,

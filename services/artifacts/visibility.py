@@ -19,9 +19,9 @@ caller sends its bytes, which proves it holds the file and makes it an owner.
 
 from __future__ import annotations
 
+from mreg.chunkids import SHA256, algorithm_of
 from services.artifacts.store import Records, blob_key
 from services.common.auth import Identity
-from services.common.chunkids import SHA256, algorithm_of
 from services.common.errors import NotFound
 
 

@@ -127,7 +127,7 @@ def threaded(handler: grpc.RpcMethodHandler, executor: futures.Executor) -> grpc
             loop = asyncio.get_running_loop()
             if streaming_request:
                 request = _sync_requests(request, loop)
-            run = contextvars.copy_context().run  # one context for the whole stream
+            run: Callable[..., Any] = contextvars.copy_context().run  # one context per stream
             sync_context = SyncContext(context)
             responses = await loop.run_in_executor(executor, run, behavior, request, sync_context)
             while True:

@@ -147,7 +147,7 @@ class InvalidArgument(RegistryError):
         return cls(
             f"{field}: {description}",
             field_violations=[FieldViolation(field, description)],
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,  # type: ignore[arg-type]  # the other keywords of RegistryError
         )
 
 

@@ -45,7 +45,8 @@ class RunningHttp:
 
     def stop(self, grace: float | None = 5.0) -> None:
         """Stop accepting, let in-flight requests finish within ``grace``, then close them."""
-        self.server.config.timeout_graceful_shutdown = grace or 0.01
+        # uvicorn types it as whole seconds; it goes to asyncio.wait_for, which takes a float
+        self.server.config.timeout_graceful_shutdown = grace or 0.01  # type: ignore[assignment]
         self.server.should_exit = True
         self.thread.join((grace or 0) + 5)
         if self.thread.is_alive():
@@ -110,7 +111,7 @@ def start_http(
         lifespan="off",
         timeout_keep_alive=30,
         server_header=False,
-        **tls,  # type: ignore[arg-type]
+        **tls,  # type: ignore[arg-type]  # uvicorn's ssl_* keywords, typed here as str values
     )
     server = uvicorn.Server(config)
     ready = threading.Event()

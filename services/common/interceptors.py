@@ -109,7 +109,7 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
 
             return call
 
-        def wrap_stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+        def wrap_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
             if inspect.isasyncgenfunction(behavior):
 
                 async def call_async(request: Any, context: Any) -> AsyncIterator[Any]:
@@ -192,7 +192,7 @@ def wrap_around(
 
         return call
 
-    def wrap_stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    def wrap_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
         if inspect.isasyncgenfunction(behavior):
 
             async def call_async(request: Any, context: Any) -> AsyncIterator[Any]:

@@ -133,7 +133,7 @@ class MalformedRequestInterceptor(grpc.ServerInterceptor):
 
             return call
 
-        def wrap_stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+        def wrap_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
             if inspect.isasyncgenfunction(behavior):
 
                 async def call_async(request: Any, context: Any) -> AsyncIterator[Any]:

@@ -239,4 +239,5 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment; keyword arguments override it."""
+    # any field by keyword, checked by pydantic at run time (mypy sees them as object)
     return Settings(**overrides)  # type: ignore[arg-type]

@@ -10,15 +10,21 @@ as one trace through gateway, artifact and metadata services.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from services.common.settings import Settings
+
+if TYPE_CHECKING:  # imported when tracing is configured, not by every process
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 logger = logging.getLogger(__name__)
 
 _configured = False
 
 
-def configure_tracing(service: str, settings: Settings, exporter: object | None = None) -> bool:
+def configure_tracing(
+    service: str, settings: Settings, exporter: SpanExporter | None = None
+) -> bool:
     """Install a tracer provider and the gRPC instrumentation; returns whether tracing is on.
 
     Must run before servers and channels are created. ``exporter`` overrides the
@@ -43,7 +49,7 @@ def configure_tracing(service: str, settings: Settings, exporter: object | None 
 
     provider = TracerProvider(resource=Resource.create({"service.name": f"mreg-{service}"}))
     if exporter is not None:
-        provider.add_span_processor(SimpleSpanProcessor(exporter))  # type: ignore[arg-type]
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
     elif settings.otel_exporter == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     else:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from importlib import metadata
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
@@ -96,7 +96,13 @@ for _mirror, (_enum, _prefix) in _PROTO.items():
 E = TypeVar("E", bound=StrEnum)
 
 
-def to_proto(member: StrEnum) -> int:
+#: A proto enum's number as a message field takes it. The generated stubs type an enum field
+#: as its enum class only (an ``int`` subclass at runtime), while protobuf takes any ``int``:
+#: numbers computed at run time pass as this.
+ProtoEnum = Any
+
+
+def to_proto(member: StrEnum) -> ProtoEnum:
     """``Stage.PRODUCTION`` -> ``STAGE_PRODUCTION`` (the proto enum's number)."""
     enum, prefix = _PROTO[type(member)]
     return enum.Value(prefix + member.name)
@@ -145,3 +151,7 @@ ARTIFACTS_PORT = 50052
 METADATA_PORT = 50053
 GATEWAY_HTTP_PORT = 8080
 ARTIFACTS_HTTP_PORT = 8081
+
+#: Version tag where ``mreg push`` records a single file's name (``mreg pull`` and the
+#: gateway's OCI manifests and code-execution gate read it).
+FILE_NAME_TAG = "mreg.file_name"

@@ -33,6 +33,14 @@ class EvaluationFact:
 
 
 @dataclass(frozen=True)
+class CodeFile:
+    """A file of the candidate that can run code when loaded (what inspection found)."""
+
+    path: str
+    format: str
+
+
+@dataclass(frozen=True)
 class GateFailure:
     """A gate that did not pass: its kind (``METRIC_THRESHOLD``...), subject and why."""
 
@@ -59,13 +67,15 @@ def check_gates(
     evaluations: Sequence[EvaluationFact],
     production: Candidate | None,
     verify_integrity: Callable[[], str | None],
+    code_files: Callable[[], Sequence[CodeFile]] = tuple,
 ) -> list[GateFailure]:
     """Every gate of ``policy`` that ``candidate`` fails; empty when it may proceed.
 
     ``evaluations`` are oldest first. ``verify_integrity`` re-reads the candidate's
     bytes and returns a description of what is wrong, or None when they verify; it
     is called only when the policy asks for it and the other gates passed (it reads
-    the whole artifact).
+    the whole artifact). ``code_files`` lists the candidate's files that can run code
+    when loaded; it is called only when the policy forbids them.
     """
     failures: list[GateFailure] = []
     for required in policy.required_evaluations:
@@ -133,6 +143,17 @@ def check_gates(
                 f"artifact is {candidate.size_bytes} bytes; the limit is {policy.max_size_bytes}",
             )
         )
+    if policy.forbid_code_execution:
+        for found in code_files():
+            failures.append(
+                GateFailure(
+                    "CODE_EXECUTION",
+                    found.path,
+                    f"{found.path} is {found.format} and can run code when loaded; the "
+                    "policy forbids such files in this stage (forbid_code_execution): "
+                    "convert it to safetensors, GGUF or ONNX",
+                )
+            )
     if policy.verify_integrity and not failures:
         problem = verify_integrity()
         if problem is not None:

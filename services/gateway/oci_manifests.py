@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from posixpath import basename, splitext
 from typing import Any
 
+from services.common.vocabulary import FILE_NAME_TAG
+
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 ARTIFACT_TYPE = "application/vnd.cncf.model.manifest.v1+json"
 CONFIG_MEDIA_TYPE = "application/vnd.cncf.model.config.v1+json"
@@ -51,8 +53,6 @@ _CONFIG_SUFFIXES = {".json", ".yaml", ".yml", ".toml", ".txt", ".model", ".tikto
 _DOC_SUFFIXES = {".md", ".rst", ".pdf", ".html"}
 _DOC_STEMS = {"readme", "license", "licence", "notice", "copying", "model_card", "modelcard"}
 _CODE_SUFFIXES = {".py", ".sh", ".ipynb", ".js", ".ts", ".go", ".rs", ".c", ".cc", ".cpp", ".h"}
-#: Version tag where ``mreg push`` records a single file's name (``mreg pull`` uses it too).
-FILE_NAME_TAG = "mreg.file_name"
 
 
 def is_repository_name(name: str) -> bool:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import grpc
 
-from modelregistry.v1 import artifacts_pb2, metadata_pb2, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import artifacts_pb2, resources_pb2
 from services.common.auth import Identity, Role
 from services.common.errors import RegistryError
 from services.common.grants import sign

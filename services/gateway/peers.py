@@ -7,7 +7,8 @@ from typing import Any, TypeVar
 
 import grpc
 
-from modelregistry.v1 import artifacts_pb2_grpc, metadata_pb2_grpc
+from modelregistry.metadata.v1 import metadata_pb2_grpc
+from modelregistry.v1 import artifacts_pb2_grpc
 from services.common.auth import MODEL_PREFIX_HEADER
 from services.common.errors import from_rpc_error
 from services.common.observability import PRINCIPAL_HEADER, REQUEST_ID_HEADER, current_request_id

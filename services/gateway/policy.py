@@ -15,6 +15,7 @@ default stage by stage, and within a stage field by field::
           no_regression: [auc]     # not worse than the current production version
           max_size_bytes: 10000000000
           verify_integrity: true   # re-read and verify the blob before promoting
+          forbid_code_execution: true   # no file that can run code when loaded (pickle)
           approvals: 1             # distinct approvers other than the requester
           auto_approve_principals: [release-bot]
           previous_production: archived   # or staging
@@ -112,6 +113,7 @@ class StagePolicy:
     no_regression: tuple[str, ...] = ()
     max_size_bytes: int = 0
     verify_integrity: bool = False
+    forbid_code_execution: bool = False
     approvals: int = 0
     auto_approve_principals: frozenset[str] = frozenset()
     previous_production: str = "archived"
@@ -180,6 +182,7 @@ class _StageSection(_Section):
     no_regression: tuple[str, ...] = ()
     max_size_bytes: Count = 0
     verify_integrity: StrictBool = False
+    forbid_code_execution: StrictBool = False
     approvals: Count = 0
     auto_approve_principals: tuple[str, ...] = ()
     previous_production: Literal["staging", "archived"] = "archived"
@@ -273,7 +276,9 @@ def _expected(loc: _Loc) -> list[str]:
     if get_origin(kind) is dict:
         key = get_args(kind)[0]
         return [m.value for m in key] if isinstance(key, type) and issubclass(key, Stage) else []
-    return sorted(kind.model_fields) if isinstance(kind, type) else []
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return sorted(kind.model_fields)
+    return []
 
 
 # --------------------------------------------------------------------------- loading

@@ -15,13 +15,8 @@ from collections.abc import Iterator
 
 import grpc
 
-from modelregistry.v1 import (
-    artifacts_pb2,
-    governance_pb2,
-    metadata_pb2,
-    registry_pb2,
-    resources_pb2,
-)
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import artifacts_pb2, registry_pb2, resources_pb2
 from services.common.auth import Identity, Role
 from services.common.errors import (
     Aborted,
@@ -36,8 +31,16 @@ from services.common.validation import (
     parse_version_name,
     validate_request_id,
 )
-from services.common.vocabulary import EvaluationType, Stage, from_proto, name_of, to_proto
-from services.gateway.gates import Candidate, EvaluationFact, GateFailure, check_gates
+from services.common.vocabulary import (
+    FILE_NAME_TAG,
+    EvaluationType,
+    ProtoEnum,
+    Stage,
+    from_proto,
+    name_of,
+    to_proto,
+)
+from services.gateway.gates import Candidate, CodeFile, EvaluationFact, GateFailure, check_gates
 from services.gateway.peers import Peers
 from services.gateway.policy import Policy
 
@@ -51,7 +54,7 @@ def stage_name(stage: int) -> str:
     return name_of(Stage, stage)
 
 
-def _stage_value(name: str) -> int:
+def _stage_value(name: str) -> ProtoEnum:
     """``production`` -> ``STAGE_PRODUCTION``."""
     return to_proto(Stage(name))
 
@@ -105,13 +108,13 @@ class Promotions:
                     reason="CONCURRENT_PROMOTION",
                 ) from None
             raise
-        if promotion.state != governance_pb2.PROMOTION_STATE_APPROVED:
+        if promotion.state != resources_pb2.PROMOTION_STATE_APPROVED:
             return registry_pb2.PromoteModelVersionResponse(promotion=promotion)
         return self._execute(promotion, identity)
 
     def _by_request_id(
         self, model: str, request_id: str, identity: Identity
-    ) -> governance_pb2.Promotion | None:
+    ) -> resources_pb2.Promotion | None:
         """The promotion of ``model`` an earlier request with this id recorded, if any."""
         request = metadata_pb2.ListPromotionsRequest(
             parent=f"models/{model}", request_id=request_id, page_size=1
@@ -126,7 +129,7 @@ class Promotions:
 
     def _repeat(
         self,
-        earlier: governance_pb2.Promotion,
+        earlier: resources_pb2.Promotion,
         request: registry_pb2.PromoteModelVersionRequest,
         identity: Identity,
     ) -> registry_pb2.PromoteModelVersionResponse:
@@ -144,12 +147,12 @@ class Promotions:
         return self._answer(earlier, f"created by request id {request.request_id!r}", identity)
 
     def _answer(
-        self, promotion: governance_pb2.Promotion, how: str, identity: Identity
+        self, promotion: resources_pb2.Promotion, how: str, identity: Identity
     ) -> registry_pb2.PromoteModelVersionResponse:
         """Execute an approved promotion; report any other as it stands."""
-        if promotion.state == governance_pb2.PROMOTION_STATE_APPROVED:
+        if promotion.state == resources_pb2.PROMOTION_STATE_APPROVED:
             return self._execute(promotion, identity)
-        if promotion.state == governance_pb2.PROMOTION_STATE_FAILED:
+        if promotion.state == resources_pb2.PROMOTION_STATE_FAILED:
             raise FailedPrecondition(
                 f"{promotion.name}, {how}, failed: {promotion.status_message}; use a new "
                 "request id to try again",
@@ -157,7 +160,7 @@ class Promotions:
                 metadata={"promotion": promotion.name},
             )
         response = registry_pb2.PromoteModelVersionResponse(promotion=promotion)
-        if promotion.state == governance_pb2.PROMOTION_STATE_COMPLETED:
+        if promotion.state == resources_pb2.PROMOTION_STATE_COMPLETED:
             response.model_version.CopyFrom(self._version(promotion.model_version, identity))
         return response
 
@@ -170,7 +173,7 @@ class Promotions:
         request_id = validate_request_id(request.request_id) if request.request_id else ""
         promotion = self._decide(
             request.name,
-            governance_pb2.APPROVAL_DECISION_APPROVE,
+            resources_pb2.APPROVAL_DECISION_APPROVE,
             request.comment,
             identity,
             request_id,
@@ -181,15 +184,15 @@ class Promotions:
 
     def reject(
         self, request: registry_pb2.RejectPromotionRequest, identity: Identity
-    ) -> governance_pb2.Promotion:
+    ) -> resources_pb2.Promotion:
         """Reject a promotion waiting for approval."""
         return self._decide(
-            request.name, governance_pb2.APPROVAL_DECISION_REJECT, request.comment, identity
+            request.name, resources_pb2.APPROVAL_DECISION_REJECT, request.comment, identity
         )
 
     def withdraw(
         self, request: registry_pb2.WithdrawPromotionRequest, identity: Identity
-    ) -> governance_pb2.Promotion:
+    ) -> resources_pb2.Promotion:
         """Withdraw a promotion; only its requester or an admin may."""
         promotion = self._promotion(request.name, identity)
         if promotion.requested_by != identity.principal and not identity.has(Role.ADMIN):
@@ -200,7 +203,7 @@ class Promotions:
             )
         return self._set_state(
             promotion,
-            governance_pb2.PROMOTION_STATE_WITHDRAWN,
+            resources_pb2.PROMOTION_STATE_WITHDRAWN,
             request.reason or f"withdrawn by {identity.principal}",
             identity,
         )
@@ -275,7 +278,7 @@ class Promotions:
                 node=resources_pb2.LineageNode(
                     type=resources_pb2.LINEAGE_NODE_TYPE_MODEL_VERSION, key=version.name
                 ),
-                direction=metadata_pb2.LINEAGE_DIRECTION_BOTH,
+                direction=resources_pb2.LINEAGE_DIRECTION_BOTH,
                 max_depth=3,
             ),
             identity,
@@ -307,7 +310,7 @@ class Promotions:
     # ------------------------------------------------------------------ execution
 
     def _execute(
-        self, promotion: governance_pb2.Promotion, identity: Identity
+        self, promotion: resources_pb2.Promotion, identity: Identity
     ) -> registry_pb2.PromoteModelVersionResponse:
         version = self._version(promotion.model_version, identity)
         target = stage_name(promotion.target_stage)
@@ -317,7 +320,7 @@ class Promotions:
             # stage the version already holds.
             done = self._set_state(
                 promotion,
-                governance_pb2.PROMOTION_STATE_COMPLETED,
+                resources_pb2.PROMOTION_STATE_COMPLETED,
                 f"{version.name} is now {target}",
                 identity,
             )
@@ -326,7 +329,7 @@ class Promotions:
         if failures:
             self._set_state(
                 promotion,
-                governance_pb2.PROMOTION_STATE_FAILED,
+                resources_pb2.PROMOTION_STATE_FAILED,
                 "; ".join(f.description for f in failures),
                 identity,
             )
@@ -344,12 +347,12 @@ class Promotions:
             )
         except RegistryError as error:
             self._set_state(
-                promotion, governance_pb2.PROMOTION_STATE_FAILED, error.message, identity
+                promotion, resources_pb2.PROMOTION_STATE_FAILED, error.message, identity
             )
             raise
         done = self._set_state(
             promotion,
-            governance_pb2.PROMOTION_STATE_COMPLETED,
+            resources_pb2.PROMOTION_STATE_COMPLETED,
             f"{version.name} is now {target}",
             identity,
         )
@@ -446,7 +449,12 @@ class Promotions:
         )
         evaluations = self._evaluations(version.name, identity) if needs_evaluations else []
         return check_gates(
-            stage_policy, candidate, evaluations, baseline, lambda: self._verify(version)
+            stage_policy,
+            candidate,
+            evaluations,
+            baseline,
+            lambda: self._verify(version),
+            lambda: self._code_files(version),
         )
 
     def _raise_failures(
@@ -484,6 +492,23 @@ class Promotions:
             token = page.next_page_token
             if not token:
                 return list(reversed(facts))
+
+    def _code_files(self, version: resources_pb2.ModelVersion) -> list[CodeFile]:
+        """The version's files whose inspection says loading them can run code."""
+        files = [(version.tags.get(FILE_NAME_TAG, ""), version.artifact_digest)]
+        if version.artifact_is_tree:
+            tree = self.peers.artifacts.call(
+                "GetTree", artifacts_pb2.GetTreeRequest(digest=version.artifact_digest)
+            )
+            files = [(entry.path, entry.digest) for entry in tree.entries]
+        found = []
+        for path, digest in files:
+            blob = self.peers.artifacts.call(
+                "StatBlob", artifacts_pb2.StatBlobRequest(digest=digest)
+            ).blob
+            if blob.inspection.may_execute_code:
+                found.append(CodeFile(path or f"sha256:{digest.hash}", blob.inspection.format))
+        return found
 
     def _verify(self, version: resources_pb2.ModelVersion) -> str | None:
         """Re-read every byte of the version's artifact and check its SHA-256."""
@@ -560,19 +585,19 @@ class Promotions:
             )
         return found
 
-    def _promotion(self, name: str, identity: Identity) -> governance_pb2.Promotion:
+    def _promotion(self, name: str, identity: Identity) -> resources_pb2.Promotion:
         request = metadata_pb2.GetPromotionRequest(name=name)
         return self._metadata("GetPromotion", request, identity).promotion
 
     def _decide(
-        self, name: str, decision: int, comment: str, identity: Identity, request_id: str = ""
+        self, name: str, decision: ProtoEnum, comment: str, identity: Identity, request_id: str = ""
     ):
         request = metadata_pb2.DecidePromotionRequest(
             name=name, decision=decision, comment=comment, request_id=request_id
         )
         return self._metadata("DecidePromotion", request, identity).promotion
 
-    def _set_state(self, promotion, state: int, message: str, identity: Identity):
+    def _set_state(self, promotion, state: ProtoEnum, message: str, identity: Identity):
         request = metadata_pb2.SetPromotionStateRequest(
             name=promotion.name, state=state, status_message=message
         )

@@ -13,7 +13,8 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
-from modelregistry.v1 import metadata_pb2, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import resources_pb2
 from services.common.errors import RegistryError
 from services.gateway.service import Gateway
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import grpc
 
-from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2, resources_pb2
-from services.common.chunkids import ALGORITHMS, ENUM_OF, id_of_digest
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import artifacts_pb2, registry_pb2, resources_pb2
+from mreg.chunkids import ALGORITHMS, ENUM_OF, id_of_digest
 from services.common.errors import (
     FailedPrecondition,
     PreconditionViolation,
@@ -24,6 +25,7 @@ from services.common.validation import (
 )
 from services.common.vocabulary import VERSION
 from services.gateway.cache import ResolveCache
+from services.gateway.contract import to_internal, to_public
 from services.gateway.peers import Peers
 from services.gateway.watch import EventHub
 
@@ -65,14 +67,21 @@ class Gateway:
             self.hub.subscribe(cache)
 
     def resolve(
-        self, request: metadata_pb2.ResolveModelVersionRequest, principal: str
-    ) -> metadata_pb2.ResolveModelVersionResponse:
+        self, request: registry_pb2.ResolveModelVersionRequest, principal: str
+    ) -> registry_pb2.ResolveModelVersionResponse:
         """Resolve a reference, from the cache when it can vouch for the answer."""
         if self.cache is not None and (hit := self.cache.get(request.reference)) is not None:
             return hit
         model = reference_model(request.reference)
         generation = self.cache.generation(model) if self.cache is not None else 0
-        response = self.peers.metadata.call("ResolveModelVersion", request, principal=principal)
+        response = to_public(
+            "ResolveModelVersion",
+            self.peers.metadata.call(
+                "ResolveModelVersion",
+                to_internal("ResolveModelVersion", request),
+                principal=principal,
+            ),
+        )
         if self.cache is not None:
             self.cache.put(request.reference, model, response, generation)
         return response

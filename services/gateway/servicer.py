@@ -14,35 +14,14 @@ from services.gateway.access import (
     out_of_scope,
     scope_response,
 )
+from services.gateway.contract import SAME_SHAPE, to_internal, to_public
 from services.gateway.promotions import Promotions
 from services.gateway.service import Gateway
 
-#: Methods answered by the metadata service unchanged: the gateway checks the caller's
-#: role (see access.py) and passes the request on with the caller as principal.
-FORWARDED = (
-    "GetModelVersion",
-    "ListModelVersions",
-    "GetModel",
-    "ListModels",
-    "UpdateModel",
-    "UpdateModelVersion",
-    "SearchModelVersions",
-    "CompareModelVersions",
-    "ListStageTransitions",
-    "SetAlias",
-    "DeleteAlias",
-    "ListAliases",
-    "CreateEvaluation",
-    "ListEvaluations",
-    "CreateLineageEdge",
-    "GetLineage",
-    "AnalyzeImpact",
-    "ListAuditLog",
-    "GetPromotion",
-    "ListPromotions",
-    "ReportDeployment",
-    "ListDeployments",
-)
+#: Methods answered by the metadata service: the gateway checks the caller's role (see
+#: access.py), converts the request (contract.py) and passes it on with the caller as
+#: principal. ResolveModelVersion goes through the gateway's resolve cache instead.
+FORWARDED = tuple(m for m in SAME_SHAPE if m != "ResolveModelVersion")
 
 
 def _principal() -> str:
@@ -125,7 +104,12 @@ def _forward(method: str):
                 f"{identity.model_prefix!r} and cannot touch {', '.join(outside)}",
                 reason="MODEL_OUT_OF_SCOPE",
             )
-        response = self.gateway.peers.metadata.call(method, request, principal=identity.principal)
+        response = to_public(
+            method,
+            self.gateway.peers.metadata.call(
+                method, to_internal(method, request), principal=identity.principal
+            ),
+        )
         if writes:
             self.gateway.changed(model_of(request))
         return scope_response(method, request, response, identity.model_prefix)

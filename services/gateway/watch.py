@@ -35,7 +35,8 @@ from typing import Any, Protocol
 import grpc
 from prometheus_client import Counter, Gauge
 
-from modelregistry.v1 import metadata_pb2, registry_pb2, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import registry_pb2, resources_pb2
 from services.common.errors import InvalidArgument, OutOfRange, RegistryError, Unavailable
 from services.gateway.peers import Peers
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelregistry.v1 import metadata_pb2
+from modelregistry.metadata.v1 import metadata_pb2
 from services.common.auth import Role, every_method
 
 #: Every method needs the service credential: the gateway is the metadata service's only

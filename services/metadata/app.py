@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
-from modelregistry.v1 import metadata_pb2, metadata_pb2_grpc
+from modelregistry.metadata.v1 import metadata_pb2, metadata_pb2_grpc
 from services.common.auth import auth_interceptors
 from services.common.server import ServiceBinding
 from services.common.settings import Settings

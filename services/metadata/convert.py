@@ -7,10 +7,11 @@ from datetime import datetime
 
 from google.protobuf import timestamp_pb2
 
-from modelregistry.v1 import metadata_pb2, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import resources_pb2
 from services.common.errors import InvalidArgument
 from services.common.validation import validate_digest
-from services.common.vocabulary import from_proto, to_proto
+from services.common.vocabulary import ProtoEnum, from_proto, to_proto
 from services.metadata import semver
 from services.metadata.domain import (
     Alias,
@@ -33,10 +34,10 @@ from services.metadata.domain import (
 )
 from services.metadata.usecases.base import etag
 
-_BUMPS = {
-    metadata_pb2.VERSION_BUMP_MAJOR: semver.Bump.MAJOR,
-    metadata_pb2.VERSION_BUMP_MINOR: semver.Bump.MINOR,
-    metadata_pb2.VERSION_BUMP_PATCH: semver.Bump.PATCH,
+_BUMPS: dict[int, semver.Bump] = {
+    resources_pb2.VERSION_BUMP_MAJOR: semver.Bump.MAJOR,
+    resources_pb2.VERSION_BUMP_MINOR: semver.Bump.MINOR,
+    resources_pb2.VERSION_BUMP_PATCH: semver.Bump.PATCH,
 }
 
 
@@ -51,10 +52,10 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
 
 def bump(value: int) -> semver.Bump | None:
     """The domain bump of a ``VersionBump``; None for unspecified."""
-    return _BUMPS.get(value)  # type: ignore[call-overload]
+    return _BUMPS.get(value)
 
 
-def stage_to_proto(stage: Stage) -> int:
+def stage_to_proto(stage: Stage) -> ProtoEnum:
     """``Stage.PRODUCTION`` -> ``STAGE_PRODUCTION``."""
     return to_proto(stage)
 
@@ -67,7 +68,7 @@ def stage_from_proto(value: int, field: str = "stage") -> Stage:
     return stage
 
 
-def state_to_proto(state: State) -> int:
+def state_to_proto(state: State) -> ProtoEnum:
     """Domain state -> ``VersionState``."""
     return to_proto(state)
 
@@ -113,8 +114,8 @@ def version_to_proto(v: ModelVersion) -> resources_pb2.ModelVersion:
         name=v.name,
         model=v.model,
         version=v.version,
-        state=state_to_proto(v.state),  # type: ignore[arg-type]
-        stage=stage_to_proto(v.stage),  # type: ignore[arg-type]
+        state=state_to_proto(v.state),
+        stage=stage_to_proto(v.stage),
         artifact_digest=resources_pb2.Digest(hash=v.artifact_hash, size_bytes=v.artifact_size)
         if v.artifact_hash
         else None,
@@ -175,8 +176,8 @@ def transition_to_proto(t: StageTransition) -> resources_pb2.StageTransition:
     """A domain stage transition as its proto."""
     return resources_pb2.StageTransition(
         model_version=f"models/{t.model}/versions/{t.version}",
-        from_stage=stage_to_proto(t.from_stage),  # type: ignore[arg-type]
-        to_stage=stage_to_proto(t.to_stage),  # type: ignore[arg-type]
+        from_stage=stage_to_proto(t.from_stage),
+        to_stage=stage_to_proto(t.to_stage),
         actor=t.actor,
         reason=t.reason,
         time=timestamp(t.time),
@@ -200,6 +201,7 @@ def evaluation_from_proto(msg: resources_pb2.Evaluation) -> Evaluation:
         version="",
         dataset_name=msg.dataset_name,
         dataset_version=msg.dataset_version,
+        # required=True raises INVALID_ARGUMENT rather than answer None
         type=evaluation_type_from_proto(msg.type, required=True),  # type: ignore[arg-type]
         metrics=dict(msg.metrics),
         evaluator=msg.evaluator,
@@ -273,10 +275,11 @@ def edge_to_proto(e: LineageEdge) -> resources_pb2.LineageEdge:
 
 def direction_from_proto(value: int) -> Direction:
     """A lineage direction; unspecified means up."""
-    return {
-        metadata_pb2.LINEAGE_DIRECTION_DOWN: Direction.DOWN,
-        metadata_pb2.LINEAGE_DIRECTION_BOTH: Direction.BOTH,
-    }.get(value, Direction.UP)  # type: ignore[call-overload]
+    directions: dict[int, Direction] = {
+        resources_pb2.LINEAGE_DIRECTION_DOWN: Direction.DOWN,
+        resources_pb2.LINEAGE_DIRECTION_BOTH: Direction.BOTH,
+    }
+    return directions.get(value, Direction.UP)
 
 
 def audit_to_proto(a: AuditEntry) -> resources_pb2.AuditEntry:
@@ -305,12 +308,12 @@ def event_to_proto(e: Event) -> resources_pb2.Event:
     )
 
 
-def impacted_to_proto(v: ImpactedVersion) -> metadata_pb2.ImpactedVersion:
+def impacted_to_proto(v: ImpactedVersion) -> resources_pb2.ImpactedVersion:
     """An impacted version as its proto."""
-    return metadata_pb2.ImpactedVersion(
+    return resources_pb2.ImpactedVersion(
         model_version=f"models/{v.model}/versions/{v.version}",
-        stage=stage_to_proto(v.stage),  # type: ignore[arg-type]
-        state=state_to_proto(v.state),  # type: ignore[arg-type]
+        stage=stage_to_proto(v.stage),
+        state=state_to_proto(v.state),
         depth=v.depth,
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelregistry.v1 import governance_pb2
+from modelregistry.v1 import resources_pb2
 from services.metadata.convert import stage_to_proto, timestamp
 from services.metadata.domain_governance import (
     Approval,
@@ -15,16 +15,15 @@ from services.metadata.domain_governance import (
 from services.metadata.usecases.base import etag
 
 _PROMOTION_STATES = {
-    s: governance_pb2.PromotionState.Value(f"PROMOTION_STATE_{s.name}") for s in PromotionState
+    s: resources_pb2.PromotionState.Value(f"PROMOTION_STATE_{s.name}") for s in PromotionState
 }
 _PROMOTION_STATES_BACK = {v: k for k, v in _PROMOTION_STATES.items()}
 _DECISIONS = {
-    d: governance_pb2.ApprovalDecision.Value(f"APPROVAL_DECISION_{d.name}") for d in Decision
+    d: resources_pb2.ApprovalDecision.Value(f"APPROVAL_DECISION_{d.name}") for d in Decision
 }
 _DECISIONS_BACK = {v: k for k, v in _DECISIONS.items()}
 _DEPLOYMENT_STATUSES = {
-    s: governance_pb2.DeploymentStatus.Value(f"DEPLOYMENT_STATUS_{s.name}")
-    for s in DeploymentStatus
+    s: resources_pb2.DeploymentStatus.Value(f"DEPLOYMENT_STATUS_{s.name}") for s in DeploymentStatus
 }
 _DEPLOYMENT_STATUSES_BACK = {v: k for k, v in _DEPLOYMENT_STATUSES.items()}
 
@@ -44,23 +43,23 @@ def deployment_status_from_proto(value: int) -> DeploymentStatus | None:
     return _DEPLOYMENT_STATUSES_BACK.get(value)
 
 
-def approval_to_proto(a: Approval) -> governance_pb2.Approval:
+def approval_to_proto(a: Approval) -> resources_pb2.Approval:
     """A decision as its proto."""
-    return governance_pb2.Approval(
+    return resources_pb2.Approval(
         principal=a.principal,
-        decision=_DECISIONS[a.decision],  # type: ignore[arg-type]
+        decision=_DECISIONS[a.decision],
         comment=a.comment,
         time=timestamp(a.time),
     )
 
 
-def promotion_to_proto(p: Promotion) -> governance_pb2.Promotion:
+def promotion_to_proto(p: Promotion) -> resources_pb2.Promotion:
     """A promotion as its proto."""
-    return governance_pb2.Promotion(
+    return resources_pb2.Promotion(
         name=p.name,
         model_version=p.version_name,
-        target_stage=stage_to_proto(p.target_stage),  # type: ignore[arg-type]
-        state=_PROMOTION_STATES[p.state],  # type: ignore[arg-type]
+        target_stage=stage_to_proto(p.target_stage),
+        state=_PROMOTION_STATES[p.state],
         requested_by=p.requested_by,
         reason=p.reason,
         required_approvals=p.required_approvals,
@@ -72,14 +71,14 @@ def promotion_to_proto(p: Promotion) -> governance_pb2.Promotion:
     )
 
 
-def deployment_to_proto(d: Deployment) -> governance_pb2.Deployment:
+def deployment_to_proto(d: Deployment) -> resources_pb2.Deployment:
     """A deployment as its proto."""
-    return governance_pb2.Deployment(
+    return resources_pb2.Deployment(
         name=d.name,
         model_version=d.version_name,
         environment=d.environment,
         endpoint=d.endpoint,
-        status=_DEPLOYMENT_STATUSES[d.status],  # type: ignore[arg-type]
+        status=_DEPLOYMENT_STATUSES[d.status],
         health=d.health,
         reported_by=d.reported_by,
         update_time=timestamp(d.update_time),

@@ -109,7 +109,8 @@ def parse(text: str, field: str = "version") -> SemVer:
         raise InvalidArgument.field(
             field, f"invalid semantic version {text!r}: numbers must be below 2^63"
         )
-    return SemVer(*numbers, prerelease=pre, build=match["build"] or "")
+    major, minor, patch = numbers
+    return SemVer(major, minor, patch, prerelease=pre, build=match["build"] or "")
 
 
 def next_version(latest: SemVer | None, bump: Bump | None) -> SemVer:

@@ -1,4 +1,4 @@
-"""gRPC servicer of ``modelregistry.v1.MetadataService``: protos in, domain calls, protos out.
+"""gRPC servicer of the internal ``MetadataService``: protos in, domain calls, protos out.
 
 Errors are raised as :mod:`services.common.errors` types; the shared interceptor maps them.
 """
@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import grpc
 
-from modelregistry.v1 import metadata_pb2, metadata_pb2_grpc
+from modelregistry.metadata.v1 import metadata_pb2, metadata_pb2_grpc
+from modelregistry.v1 import resources_pb2
 from services.common.errors import InvalidArgument
 from services.common.validation import parse_model_name
 from services.metadata import checks
@@ -324,11 +325,11 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         return metadata_pb2.CompareModelVersionsResponse(
             metrics=result.metrics,
             rows=[
-                metadata_pb2.ComparedVersion(model_version=name, metrics=values)
+                resources_pb2.ComparedVersion(model_version=name, metrics=values)
                 for name, values in result.rows
             ],
             best=[
-                metadata_pb2.MetricBest(
+                resources_pb2.MetricBest(
                     metric=m, model_version=name, value=value, lower_is_better=lower
                 )
                 for m, name, value, lower in result.best

@@ -12,8 +12,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, resources_pb2
-from services.common.chunkids import BLAKE3, SHA256, algorithm_of, hex_of
-from services.common.chunking import iter_buffer_chunks
+from mreg.chunkids import BLAKE3, SHA256, algorithm_of, hex_of
+from mreg.chunking import iter_buffer_chunks
 from services.common.server import insecure_channel
 
 MESSAGE = 1024 * 1024

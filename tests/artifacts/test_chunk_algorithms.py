@@ -9,8 +9,8 @@ import blake3
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, resources_pb2
+from mreg.chunkids import BLAKE3, SHA256
 from services.artifacts.store import BLAKE3_CHUNK_PREFIX, CHUNK_PREFIX, chunk_hash_of
-from services.common.chunkids import BLAKE3, SHA256
 from tests.artifacts.helpers import (
     bf16_weights,
     chunk_digest_of,

@@ -9,8 +9,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.common import compression
-from services.common.chunking import (
+from mreg import compression
+from mreg.chunking import (
     MAX_CHUNK_BYTES,
     MIN_CHUNK_BYTES,
     StreamChunker,
@@ -18,7 +18,7 @@ from services.common.chunking import (
     iter_buffer_chunks,
     iter_file_chunks,
 )
-from services.common.compression import Codec, decode_chunk, encode_chunk
+from mreg.compression import Codec, decode_chunk, encode_chunk
 from tests.artifacts.helpers import bf16_weights, random_bytes
 
 

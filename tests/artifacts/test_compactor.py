@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 from modelregistry.v1 import artifacts_pb2
+from mreg.compression import Codec
 from services.artifacts import metrics
 from services.artifacts.app import bindings_for
 from services.artifacts.backends import open_backend
 from services.artifacts.service import ArtifactService
 from services.artifacts.store import CHUNK_PREFIX, chunk_hash_of, unpack_chunk
-from services.common.compression import Codec
 from services.common.settings import Settings
 from tests.artifacts.helpers import Client, bf16_weights, digest_of, random_bytes
 from tests.artifacts.processes import ROOT, _env, wait_serving

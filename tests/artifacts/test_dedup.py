@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, resources_pb2
-from services.common.chunking import MAX_CHUNK_BYTES, iter_buffer_chunks
-from services.common.compression import Codec, compress
+from mreg.chunking import MAX_CHUNK_BYTES, iter_buffer_chunks
+from mreg.compression import Codec, compress
 from tests.artifacts.helpers import (
     Client,
     bf16_weights,

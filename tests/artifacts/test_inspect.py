@@ -84,12 +84,17 @@ def test_onnx_initializers_are_counted() -> None:
         + _field(8, b"w") + _field(9, bytes(24))
     )  # fmt: skip
     graph = _field(1, b"node") + _field(5, tensor) + _field(5, tensor)
-    model = _varint(1 << 3) + _varint(8) + _field(2, b"pytorch") + _field(7, graph)
+    opsets = _field(8, _varint(2 << 3) + _varint(17)) + _field(
+        8, _field(1, b"com.microsoft") + _varint(2 << 3) + _varint(1)
+    )
+    model = _varint(1 << 3) + _varint(8) + _field(2, b"pytorch") + _field(7, graph) + opsets
     found = inspect_blob(_read_at(model), len(model))
     assert found["format"] == "onnx"
     assert (found["tensor_count"], found["parameter_count"]) == (2, 12)
-    assert found["dtypes"] == ["FLOAT"]
+    assert found["dtypes"] == ["F32"]  # ONNX's FLOAT, named as safetensors names it
     assert found["details"]["producer_name"] == "pytorch"
+    assert found["details"]["opset"] == "17"
+    assert found["details"]["opset.com.microsoft"] == "1"
 
 
 @pytest.fixture
@@ -115,7 +120,9 @@ def fake_torch(monkeypatch):
     return torch
 
 
-def test_pytorch_zip_is_flagged_and_counted(fake_torch) -> None:
+def _torch_archive(torch, extra: dict[str, bytes]) -> bytes:
+    """A torch.save-shaped zip of two BF16 tensors (6 and 4 elements), plus ``extra`` files."""
+
     class Storage:
         def __init__(self, key: str, numel: int) -> None:
             self.key, self.numel = key, numel
@@ -126,12 +133,12 @@ def test_pytorch_zip_is_flagged_and_counted(fake_torch) -> None:
 
         def __reduce__(self):
             args = (self.storage, 0, self.shape, (1,), False, OrderedDict())
-            return fake_torch._utils._rebuild_tensor_v2, args
+            return torch._utils._rebuild_tensor_v2, args
 
     class Pickler(pickle.Pickler):
         def persistent_id(self, obj):
             if isinstance(obj, Storage):
-                return ("storage", fake_torch.BFloat16Storage, obj.key, "cpu", obj.numel)
+                return ("storage", torch.BFloat16Storage, obj.key, "cpu", obj.numel)
             return None
 
     buf = io.BytesIO()
@@ -141,12 +148,27 @@ def test_pytorch_zip_is_flagged_and_counted(fake_torch) -> None:
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("model/data.pkl", buf.getvalue())
         zf.writestr("model/data/0", bytes(12))
-    data = archive.getvalue()
+        for name, content in extra.items():
+            zf.writestr(name, content)
+    return archive.getvalue()
+
+
+def test_pytorch_zip_is_flagged_and_counted(fake_torch) -> None:
+    data = _torch_archive(fake_torch, {})
     found = inspect_blob(_read_at(data), len(data))
     assert found["format"] == "pytorch"
     assert found["may_execute_code"] is True
     assert (found["tensor_count"], found["parameter_count"]) == (2, 10)
-    assert found["dtypes"] == ["BFLOAT16"]
+    assert found["dtypes"] == ["BF16"]  # torch.BFloat16Storage, named as safetensors names it
+
+
+def test_torchscript_is_told_apart_from_a_pickled_state_dict(fake_torch) -> None:
+    code = {"model/code/__torch__.py": b"class Net(Module):\n  pass\n"}
+    data = _torch_archive(fake_torch, {**code, "model/constants.pkl": pickle.dumps(())})
+    found = inspect_blob(_read_at(data), len(data))
+    assert found["format"] == "torchscript"
+    assert found["may_execute_code"] is True
+    assert found["dtypes"] == ["BF16"]
 
 
 def test_bare_pickle_may_execute_code(client: Client) -> None:

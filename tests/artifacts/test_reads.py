@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, resources_pb2
+from mreg.compression import Codec, decode_chunk
 from services.artifacts.store import CHUNK_PREFIX, chunk_hash_of, pack_chunk, unpack_chunk
-from services.common.compression import Codec, decode_chunk
 from tests.artifacts.helpers import Client, bf16_weights, digest_of, error_of, random_bytes
 
 

@@ -22,13 +22,13 @@ import grpc
 import pytest
 
 from modelregistry.v1 import artifacts_pb2
+from mreg.chunkids import BLAKE3, hash_chunk
+from mreg.chunking import new_chunker
 from services.artifacts.app import bindings_for
 from services.artifacts.backends.base import Data
 from services.artifacts.backends.local import LocalBackend
 from services.artifacts.service import ArtifactService
 from services.artifacts.store import chunk_key
-from services.common.chunkids import BLAKE3, hash_chunk
-from services.common.chunking import new_chunker
 from tests.artifacts.helpers import Client, digest_of, random_bytes
 
 MIB = 1024 * 1024

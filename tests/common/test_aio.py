@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from modelregistry.v1 import metadata_pb2
+from modelregistry.v1 import registry_pb2
 from services.common.errors import InvalidArgument
 from services.common.observability import current_request_id
 from services.common.server import (
@@ -58,16 +58,16 @@ def _blocking_hold(request: bytes, context: grpc.ServicerContext):
         time.sleep(0.01)
 
 
-async def _async_name(request: metadata_pb2.GetModelRequest, context) -> bytes:
+async def _async_name(request: registry_pb2.GetModelRequest, context) -> bytes:
     return request.name.encode()
 
 
-def _names(requests: Iterator[metadata_pb2.GetModelRequest], context) -> bytes:
+def _names(requests: Iterator[registry_pb2.GetModelRequest], context) -> bytes:
     return b",".join(r.name.encode() for r in requests)
 
 
 def _parsed(behavior, kind=grpc.unary_unary_rpc_method_handler):
-    return kind(behavior, metadata_pb2.GetModelRequest.FromString, _same)
+    return kind(behavior, registry_pb2.GetModelRequest.FromString, _same)
 
 
 def _add(_servicer: object, server: grpc.Server) -> None:
@@ -121,7 +121,7 @@ def test_sync_client_streaming_methods_read_the_stream(aio_channel: grpc.Channel
 
 
 def test_unparsable_requests_answer_invalid_argument_on_aio(aio_channel: grpc.Channel) -> None:
-    good = metadata_pb2.GetModelRequest(name="m").SerializeToString()
+    good = registry_pb2.GetModelRequest(name="m").SerializeToString()
     assert _method(aio_channel, "AsyncParse")(good, timeout=5) == b"m"
     upload = aio_channel.stream_unary(f"/{SERVICE}/StreamParse")
     assert upload(iter([good, good]), timeout=5) == b"m,m"

@@ -10,7 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from modelregistry.v1 import metadata_pb2
+from modelregistry.v1 import registry_pb2
 from services.common.auth import (
     AuthInterceptor,
     Role,
@@ -33,14 +33,14 @@ def _handlers() -> dict[str, grpc.RpcMethodHandler]:
     def whoami(request: bytes, context: grpc.ServicerContext) -> bytes:
         return current_identity().principal.encode()
 
-    def read(request: metadata_pb2.GetModelRequest, context) -> metadata_pb2.GetModelResponse:
-        return metadata_pb2.GetModelResponse()
+    def read(request: registry_pb2.GetModelRequest, context) -> registry_pb2.GetModelResponse:
+        return registry_pb2.GetModelResponse()
 
     return {
         "Read": grpc.unary_unary_rpc_method_handler(
             read,
-            metadata_pb2.GetModelRequest.FromString,
-            metadata_pb2.GetModelResponse.SerializeToString,
+            registry_pb2.GetModelRequest.FromString,
+            registry_pb2.GetModelResponse.SerializeToString,
         ),
         "Write": grpc.unary_unary_rpc_method_handler(whoami, lambda b: b, lambda b: b),
         "Collect": grpc.unary_unary_rpc_method_handler(whoami, lambda b: b, lambda b: b),
@@ -77,11 +77,11 @@ def guarded(tmp_path: Path, request: pytest.FixtureRequest):
 def _call(channel, method: str, token: str | None, payload: bytes = b"x"):
     metadata = (("authorization", f"Bearer {token}"),) if token else None
     if method == "Read":
-        request = metadata_pb2.GetModelRequest(name=payload.decode())
+        request = registry_pb2.GetModelRequest(name=payload.decode())
         return channel.unary_unary(
             f"/{SERVICE}/Read",
-            request_serializer=metadata_pb2.GetModelRequest.SerializeToString,
-            response_deserializer=metadata_pb2.GetModelResponse.FromString,
+            request_serializer=registry_pb2.GetModelRequest.SerializeToString,
+            response_deserializer=registry_pb2.GetModelResponse.FromString,
         )(request, timeout=5, metadata=metadata)
     return channel.unary_unary(f"/{SERVICE}/{method}")(payload, timeout=5, metadata=metadata)
 

@@ -29,7 +29,8 @@ import pytest
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import artifacts_pb2, registry_pb2
 from services.common.server import insecure_channel
 from services.common.settings import Settings
 from tests.conftest import free_port

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from modelregistry.metadata.v1 import metadata_pb2_grpc
 from modelregistry.v1 import (
     artifacts_pb2,
     artifacts_pb2_grpc,
-    metadata_pb2_grpc,
     registry_pb2,
     registry_pb2_grpc,
     resources_pb2,

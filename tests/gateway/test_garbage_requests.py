@@ -14,18 +14,23 @@ import grpc
 import pytest
 from google.protobuf.message import DecodeError
 
-from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import artifacts_pb2, registry_pb2
 from services.common.server import insecure_channel
 from tests.gateway.conftest import Stack
 
 #: (service, method, request type): one RPC per service, one of them client-streaming.
 TARGETS = [
     ("artifacts", "/modelregistry.v1.ArtifactService/StatBlob", artifacts_pb2.StatBlobRequest),
-    ("metadata", "/modelregistry.v1.MetadataService/GetModel", metadata_pb2.GetModelRequest),
+    (
+        "metadata",
+        "/modelregistry.metadata.v1.MetadataService/GetModel",
+        metadata_pb2.GetModelRequest,
+    ),
     (
         "gateway",
         "/modelregistry.v1.RegistryService/ResolveModelVersion",
-        metadata_pb2.ResolveModelVersionRequest,
+        registry_pb2.ResolveModelVersionRequest,
     ),
 ]
 

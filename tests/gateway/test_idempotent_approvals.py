@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelregistry.v1 import governance_pb2, resources_pb2
+from modelregistry.v1 import resources_pb2
 from mreg.client import Client
 from mreg.errors import InvalidArgumentError
 from services.common.auth import Role
@@ -34,11 +34,11 @@ def test_a_lost_approval_answer_is_retried_and_approves_once(stack, artifacts) -
         version = alice.register("m", upload(artifacts, b"w"), version="1.0.0")
         alice.promote(version.name, "staging")
         waiting = alice.promote(version.name, "production").promotion
-        assert waiting.state == governance_pb2.PROMOTION_STATE_PENDING_APPROVAL
+        assert waiting.state == resources_pb2.PROMOTION_STATE_PENDING_APPROVAL
 
         done = bob.approve(waiting.name, comment="lgtm")
         assert proxy.calls["ApprovePromotion"] == 2
-        assert done.promotion.state == governance_pb2.PROMOTION_STATE_COMPLETED
+        assert done.promotion.state == resources_pb2.PROMOTION_STATE_COMPLETED
         assert done.model_version.stage == resources_pb2.STAGE_PRODUCTION
         assert [a.principal for a in done.promotion.approvals] == ["bob"]
 
@@ -73,7 +73,7 @@ def test_a_promotion_that_moved_the_version_but_lost_its_completion_finishes_on_
     lost: list[str] = []
 
     def lose_the_first_completion(self, promotion, state, message, identity):
-        if state == governance_pb2.PROMOTION_STATE_COMPLETED and not lost:
+        if state == resources_pb2.PROMOTION_STATE_COMPLETED and not lost:
             lost.append(promotion.name)
             raise Unavailable("the metadata database is unavailable (in this test)")
         return real(self, promotion, state, message, identity)
@@ -84,5 +84,5 @@ def test_a_promotion_that_moved_the_version_but_lost_its_completion_finishes_on_
         done = client.promote(version.name, "staging", request_id="promote-1")
     assert lost, "the completion was never lost: the test did not exercise the retry"
     assert done.promotion.name == lost[0]
-    assert done.promotion.state == governance_pb2.PROMOTION_STATE_COMPLETED
+    assert done.promotion.state == resources_pb2.PROMOTION_STATE_COMPLETED
     assert done.model_version.stage == resources_pb2.STAGE_STAGING

@@ -15,7 +15,8 @@ from typing import Any
 import grpc
 import pytest
 
-from modelregistry.v1 import artifacts_pb2, metadata_pb2, registry_pb2, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import artifacts_pb2, registry_pb2, resources_pb2
 
 LONG = "a" * 5000
 PREFIX = "a" * 64
@@ -45,9 +46,9 @@ def _failure(call: Callable[[], Any]) -> tuple[grpc.StatusCode, str]:
     return info.value.code(), info.value.details()
 
 
-def _parent_link(key: str) -> list[metadata_pb2.LineageLink]:
+def _parent_link(key: str) -> list[resources_pb2.LineageLink]:
     return [
-        metadata_pb2.LineageLink(
+        resources_pb2.LineageLink(
             type=resources_pb2.LINEAGE_EDGE_TYPE_FINE_TUNED_FROM,
             object=resources_pb2.LineageNode(
                 type=resources_pb2.LINEAGE_NODE_TYPE_MODEL_VERSION, key=key
@@ -109,7 +110,7 @@ def test_gateway_register_quotes_a_short_prefix_of_a_long_name(
 
 
 def test_gateway_forwarded_read_quotes_a_short_prefix_of_a_long_name(gateway) -> None:
-    request = metadata_pb2.GetModelVersionRequest(name=f"models/m/versions/{LONG}")
+    request = registry_pb2.GetModelVersionRequest(name=f"models/m/versions/{LONG}")
     code, details = _failure(lambda: gateway.GetModelVersion(request, timeout=10))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     assert details == (
@@ -151,7 +152,7 @@ TOO_DEEP = (
 
 def _search(stub, text: str) -> Any:
     return stub.SearchModelVersions(
-        metadata_pb2.SearchModelVersionsRequest(filter=text), timeout=10
+        registry_pb2.SearchModelVersionsRequest(filter=text), timeout=10
     )
 
 

@@ -14,7 +14,8 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from modelregistry.v1 import metadata_pb2, metadata_pb2_grpc, registry_pb2_grpc
+from modelregistry.metadata.v1 import metadata_pb2_grpc
+from modelregistry.v1 import registry_pb2, registry_pb2_grpc
 from services.common.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -51,7 +52,7 @@ def scripted(tmp_path) -> Iterator[tuple[ScriptedMetadata, registry_pb2_grpc.Reg
         "127.0.0.1:0",
         [
             ServiceBinding(
-                "modelregistry.v1.MetadataService",
+                "modelregistry.metadata.v1.MetadataService",
                 metadata_pb2_grpc.add_MetadataServiceServicer_to_server,
                 peer,
             )
@@ -101,7 +102,7 @@ def test_a_peers_error_passes_through_the_gateway_unchanged(scripted, error: Reg
     peer, gateway = scripted
     peer.error = error
     with pytest.raises(grpc.RpcError) as info:
-        gateway.GetModel(metadata_pb2.GetModelRequest(name="models/fraud"), timeout=10)
+        gateway.GetModel(registry_pb2.GetModelRequest(name="models/fraud"), timeout=10)
     assert info.value.code() == error.code
     assert info.value.details() == error.message
     assert rpc_status.from_call(info.value) == error.to_status_proto()
@@ -111,7 +112,7 @@ def test_a_peers_plain_status_keeps_its_code_and_message(scripted) -> None:
     peer, gateway = scripted
     peer.abort = (grpc.StatusCode.RESOURCE_EXHAUSTED, "too many requests from the gateway")
     with pytest.raises(grpc.RpcError) as info:
-        gateway.GetModel(metadata_pb2.GetModelRequest(name="models/fraud"), timeout=10)
+        gateway.GetModel(registry_pb2.GetModelRequest(name="models/fraud"), timeout=10)
     assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert info.value.details() == "too many requests from the gateway"
     status = rpc_status.from_call(info.value)
@@ -122,7 +123,7 @@ def test_a_peers_oversized_error_arrives_bounded_with_its_code(scripted) -> None
     peer, gateway = scripted
     peer.error = InvalidArgument.field("name", "got " + "n" * 50_000, metadata={"v": "m" * 9000})
     with pytest.raises(grpc.RpcError) as info:
-        gateway.GetModel(metadata_pb2.GetModelRequest(name="models/fraud"), timeout=10)
+        gateway.GetModel(registry_pb2.GetModelRequest(name="models/fraud"), timeout=10)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert info.value.details() == ("name: got " + "n" * 50_000)[:1021] + "\u2026"
     detail = error_details_pb2.ErrorInfo()

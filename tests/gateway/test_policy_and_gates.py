@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.gateway.gates import Candidate, EvaluationFact, check_gates
+from services.gateway.gates import Candidate, CodeFile, EvaluationFact, check_gates
 from services.gateway.policy import (
     TRANSITIONS,
     MetricThreshold,
@@ -103,7 +103,7 @@ STAGE_NAMES = "'development', 'staging', 'production', 'archived' or 'deprecated
         (  # an unknown field, with the fields the section has
             "default:\n  stages:\n    production:\n      approvals: 1\n      aproovals: 2\n",
             "policy, line 5, column 18: unknown key 'aproovals' in default.stages.production; "
-            "expected one of ['approvals', 'auto_approve_principals', 'max_size_bytes', ",
+            "expected one of ['approvals', 'auto_approve_principals', 'forbid_code_execution', ",
         ),
         (  # a wrong type: 1 is not true
             "default:\n  stages:\n    production:\n      verify_integrity: 1\n",
@@ -228,3 +228,26 @@ def test_integrity_is_checked_last_and_its_problem_reported() -> None:
     failing = StagePolicy(verify_integrity=True, max_size_bytes=1)
     check_gates(failing, Candidate("v", 2), [], None, corrupt)
     assert calls == [1]
+
+
+def test_the_code_execution_gate_asks_for_files_only_when_the_policy_forbids_them() -> None:
+    asked: list[int] = []
+
+    def code_files() -> list[CodeFile]:
+        asked.append(1)
+        return [CodeFile("model.pt", "pytorch"), CodeFile("opt.pkl", "pickle")]
+
+    def verified() -> None:
+        return None
+
+    assert check_gates(StagePolicy(), Candidate("v", 1), [], None, verified, code_files) == []
+    assert asked == []
+    stage = parse_policy(
+        "default:\n  stages:\n    production:\n      forbid_code_execution: true\n"
+    ).default.for_stage("production")
+    failures = check_gates(stage, Candidate("v", 1), [], None, verified, code_files)
+    assert [(f.gate, f.subject) for f in failures] == [
+        ("CODE_EXECUTION", "model.pt"),
+        ("CODE_EXECUTION", "opt.pkl"),
+    ]
+    assert failures[0].description.startswith("model.pt is pytorch and can run code when loaded")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 import threading
 
 import grpc
@@ -10,10 +11,10 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from modelregistry.v1 import governance_pb2, metadata_pb2, registry_pb2, resources_pb2
+from modelregistry.v1 import artifacts_pb2, registry_pb2, resources_pb2
+from mreg.compression import Codec
 from services.artifacts.store import CHUNK_PREFIX, pack_chunk
 from services.common.auth import Role
-from services.common.compression import Codec
 from tests.gateway.conftest import register_request, upload
 
 PRODUCTION = resources_pb2.STAGE_PRODUCTION
@@ -49,7 +50,7 @@ def promote(gateway, name: str, stage: int, metadata=None, reason: str = "ship i
 
 
 def stage_of(gateway, name: str, metadata=None) -> int:
-    request = metadata_pb2.GetModelVersionRequest(name=name)
+    request = registry_pb2.GetModelVersionRequest(name=name)
     return call(gateway.GetModelVersion, request, metadata).model_version.stage
 
 
@@ -66,7 +67,7 @@ def test_without_a_policy_the_transition_table_alone_applies(gateway, artifacts)
     )
     promote(gateway, name, STAGING)
     done = promote(gateway, name, PRODUCTION)
-    assert done.promotion.state == governance_pb2.PROMOTION_STATE_COMPLETED
+    assert done.promotion.state == resources_pb2.PROMOTION_STATE_COMPLETED
     assert done.model_version.stage == PRODUCTION
 
 
@@ -103,7 +104,7 @@ default:
 def evaluate(gateway, name: str, auc: float) -> None:
     call(
         gateway.CreateEvaluation,
-        metadata_pb2.CreateEvaluationRequest(
+        registry_pb2.CreateEvaluationRequest(
             parent=name,
             evaluation=resources_pb2.Evaluation(
                 dataset_name="holdout",
@@ -150,7 +151,7 @@ def test_gates_pass_with_evaluations_and_production_moves_atomically(
     assert done.previous_production.stage == STAGING
     resolved = call(
         gateway.ResolveModelVersion,
-        metadata_pb2.ResolveModelVersionRequest(reference="m@production"),
+        registry_pb2.ResolveModelVersionRequest(reference="m@production"),
     )
     assert resolved.model_version.name == second
 
@@ -190,6 +191,57 @@ def test_integrity_is_rechecked_before_production(stack, gateway, artifacts) -> 
     assert stage_of(gateway, name) == STAGING
 
 
+NO_CODE = """
+default:
+  stages:
+    production:
+      forbid_code_execution: true
+"""
+
+
+def test_files_that_can_run_code_are_refused_where_the_policy_forbids_them(
+    stack, gateway, artifacts
+) -> None:
+    stack.restart_gateway(NO_CODE)
+    weights = upload(artifacts, b"\x00" * 64)  # plain bytes: nothing runs when loaded
+    pickled = upload(artifacts, pickle.dumps({"w": [1.0, 2.0]}, protocol=4))
+    tree = artifacts.CommitTree(
+        artifacts_pb2.CommitTreeRequest(
+            entries=[
+                artifacts_pb2.TreeEntry(path="config.json", digest=weights, mode=0o644),
+                artifacts_pb2.TreeEntry(path="model/optimizer.pkl", digest=pickled, mode=0o644),
+            ]
+        )
+    ).tree.digest
+    as_tree = call(
+        gateway.RegisterModelVersion,
+        register_request("m", tree, "1.0.0", artifact_is_tree=True),
+    ).model_version.name
+    as_file = register(gateway, artifacts, "1.1.0", pickle.dumps([1, 2], protocol=4))
+    safe = register(gateway, artifacts, "1.2.0", b"\x00" * 32)
+    for name in (as_tree, as_file, safe):
+        promote(gateway, name, STAGING)
+
+    error = refused(
+        gateway.PromoteModelVersion,
+        registry_pb2.PromoteModelVersionRequest(name=as_tree, target_stage=PRODUCTION),
+    )
+    assert violations(error) == [("CODE_EXECUTION", "model/optimizer.pkl")]
+    assert (
+        "model/optimizer.pkl is pickle and can run code when loaded; the policy forbids such "
+        "files in this stage (forbid_code_execution)"
+    ) in error.details()
+    error = refused(
+        gateway.PromoteModelVersion,
+        registry_pb2.PromoteModelVersionRequest(name=as_file, target_stage=PRODUCTION),
+    )
+    [(gate, subject)] = violations(error)
+    assert (gate, subject.startswith("sha256:")) == ("CODE_EXECUTION", True)
+    assert stage_of(gateway, as_tree) == stage_of(gateway, as_file) == STAGING
+    promote(gateway, safe, PRODUCTION)  # the gate passes what cannot run code
+    assert stage_of(gateway, safe) == PRODUCTION
+
+
 APPROVALS = """
 default:
   stages:
@@ -212,7 +264,7 @@ def test_approvals_from_distinct_principals_other_than_the_requester(
     ).model_version.name
     promote(gateway, name, STAGING, alice)
     waiting = promote(gateway, name, PRODUCTION, alice).promotion
-    assert waiting.state == governance_pb2.PROMOTION_STATE_PENDING_APPROVAL
+    assert waiting.state == resources_pb2.PROMOTION_STATE_PENDING_APPROVAL
     assert waiting.required_approvals == 2
 
     approve = registry_pb2.ApprovePromotionRequest(name=waiting.name, comment="lgtm")
@@ -223,11 +275,11 @@ def test_approvals_from_distinct_principals_other_than_the_requester(
     )
 
     first = call(gateway.ApprovePromotion, approve, bob)
-    assert first.promotion.state == governance_pb2.PROMOTION_STATE_PENDING_APPROVAL
+    assert first.promotion.state == resources_pb2.PROMOTION_STATE_PENDING_APPROVAL
     again = refused(gateway.ApprovePromotion, approve, bob)
     assert again.code() == grpc.StatusCode.ALREADY_EXISTS
     done = call(gateway.ApprovePromotion, approve, carol)
-    assert done.promotion.state == governance_pb2.PROMOTION_STATE_COMPLETED
+    assert done.promotion.state == resources_pb2.PROMOTION_STATE_COMPLETED
     assert done.model_version.stage == PRODUCTION
     assert {a.principal for a in done.promotion.approvals} >= {"bob", "carol"}
 
@@ -261,7 +313,7 @@ def test_rejected_and_withdrawn_promotions_move_nothing(stack, gateway, artifact
         registry_pb2.RejectPromotionRequest(name=first.name, comment="not yet"),
         bob,
     ).promotion
-    assert rejected.state == governance_pb2.PROMOTION_STATE_REJECTED
+    assert rejected.state == resources_pb2.PROMOTION_STATE_REJECTED
     second = promote(gateway, name, PRODUCTION, alice).promotion
     denied = refused(
         gateway.WithdrawPromotion, registry_pb2.WithdrawPromotionRequest(name=second.name), eve
@@ -273,14 +325,14 @@ def test_rejected_and_withdrawn_promotions_move_nothing(stack, gateway, artifact
     withdrawn = call(
         gateway.WithdrawPromotion, registry_pb2.WithdrawPromotionRequest(name=second.name), alice
     ).promotion
-    assert withdrawn.state == governance_pb2.PROMOTION_STATE_WITHDRAWN
+    assert withdrawn.state == resources_pb2.PROMOTION_STATE_WITHDRAWN
     assert stage_of(gateway, name, alice) == STAGING
     listed = call(
-        gateway.ListPromotions, metadata_pb2.ListPromotionsRequest(parent="models/m"), alice
+        gateway.ListPromotions, registry_pb2.ListPromotionsRequest(parent="models/m"), alice
     ).promotions
     assert [p.state for p in listed if p.target_stage == PRODUCTION] == [
-        governance_pb2.PROMOTION_STATE_WITHDRAWN,
-        governance_pb2.PROMOTION_STATE_REJECTED,
+        resources_pb2.PROMOTION_STATE_WITHDRAWN,
+        resources_pb2.PROMOTION_STATE_REJECTED,
     ]
 
 
@@ -292,7 +344,7 @@ def test_auto_approved_principals_promote_at_once(stack, gateway, artifacts) -> 
     ).model_version.name
     promote(gateway, name, STAGING, bot)
     done = promote(gateway, name, PRODUCTION, bot)
-    assert done.promotion.state == governance_pb2.PROMOTION_STATE_COMPLETED
+    assert done.promotion.state == resources_pb2.PROMOTION_STATE_COMPLETED
     assert done.promotion.required_approvals == 0
 
 
@@ -357,11 +409,11 @@ def test_model_report_gathers_everything_about_a_version(gateway, artifacts) -> 
     promote(gateway, name, STAGING)
     call(
         gateway.ReportDeployment,
-        metadata_pb2.ReportDeploymentRequest(
+        registry_pb2.ReportDeploymentRequest(
             model_version=name,
             environment="staging-eu",
             endpoint="http://serving:8080",
-            status=governance_pb2.DEPLOYMENT_STATUS_SERVING,
+            status=resources_pb2.DEPLOYMENT_STATUS_SERVING,
             health="ok",
         ),
     )
@@ -370,7 +422,7 @@ def test_model_report_gathers_everything_about_a_version(gateway, artifacts) -> 
     assert [e.metrics["auc"] for e in report.evaluations] == [0.93]
     assert "imagenet@3" in {n.key for n in report.lineage_nodes}
     assert [t.to_stage for t in report.transitions] == [STAGING]
-    assert [p.state for p in report.promotions] == [governance_pb2.PROMOTION_STATE_COMPLETED]
+    assert [p.state for p in report.promotions] == [resources_pb2.PROMOTION_STATE_COMPLETED]
     assert [d.environment for d in report.deployments] == ["staging-eu"]
 
 
@@ -392,7 +444,7 @@ def test_an_admin_override_rollback_skips_gates_and_walks_the_transition_table(
     call(gateway.CreateEvaluation, _evaluation(second), admin)
     call(
         gateway.UpdateModelVersion,
-        metadata_pb2.UpdateModelVersionRequest(
+        registry_pb2.UpdateModelVersionRequest(
             model_version=resources_pb2.ModelVersion(name=second, metrics={"auc": 0.99}),
             update_mask={"paths": ["metrics"]},
         ),
@@ -417,14 +469,14 @@ def test_an_admin_override_rollback_skips_gates_and_walks_the_transition_table(
     assert done.model_version.name == first
     assert done.model_version.stage == PRODUCTION
     history = call(
-        gateway.ListStageTransitions, metadata_pb2.ListStageTransitionsRequest(name=first), admin
+        gateway.ListStageTransitions, registry_pb2.ListStageTransitionsRequest(name=first), admin
     ).transitions
     assert history[0].reason == "override by root: outage"
     assert history[0].actor == "root"
 
 
-def _evaluation(name: str) -> metadata_pb2.CreateEvaluationRequest:
-    return metadata_pb2.CreateEvaluationRequest(
+def _evaluation(name: str) -> registry_pb2.CreateEvaluationRequest:
+    return registry_pb2.CreateEvaluationRequest(
         parent=name,
         evaluation=resources_pb2.Evaluation(
             dataset_name="holdout",

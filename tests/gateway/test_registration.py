@@ -8,7 +8,8 @@ import uuid
 import grpc
 import pytest
 
-from modelregistry.v1 import artifacts_pb2, metadata_pb2, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import artifacts_pb2, resources_pb2
 from services.gateway.reconciler import Reconciler
 from tests.gateway.conftest import register_request, upload
 

@@ -7,7 +7,8 @@ import time
 import grpc
 import pytest
 
-from modelregistry.v1 import metadata_pb2, registry_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import registry_pb2
 from services.gateway.cache import ResolveCache
 from tests.gateway.conftest import record_outbox_readers, register_request, upload
 
@@ -27,7 +28,7 @@ def cache(stack):
 
 
 def _resolve(gateway, reference: str) -> str:
-    request = metadata_pb2.ResolveModelVersionRequest(reference=reference)
+    request = registry_pb2.ResolveModelVersionRequest(reference=reference)
     return gateway.ResolveModelVersion(request, timeout=5).model_version.name
 
 
@@ -39,10 +40,10 @@ def _two_versions(gateway, artifacts) -> tuple[str, str]:
 
 def test_answers_are_cached_and_dropped_on_this_gateways_writes(gateway, artifacts, cache):
     one, two = _two_versions(gateway, artifacts)
-    gateway.SetAlias(metadata_pb2.SetAliasRequest(model_version=one, alias="champion"))
+    gateway.SetAlias(registry_pb2.SetAliasRequest(model_version=one, alias="champion"))
     assert _resolve(gateway, "m@champion") == one
     assert cache.get("m@champion") is not None
-    gateway.SetAlias(metadata_pb2.SetAliasRequest(model_version=two, alias="champion"))
+    gateway.SetAlias(registry_pb2.SetAliasRequest(model_version=two, alias="champion"))
     assert cache.get("m@champion") is None
     assert _resolve(gateway, "m@champion") == two
 
@@ -51,7 +52,7 @@ def test_changes_made_elsewhere_invalidate_within_the_poll_interval(
     gateway, artifacts, metadata, cache
 ):
     one, two = _two_versions(gateway, artifacts)
-    gateway.SetAlias(metadata_pb2.SetAliasRequest(model_version=one, alias="champion"))
+    gateway.SetAlias(registry_pb2.SetAliasRequest(model_version=one, alias="champion"))
     assert _resolve(gateway, "m@champion") == one
     # Another gateway moves the alias: this one learns of it from the outbox.
     metadata.SetAlias(metadata_pb2.SetAliasRequest(model_version=two, alias="champion"))
@@ -86,14 +87,14 @@ def test_an_answer_read_after_an_event_is_not_dropped_by_that_event(
 ):
     hub = stack.gateway_service.hub
     one, two = _two_versions(gateway, artifacts)
-    gateway.SetAlias(metadata_pb2.SetAliasRequest(model_version=one, alias="champion"))
+    gateway.SetAlias(registry_pb2.SetAliasRequest(model_version=one, alias="champion"))
     assert _resolve(gateway, "m@champion") == one
     hub.poll_once()  # reads the SetAlias event, committed before the answer was read
     assert cache.get("m@champion") is not None
     # An event committed after the answer was read does drop it.
     metadata_stub = hub.peers.metadata
     metadata_stub.call(
-        "SetAlias", metadata_pb2.SetAliasRequest(model_version=two, alias="champion")
+        "SetAlias", registry_pb2.SetAliasRequest(model_version=two, alias="champion")
     )
     hub.poll_once()
     assert cache.get("m@champion") is None
@@ -104,7 +105,7 @@ def test_the_cache_and_the_watchers_follow_one_outbox_reader(
 ):
     readers = record_outbox_readers(stack, monkeypatch)
     one, two = _two_versions(gateway, artifacts)
-    gateway.SetAlias(metadata_pb2.SetAliasRequest(model_version=one, alias="champion"))
+    gateway.SetAlias(registry_pb2.SetAliasRequest(model_version=one, alias="champion"))
     assert _resolve(gateway, "m@champion") == one
     request = registry_pb2.WatchEventsRequest(types=["alias.set"])
     watchers = [gateway.WatchEvents(request, timeout=30) for _ in range(5)]

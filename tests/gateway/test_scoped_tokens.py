@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from modelregistry.v1 import metadata_pb2, registry_pb2, resources_pb2
+from modelregistry.v1 import registry_pb2, resources_pb2
 from services.common.auth import Role
 from tests.gateway.conftest import register_request, upload
 
@@ -33,14 +33,14 @@ def scoped(stack, gateway, artifacts):
 
 def test_search_and_listings_show_only_the_prefix(gateway, scoped) -> None:
     found = call(
-        gateway.SearchModelVersions, metadata_pb2.SearchModelVersionsRequest(), scoped
+        gateway.SearchModelVersions, registry_pb2.SearchModelVersionsRequest(), scoped
     ).model_versions
     assert [v.model for v in found] == ["team-a-model"]
-    models = call(gateway.ListModels, metadata_pb2.ListModelsRequest(), scoped).models
+    models = call(gateway.ListModels, registry_pb2.ListModelsRequest(), scoped).models
     assert [m.name for m in models] == ["models/team-a-model"]
     impacted = call(
         gateway.AnalyzeImpact,
-        metadata_pb2.AnalyzeImpactRequest(
+        registry_pb2.AnalyzeImpactRequest(
             node=resources_pb2.LineageNode(
                 type=resources_pb2.LINEAGE_NODE_TYPE_DATASET, key="shared@1"
             )
@@ -54,7 +54,7 @@ def test_compare_across_the_prefix_is_denied(gateway, scoped) -> None:
     with pytest.raises(grpc.RpcError) as info:
         call(
             gateway.CompareModelVersions,
-            metadata_pb2.CompareModelVersionsRequest(
+            registry_pb2.CompareModelVersionsRequest(
                 names=["models/team-a-model/versions/1.0.0", "models/team-b-model/versions/1.0.0"]
             ),
             scoped,
@@ -95,7 +95,7 @@ def fine_tuned(stack, gateway, artifacts, scoped):
     """team-a-child:1.0.0, fine-tuned from team-b-model:1.0.0 (registered by an admin)."""
     request = register_request("team-a-child", upload(artifacts, b"child"), "1.0.0")
     request.lineage.append(
-        metadata_pb2.LineageLink(
+        resources_pb2.LineageLink(
             type=resources_pb2.LINEAGE_EDGE_TYPE_FINE_TUNED_FROM,
             object=_version_node(TEAM_B_VERSION),
         )
@@ -106,14 +106,14 @@ def fine_tuned(stack, gateway, artifacts, scoped):
 
 def test_the_audit_log_shows_only_the_prefix(gateway, artifacts, scoped) -> None:
     team_b_digest = upload(artifacts, b"team-b-model").hash
-    everything = call(gateway.ListAuditLog, metadata_pb2.ListAuditLogRequest(), scoped).entries
+    everything = call(gateway.ListAuditLog, registry_pb2.ListAuditLogRequest(), scoped).entries
     assert everything
     assert {e.resource.split("/")[1] for e in everything} == {"team-a-model"}
     assert not any(team_b_digest in e.after_json + e.before_json for e in everything)
     with pytest.raises(grpc.RpcError) as info:
         call(
             gateway.ListAuditLog,
-            metadata_pb2.ListAuditLogRequest(resource="models/team-b-model"),
+            registry_pb2.ListAuditLogRequest(resource="models/team-b-model"),
             scoped,
         )
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -122,10 +122,10 @@ def test_the_audit_log_shows_only_the_prefix(gateway, artifacts, scoped) -> None
 
 def test_lineage_and_impact_of_another_prefixs_version_are_denied(gateway, scoped) -> None:
     for method, request in (
-        (gateway.GetLineage, metadata_pb2.GetLineageRequest(node=_version_node(TEAM_B_VERSION))),
+        (gateway.GetLineage, registry_pb2.GetLineageRequest(node=_version_node(TEAM_B_VERSION))),
         (
             gateway.AnalyzeImpact,
-            metadata_pb2.AnalyzeImpactRequest(node=_version_node(TEAM_B_VERSION)),
+            registry_pb2.AnalyzeImpactRequest(node=_version_node(TEAM_B_VERSION)),
         ),
     ):
         with pytest.raises(grpc.RpcError) as info:
@@ -140,7 +140,9 @@ def test_lineage_of_a_shared_dataset_shows_only_the_prefixs_versions(gateway, sc
     )
     lineage = call(
         gateway.GetLineage,
-        metadata_pb2.GetLineageRequest(node=dataset, direction=metadata_pb2.LINEAGE_DIRECTION_BOTH),
+        registry_pb2.GetLineageRequest(
+            node=dataset, direction=resources_pb2.LINEAGE_DIRECTION_BOTH
+        ),
         scoped,
     )
     versions = {

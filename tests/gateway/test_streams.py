@@ -17,7 +17,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from modelregistry.v1 import metadata_pb2, registry_pb2, registry_pb2_grpc
+from modelregistry.v1 import registry_pb2, registry_pb2_grpc
 from mreg.client import Client
 from services.common.server import insecure_channel
 from tests.conftest import free_port
@@ -271,7 +271,7 @@ def test_a_watcher_that_never_reads_is_dropped_naming_its_cursor(tmp_path: Path)
                 assert sent < 5000, "the watcher that reads nothing was never dropped"
                 for _ in range(100):
                     stub.SetAlias(
-                        metadata_pb2.SetAliasRequest(model_version=version, alias=f"a{sent}"),
+                        registry_pb2.SetAliasRequest(model_version=version, alias=f"a{sent}"),
                         timeout=10,
                     )
                     sent += 1

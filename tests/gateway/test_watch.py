@@ -9,7 +9,8 @@ import time
 import grpc
 import pytest
 
-from modelregistry.v1 import metadata_pb2, registry_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import registry_pb2
 from tests.gateway.conftest import record_outbox_readers, register_request, upload
 
 
@@ -69,7 +70,7 @@ def test_a_change_reaches_a_watching_client_within_a_second(gateway, artifacts) 
     events, call = _watch(gateway, types=["alias.set"], model="m")
     time.sleep(0.3)
     started = time.monotonic()
-    gateway.SetAlias(metadata_pb2.SetAliasRequest(model_version=version.name, alias="champion"))
+    gateway.SetAlias(registry_pb2.SetAliasRequest(model_version=version.name, alias="champion"))
     event = _take(events, 1, timeout=2.0)[0]
     elapsed = time.monotonic() - started
     call.cancel()

@@ -8,7 +8,8 @@ from typing import Any
 import grpc
 import pytest
 
-from modelregistry.v1 import metadata_pb2, metadata_pb2_grpc, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2, metadata_pb2_grpc
+from modelregistry.v1 import resources_pb2
 from services.common.server import insecure_channel
 from services.common.settings import Settings
 from services.metadata.app import build_bindings, migrate

@@ -11,7 +11,7 @@ import grpc
 import pytest
 from pydantic import SecretStr
 
-from modelregistry.v1 import metadata_pb2, metadata_pb2_grpc
+from modelregistry.metadata.v1 import metadata_pb2, metadata_pb2_grpc
 from services.common.server import build_server, insecure_channel
 from services.common.settings import Settings
 from services.metadata.app import AuthMisconfigured, build_bindings, build_interceptors

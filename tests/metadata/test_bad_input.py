@@ -12,7 +12,8 @@ import math
 import grpc
 import pytest
 
-from modelregistry.v1 import metadata_pb2, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import resources_pb2
 from tests.metadata.conftest import Client, status_of
 
 R = resources_pb2

@@ -5,10 +5,11 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from modelregistry.v1 import governance_pb2, metadata_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import resources_pb2
 from tests.metadata.conftest import Client, status_of
 
-G = governance_pb2
+G = resources_pb2
 
 
 def report(
@@ -18,7 +19,7 @@ def report(
     status: int = G.DEPLOYMENT_STATUS_SERVING,
     principal: str = "k8s-operator",
     **kwargs,
-) -> governance_pb2.Deployment:
+) -> resources_pb2.Deployment:
     return client.ReportDeployment(
         metadata_pb2.ReportDeploymentRequest(
             model_version=name, environment=environment, status=status, **kwargs

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import grpc
 
-from modelregistry.v1 import metadata_pb2, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import resources_pb2
 from tests.metadata.conftest import Client, status_of
 
 R = resources_pb2
@@ -89,7 +90,7 @@ def test_registration_records_dataset_run_and_parent_edges(client: Client) -> No
             parent="models/tuned",
             model_version=R.ModelVersion(training_dataset="support@2", run_id="run-7"),
             lineage=[
-                metadata_pb2.LineageLink(
+                resources_pb2.LineageLink(
                     type=R.LINEAGE_EDGE_TYPE_FINE_TUNED_FROM, object=node(MV, base.name)
                 )
             ],
@@ -158,7 +159,7 @@ def test_lineage_walks_down_both_with_depth_and_edge_type_filters(client: Client
         request = metadata_pb2.GetLineageRequest(node=start, **kwargs)
         return [(n.key, n.depth) for n in client.GetLineage(request).nodes]
 
-    down = metadata_pb2.LINEAGE_DIRECTION_DOWN
+    down = resources_pb2.LINEAGE_DIRECTION_DOWN
     assert keys(node(DS, "web@1"), direction=down) == [
         ("web@1", 0),
         (base.name, 1),
@@ -176,7 +177,7 @@ def test_lineage_walks_down_both_with_depth_and_edge_type_filters(client: Client
         (base.name, 1),
         (mid.name, 2),
     ]
-    both = metadata_pb2.LINEAGE_DIRECTION_BOTH
+    both = resources_pb2.LINEAGE_DIRECTION_BOTH
     assert keys(node(MV, mid.name), direction=both, max_depth=1) == [
         (mid.name, 0),
         (base.name, 1),

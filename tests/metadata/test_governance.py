@@ -7,11 +7,12 @@ import threading
 import grpc
 import pytest
 
-from modelregistry.v1 import governance_pb2, metadata_pb2, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import resources_pb2
 from services.metadata.access import METHOD_ROLES
 from tests.metadata.conftest import Client, status_of
 
-G = governance_pb2
+G = resources_pb2
 S = resources_pb2
 
 
@@ -22,7 +23,7 @@ def promote(
     approvals: int = 2,
     principal: str = "alice",
     reason: str = "beats the champion",
-) -> governance_pb2.Promotion:
+) -> resources_pb2.Promotion:
     return client.CreatePromotion(
         metadata_pb2.CreatePromotionRequest(
             model_version=name, target_stage=stage, reason=reason, required_approvals=approvals
@@ -37,7 +38,7 @@ def decide(
     principal: str,
     decision: int = G.APPROVAL_DECISION_APPROVE,
     comment="",
-) -> governance_pb2.Promotion:
+) -> resources_pb2.Promotion:
     return client.DecidePromotion(
         metadata_pb2.DecidePromotionRequest(name=name, decision=decision, comment=comment),
         principal=principal,
@@ -46,7 +47,7 @@ def decide(
 
 def set_state(
     client: Client, name: str, state: int, message: str = "", etag: str = "", principal="gw"
-) -> governance_pb2.Promotion:
+) -> resources_pb2.Promotion:
     return client.SetPromotionState(
         metadata_pb2.SetPromotionStateRequest(
             name=name, state=state, status_message=message, etag=etag
@@ -147,7 +148,7 @@ def test_concurrent_requests_to_one_stage_open_exactly_one(client: Client) -> No
         t.start()
     for t in threads:
         t.join()
-    created = [r for r in results if isinstance(r, governance_pb2.Promotion)]
+    created = [r for r in results if isinstance(r, resources_pb2.Promotion)]
     assert len(created) == 1
     assert results.count(grpc.StatusCode.FAILED_PRECONDITION) == 3
 
@@ -535,7 +536,7 @@ def test_every_governance_rpc_needs_the_service_role() -> None:
         "ReportDeployment",
         "ListDeployments",
     ):
-        assert f"/modelregistry.v1.MetadataService/{method}" in METHOD_ROLES
+        assert f"/modelregistry.metadata.v1.MetadataService/{method}" in METHOD_ROLES
 
 
 def test_deleting_a_version_removes_its_promotions(client: Client) -> None:

@@ -8,7 +8,8 @@ import threading
 import grpc
 from google.protobuf import field_mask_pb2
 
-from modelregistry.v1 import metadata_pb2, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import resources_pb2
 from tests.metadata.conftest import Client, status_of
 
 R = resources_pb2

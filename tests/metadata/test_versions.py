@@ -7,7 +7,8 @@ import threading
 import grpc
 import pytest
 
-from modelregistry.v1 import metadata_pb2, resources_pb2
+from modelregistry.metadata.v1 import metadata_pb2
+from modelregistry.v1 import resources_pb2
 from services.common.settings import Settings
 from services.metadata.app import SchemaOutOfDate, build_bindings, head_revision
 from tests.metadata.conftest import Client, status_of
@@ -17,16 +18,16 @@ DIGEST = resources_pb2.Digest(hash="a" * 64, size_bytes=10)
 
 def test_first_version_is_1_0_0_and_bumps_follow_change_type(client: Client) -> None:
     assert client.create().version == "1.0.0"
-    assert client.create(bump=metadata_pb2.VERSION_BUMP_PATCH).version == "1.0.1"
-    assert client.create(bump=metadata_pb2.VERSION_BUMP_MINOR).version == "1.1.0"
-    assert client.create(bump=metadata_pb2.VERSION_BUMP_MAJOR).version == "2.0.0"
+    assert client.create(bump=resources_pb2.VERSION_BUMP_PATCH).version == "1.0.1"
+    assert client.create(bump=resources_pb2.VERSION_BUMP_MINOR).version == "1.1.0"
+    assert client.create(bump=resources_pb2.VERSION_BUMP_MAJOR).version == "2.0.0"
     assert client.create().version == "2.0.1"
 
 
 def test_bump_from_prerelease_completes_the_release(client: Client) -> None:
     client.create(version="3.0.0-rc.2")
     client.create(version="3.0.0-rc.10")
-    assert client.create(bump=metadata_pb2.VERSION_BUMP_MAJOR).version == "3.0.0"
+    assert client.create(bump=resources_pb2.VERSION_BUMP_MAJOR).version == "3.0.0"
 
 
 def test_created_version_records_fields_principal_and_pending_state(client: Client) -> None:

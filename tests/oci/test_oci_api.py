@@ -9,7 +9,6 @@ import json
 
 import pytest
 
-from modelregistry.v1 import metadata_pb2, registry_pb2, resources_pb2
 from mreg.client import Client
 from services.common.server import insecure_channel
 from tests.oci.conftest import TREE_FILES, Served, sha256
@@ -225,7 +224,8 @@ def test_digest_of_the_wrong_algorithm_or_length(served: Served, digest, message
 def test_pending_and_failed_versions_are_not_tags(served: Served) -> None:
     registry = served.registry
     with insecure_channel(registry.address(registry.gateway)) as channel:
-        from modelregistry.v1 import registry_pb2_grpc
+        from modelregistry.metadata.v1 import metadata_pb2, metadata_pb2_grpc
+        from modelregistry.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
 
         gateway = registry_pb2_grpc.RegistryServiceStub(channel)
         missing = resources_pb2.Digest(hash="1" * 64, size_bytes=5)
@@ -240,7 +240,8 @@ def test_pending_and_failed_versions_are_not_tags(served: Served) -> None:
                 timeout=30,
             )
     with insecure_channel(registry.address(registry.metadata)) as channel:
-        from modelregistry.v1 import metadata_pb2_grpc
+        from modelregistry.metadata.v1 import metadata_pb2, metadata_pb2_grpc
+        from modelregistry.v1 import registry_pb2, resources_pb2
 
         metadata = metadata_pb2_grpc.MetadataServiceStub(channel)
         metadata.CreateModelVersion(

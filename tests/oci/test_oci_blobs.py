@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from mreg.client import Client
+from mreg.compression import Codec
 from services.artifacts.backends import open_backend
 from services.artifacts.store import Records, chunk_key, pack_chunk
-from services.common.compression import Codec
 from tests.oci.conftest import Served, sha256
 
 

@@ -18,14 +18,13 @@ import pytest
 from modelregistry.v1 import (
     artifacts_pb2,
     artifacts_pb2_grpc,
-    metadata_pb2,
     registry_pb2,
     registry_pb2_grpc,
     resources_pb2,
 )
+from mreg.chunking import iter_file_chunks
 from mreg.client import Client
 from services.artifacts.store import CHUNK_PREFIX
-from services.common.chunking import iter_file_chunks
 from services.common.server import insecure_channel
 from services.common.settings import Settings
 
@@ -176,7 +175,7 @@ def test_promotions_through_both_gateways_leave_one_version_in_production(
     found = (
         stubs[0]
         .SearchModelVersions(
-            metadata_pb2.SearchModelVersionsRequest(
+            registry_pb2.SearchModelVersionsRequest(
                 filter='name = "race" AND stage = "production"'
             ),
             timeout=10,

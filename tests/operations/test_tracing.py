@@ -20,7 +20,7 @@ from services.common.tracing import configure_tracing
 exporter = InMemorySpanExporter()
 assert configure_tracing("embedded", Settings(), exporter=exporter)
 
-from modelregistry.v1 import metadata_pb2, registry_pb2, registry_pb2_grpc
+from modelregistry.v1 import registry_pb2, registry_pb2_grpc
 from services.common.server import insecure_channel
 from services.embedded import build_embedded
 
@@ -30,7 +30,7 @@ for server in registry.servers:
 with insecure_channel(registry.address(registry.gateway)) as channel:
     stub = registry_pb2_grpc.RegistryServiceStub(channel)
     try:
-        stub.GetModel(metadata_pb2.GetModelRequest(name="models/traced"), timeout=10)
+        stub.GetModel(registry_pb2.GetModelRequest(name="models/traced"), timeout=10)
     except Exception:
         pass
 for server in registry.servers:
@@ -54,7 +54,7 @@ def test_a_gateway_call_and_its_metadata_call_share_one_trace(tmp_path: Path) ->
     spans = json.loads(result.stdout.strip().splitlines()[-1])
     by_name = {(s["name"], s["kind"]): s for s in spans}
     gateway = by_name[("/modelregistry.v1.RegistryService/GetModel", "SERVER")]
-    outgoing = by_name[("/modelregistry.v1.MetadataService/GetModel", "CLIENT")]
-    metadata = by_name[("/modelregistry.v1.MetadataService/GetModel", "SERVER")]
+    outgoing = by_name[("/modelregistry.metadata.v1.MetadataService/GetModel", "CLIENT")]
+    metadata = by_name[("/modelregistry.metadata.v1.MetadataService/GetModel", "SERVER")]
     assert gateway["trace"] == outgoing["trace"] == metadata["trace"]
     assert gateway["service"] == "mreg-embedded"

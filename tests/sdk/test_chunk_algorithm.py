@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from modelregistry.v1 import registry_pb2, resources_pb2
+from mreg.chunkids import BLAKE3, SHA256
+from mreg.chunking import hash_file
 from mreg.client import Client
 from mreg.hashcache import HashCache
 from mreg.transfer import chunk_algorithm
-from services.common.chunkids import BLAKE3, SHA256
-from services.common.chunking import hash_file
 
 
 @pytest.fixture

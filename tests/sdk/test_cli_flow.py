@@ -218,10 +218,10 @@ def test_errors_print_the_server_message_and_exit_non_zero(mreg) -> None:
 
 def test_a_killed_push_resumes_sending_only_what_is_missing(mreg, tmp_path: Path) -> None:
     from modelregistry.v1 import artifacts_pb2
+    from mreg.chunkids import BLAKE3
+    from mreg.chunking import iter_file_chunks
     from mreg.client import Client
     from mreg.transfer import chunk_digest
-    from services.common.chunkids import BLAKE3
-    from services.common.chunking import iter_file_chunks
 
     model = tmp_path / "big.bin"
     model.write_bytes(os.urandom(160 * 1024 * 1024))
@@ -260,3 +260,52 @@ def test_a_killed_push_resumes_sending_only_what_is_missing(mreg, tmp_path: Path
     resumed = mreg.json("push", str(model), "--model", "killed")
     assert resumed["bytes_sent"] == still_missing
     assert resumed["bytes_total"] == model.stat().st_size
+
+
+def test_show_push_and_compare_tell_what_each_file_is_and_what_evaluations_found(
+    mreg, tmp_path: Path
+) -> None:
+    import pickle
+
+    from tests.artifacts.test_inspect import safetensors_file
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(safetensors_file({"w": ("BF16", [64, 64])}))
+    (model / "optimizer.pkl").write_bytes(pickle.dumps({"lr": 0.1}, protocol=4))
+    pushed = mreg.json("push", str(model), "--model", "chat", "--metric", "auc=0.9")
+    assert pushed["code_files"] == [{"path": "optimizer.pkl", "format": "pickle"}]
+    human = mreg("push", str(model), "--model", "chat", "--bump", "minor").stdout
+    assert "! optimizer.pkl (pickle) can run code when loaded" in human
+    for version, dataset, auc in (("1.0.0", "holdout@1", 0.81), ("1.1.0", "holdout@1", 0.85)):
+        args = ("--dataset", dataset, "--metric", f"auc={auc}", "--type", "test")
+        mreg("evaluate", f"chat:{version}", *args)
+    mreg(
+        "evaluate", "chat:1.0.0", "--dataset", "holdout@1", "--metric", "auc=0.83", "--type", "test"
+    )
+
+    shown = mreg.json("show", "chat:1.0.0")
+    files = {f["path"]: f["inspection"] for f in shown["files"]}
+    assert files["model.safetensors"]["format"] == "safetensors"
+    assert files["model.safetensors"]["dtypes"] == ["BF16"]
+    assert files["model.safetensors"]["parameter_count"] == "4096"  # int64 in proto JSON
+    assert files["optimizer.pkl"]["may_execute_code"] is True
+    assert [e["metrics"] for e in shown["evaluations"]] == [{"auc": 0.83}, {"auc": 0.81}]
+    human = mreg("show", "chat:1.0.0").stdout
+    assert "model.safetensors" in human and "BF16  4.1K params" in human
+    assert "optimizer.pkl" in human and "! can run code when loaded" in human
+    assert "evaluated  auc [test holdout@1] = 0.83" in human  # the newest evaluation
+
+    table = mreg.json("compare", "chat:1.0.0", "chat:1.1.0")
+    assert table["metrics"] == ["auc"]
+    assert table["evaluation_metrics"] == ["auc [test holdout@1]"]
+    assert [r["evaluation_metrics"] for r in table["rows"]] == [
+        {"auc [test holdout@1]": 0.83},
+        {"auc [test holdout@1]": 0.85},
+    ]
+    assert table["evaluation_best"] == [
+        {"metric": "auc [test holdout@1]", "model_version": "models/chat/versions/1.1.0"}
+    ]
+    human = mreg("compare", "chat:1.0.0", "chat:1.1.0").stdout
+    assert "auc [test holdout@1]" in human.splitlines()[0]
+    assert "0.85*" in human

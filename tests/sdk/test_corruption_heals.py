@@ -22,13 +22,13 @@ from modelregistry.v1 import (
     registry_pb2_grpc,
     resources_pb2,
 )
+from mreg.chunkids import BLAKE3, chunk_id
+from mreg.chunking import ChunkRef, iter_file_chunks
 from mreg.client import Client
 from mreg.errors import DataLossError
 from mreg.transfer import chunk_digest
 from services.artifacts.backends.local import LocalBackend
 from services.artifacts.store import Records, chunk_key
-from services.common.chunkids import BLAKE3, chunk_id
-from services.common.chunking import ChunkRef, iter_file_chunks
 from services.common.server import insecure_channel
 
 MIB = 1024 * 1024

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from modelregistry.v1 import metadata_pb2, resources_pb2
+from modelregistry.v1 import registry_pb2, resources_pb2
 from mreg.client import Client
 from mreg.errors import NotFoundError
 from tests.conftest import free_port
@@ -153,7 +153,7 @@ def import_json(mreg, url: str, *args: str) -> tuple[int, dict, str]:
 
 
 def model_names(client: Client) -> list[str]:
-    response = client._unary("ListModels", metadata_pb2.ListModelsRequest(page_size=100))
+    response = client._unary("ListModels", registry_pb2.ListModelsRequest(page_size=100))
     return [m.name for m in response.models]
 
 

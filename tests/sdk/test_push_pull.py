@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from modelregistry.v1 import metadata_pb2, resources_pb2
+from modelregistry.v1 import registry_pb2, resources_pb2
 from mreg.client import Client
 from mreg.errors import NotFoundError
 from mreg.transfer import TransferError
@@ -107,11 +107,11 @@ def test_push_records_lineage_of_parents_and_datasets(client: Client, tmp_path: 
     )
     lineage = client._unary(
         "GetLineage",
-        metadata_pb2.GetLineageRequest(
+        registry_pb2.GetLineageRequest(
             node=resources_pb2.LineageNode(
                 type=resources_pb2.LINEAGE_NODE_TYPE_MODEL_VERSION, key=tuned.version.name
             ),
-            direction=metadata_pb2.LINEAGE_DIRECTION_UP,
+            direction=resources_pb2.LINEAGE_DIRECTION_UP,
         ),
     )
     keys = {node.key for node in lineage.nodes}

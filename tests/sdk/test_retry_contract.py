@@ -9,14 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from modelregistry.v1 import (
-    artifacts_pb2,
-    governance_pb2,
-    metadata_pb2,
-    metadata_pb2_grpc,
-    registry_pb2,
-    resources_pb2,
-)
+from modelregistry.metadata.v1 import metadata_pb2, metadata_pb2_grpc
+from modelregistry.v1 import artifacts_pb2, registry_pb2, resources_pb2
 from mreg.cli import main
 from mreg.client import _REGISTRY_RULES, Client
 from mreg.errors import FailedPreconditionError, InvalidArgumentError, UnavailableError
@@ -132,7 +126,7 @@ def test_a_repeat_finishes_an_approved_promotion_and_reports_a_failed_one(
     with insecure_channel(embedded_registry.address(embedded_registry.metadata)) as channel:
         metadata = metadata_pb2_grpc.MetadataServiceStub(channel)
 
-        def record(request_id: str, target: int) -> governance_pb2.Promotion:
+        def record(request_id: str, target: int) -> resources_pb2.Promotion:
             # What a first request leaves behind when it stops after recording its promotion.
             return metadata.CreatePromotion(
                 metadata_pb2.CreatePromotionRequest(
@@ -149,14 +143,14 @@ def test_a_repeat_finishes_an_approved_promotion_and_reports_a_failed_one(
             "lossy:1.0.0", "staging", reason="ready", request_id="promo-approved"
         )
         assert finished.promotion.name == approved.name
-        assert finished.promotion.state == governance_pb2.PROMOTION_STATE_COMPLETED
+        assert finished.promotion.state == resources_pb2.PROMOTION_STATE_COMPLETED
         assert finished.model_version.stage == resources_pb2.STAGE_STAGING
 
         failed = record("promo-failed", resources_pb2.STAGE_PRODUCTION)
         metadata.SetPromotionState(
             metadata_pb2.SetPromotionStateRequest(
                 name=failed.name,
-                state=governance_pb2.PROMOTION_STATE_FAILED,
+                state=resources_pb2.PROMOTION_STATE_FAILED,
                 status_message="the gates no longer pass",
             ),
             timeout=10,

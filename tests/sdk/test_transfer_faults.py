@@ -19,12 +19,12 @@ import pytest
 
 from benchmarks.servers import start_embedded
 from modelregistry.v1 import artifacts_pb2, resources_pb2
+from mreg.chunkids import BLAKE3
+from mreg.chunking import iter_file_chunks
 from mreg.client import Client
 from mreg.download import Journal, parse_piece, partial_paths
 from mreg.errors import NotFoundError
 from mreg.transfer import LocalFile, Progress, TransferStats, chunk_digest, hash_files
-from services.common.chunkids import BLAKE3
-from services.common.chunking import iter_file_chunks
 
 MIB = 1024 * 1024
 

@@ -14,7 +14,6 @@ import pytest
 from modelregistry.v1 import (
     artifacts_pb2,
     artifacts_pb2_grpc,
-    metadata_pb2,
     registry_pb2,
     registry_pb2_grpc,
     resources_pb2,
@@ -388,13 +387,13 @@ def test_a_prefix_writer_cannot_update_another_prefixs_model_or_version(
 
     writer_a = registry.token("ci-a", Role.WRITER, "a-")
     version = registry.gateway.ListModelVersions(
-        metadata_pb2.ListModelVersionsRequest(parent="models/b-single"),
+        registry_pb2.ListModelVersionsRequest(parent="models/b-single"),
         timeout=10,
         metadata=registry.token("reader-b", Role.READER, "b-"),
     ).model_versions[0]
     calls = {
         "b-secret": lambda: registry.gateway.UpdateModel(
-            metadata_pb2.UpdateModelRequest(
+            registry_pb2.UpdateModelRequest(
                 model=resources_pb2.Model(name="models/b-secret", description="taken"),
                 update_mask=field_mask_pb2.FieldMask(paths=["description"]),
             ),
@@ -402,7 +401,7 @@ def test_a_prefix_writer_cannot_update_another_prefixs_model_or_version(
             metadata=writer_a,
         ),
         "b-single": lambda: registry.gateway.UpdateModelVersion(
-            metadata_pb2.UpdateModelVersionRequest(
+            registry_pb2.UpdateModelVersionRequest(
                 model_version=resources_pb2.ModelVersion(name=version.name, description="taken"),
                 update_mask=field_mask_pb2.FieldMask(paths=["description"]),
             ),
@@ -418,7 +417,7 @@ def test_a_prefix_writer_cannot_update_another_prefixs_model_or_version(
         )
     writer_b = registry.token("ci-b", Role.WRITER, "b-")
     updated = registry.gateway.UpdateModel(
-        metadata_pb2.UpdateModelRequest(
+        registry_pb2.UpdateModelRequest(
             model=resources_pb2.Model(name="models/b-secret", description="team b's model"),
             update_mask=field_mask_pb2.FieldMask(paths=["description"]),
         ),

@@ -10,11 +10,10 @@ from pathlib import Path
 import grpc
 import pytest
 
+from modelregistry.metadata.v1 import metadata_pb2, metadata_pb2_grpc
 from modelregistry.v1 import (
     artifacts_pb2,
     artifacts_pb2_grpc,
-    metadata_pb2,
-    metadata_pb2_grpc,
     registry_pb2,
     registry_pb2_grpc,
     resources_pb2,
@@ -98,7 +97,7 @@ def test_upload_register_resolve_download_over_tls(tls_registry) -> None:
             timeout=30,
         )
         resolved = registry.ResolveModelVersion(
-            metadata_pb2.ResolveModelVersionRequest(reference="secure:1.0.0"), timeout=10
+            registry_pb2.ResolveModelVersionRequest(reference="secure:1.0.0"), timeout=10
         ).model_version
         read = b"".join(
             p.data

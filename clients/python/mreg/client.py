@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,7 +14,6 @@ import grpc
 from modelregistry.v1 import (
     artifacts_pb2,
     artifacts_pb2_grpc,
-    metadata_pb2,
     registry_pb2,
     registry_pb2_grpc,
     resources_pb2,
@@ -44,12 +43,12 @@ DEFAULT_GATEWAY = "127.0.0.1:50051"
 _REGISTRY_RULES = rules_of(registry_pb2.DESCRIPTOR.services_by_name["RegistryService"])
 _ARTIFACT_RULES = rules_of(artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"])
 _BUMPS = {
-    None: metadata_pb2.VERSION_BUMP_UNSPECIFIED,
-    "major": metadata_pb2.VERSION_BUMP_MAJOR,
-    "breaking": metadata_pb2.VERSION_BUMP_MAJOR,
-    "minor": metadata_pb2.VERSION_BUMP_MINOR,
-    "feature": metadata_pb2.VERSION_BUMP_MINOR,
-    "patch": metadata_pb2.VERSION_BUMP_PATCH,
+    None: resources_pb2.VERSION_BUMP_UNSPECIFIED,
+    "major": resources_pb2.VERSION_BUMP_MAJOR,
+    "breaking": resources_pb2.VERSION_BUMP_MAJOR,
+    "minor": resources_pb2.VERSION_BUMP_MINOR,
+    "feature": resources_pb2.VERSION_BUMP_MINOR,
+    "patch": resources_pb2.VERSION_BUMP_PATCH,
 }
 
 
@@ -178,17 +177,17 @@ class Client(Operations):
 
     def resolve(self, reference: str) -> resources_pb2.ModelVersion:
         """``name``, ``name:1.2.0``, ``name@alias`` or ``name@production`` -> the version."""
-        request = metadata_pb2.ResolveModelVersionRequest(reference=reference)
+        request = registry_pb2.ResolveModelVersionRequest(reference=reference)
         return self._unary("ResolveModelVersion", request).model_version
 
     def get_version(self, model: str, version: str) -> resources_pb2.ModelVersion:
         """One version of a model."""
-        request = metadata_pb2.GetModelVersionRequest(name=f"models/{model}/versions/{version}")
+        request = registry_pb2.GetModelVersionRequest(name=f"models/{model}/versions/{version}")
         return self._unary("GetModelVersion", request).model_version
 
     def get_model(self, model: str) -> resources_pb2.Model:
         """A registered model."""
-        return self._unary("GetModel", metadata_pb2.GetModelRequest(name=f"models/{model}")).model
+        return self._unary("GetModel", registry_pb2.GetModelRequest(name=f"models/{model}")).model
 
     def list_versions(
         self, model: str, page_size: int = 50, *, archived: bool = False
@@ -200,7 +199,7 @@ class Client(Operations):
         while True:
             page = self._unary(
                 "ListModelVersions",
-                metadata_pb2.ListModelVersionsRequest(
+                registry_pb2.ListModelVersionsRequest(
                     parent=f"models/{model}",
                     page_size=page_size,
                     page_token=token,
@@ -228,7 +227,7 @@ class Client(Operations):
         tags: Mapping[str, str] | None = None,
         description: str = "",
         request_id: str | None = None,
-        lineage: Sequence[metadata_pb2.LineageLink] = (),
+        lineage: Sequence[resources_pb2.LineageLink] = (),
         **fields: Any,
     ) -> resources_pb2.ModelVersion:
         """Register an uploaded artifact as a version; retried safely with one request id."""
@@ -317,7 +316,7 @@ class Client(Operations):
             max_mb_per_s=max_mb_per_s,
             channel=self._artifacts_channel,
         )
-        root, _blob = commit_files(
+        root, committed = commit_files(
             self.artifacts, files, is_tree, metadata=self.metadata, timeout=self.timeout
         )
         all_tags = dict(tags or {})
@@ -325,7 +324,7 @@ class Client(Operations):
             all_tags.setdefault(FILE_NAME_TAG, files[0].rel)
         registered = self.register(
             model,
-            root,
+            root.digest,
             version=version,
             bump=bump,
             is_tree=is_tree,
@@ -340,7 +339,8 @@ class Client(Operations):
             training_dataset=datasets[0] if datasets else "",
             lineage=lineage,
         )
-        return PushResult(registered, stats)
+        inspections = {path: blob.inspection for path, blob in committed.items()}
+        return PushResult(registered, stats, inspections)
 
     def pull(
         self,
@@ -388,7 +388,11 @@ class Client(Operations):
         request = artifacts_pb2.GetTreeRequest(digest=digest)
         return list(self._artifact_unary("GetTree", request).entries)
 
-    def _parent_link(self, reference: str) -> metadata_pb2.LineageLink:
+    def stat(self, digest: resources_pb2.Digest) -> artifacts_pb2.BlobInfo:
+        """A stored blob: its size at rest and what inspection found in its header."""
+        return self._artifact_unary("StatBlob", artifacts_pb2.StatBlobRequest(digest=digest)).blob
+
+    def _parent_link(self, reference: str) -> resources_pb2.LineageLink:
         parent = reference if reference.startswith("models/") else self.resolve(reference).name
         return _link(
             resources_pb2.LINEAGE_NODE_TYPE_MODEL_VERSION,
@@ -403,18 +407,22 @@ _DATASET = resources_pb2.LINEAGE_NODE_TYPE_DATASET
 _EXPERIMENT = resources_pb2.LINEAGE_NODE_TYPE_EXPERIMENT
 
 
-def _link(node_type: int, key: str, edge_type: int) -> metadata_pb2.LineageLink:
-    return metadata_pb2.LineageLink(
+def _link(
+    node_type: resources_pb2.LineageNodeType, key: str, edge_type: resources_pb2.LineageEdgeType
+) -> resources_pb2.LineageLink:
+    return resources_pb2.LineageLink(
         type=edge_type, object=resources_pb2.LineageNode(type=node_type, key=key)
     )
 
 
 @dataclass(frozen=True)
 class PushResult:
-    """The registered version and what the push moved."""
+    """The registered version, what the push moved, and what inspection found in each
+    file (by relative path)."""
 
     version: resources_pb2.ModelVersion
     stats: TransferStats
+    inspections: dict[str, artifacts_pb2.Inspection] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

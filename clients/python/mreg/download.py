@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import grpc
 import xxhash
@@ -178,7 +178,7 @@ def parse_piece(raw: bytes) -> Piece:
     reads the four fields by hand (unknown fields are skipped as protobuf would skip them).
     """
     view = memoryview(raw)
-    fields = [0, b"", 0, 0]
+    fields: list[Any] = [0, b"", 0, 0]
     position, end = 0, len(raw)
     while position < end:
         key, position = _varint(raw, position)
@@ -216,7 +216,7 @@ def _varint(raw: bytes, position: int) -> tuple[int, int]:
 
 def _decode(target: Path, piece: Piece) -> bytes | memoryview:
     # Imported here: the codecs need numpy, which a pull of raw chunks never loads.
-    from services.common.compression import Codec, CodecError, decode_chunk
+    from mreg.compression import Codec, CodecError, decode_chunk
 
     try:
         return decode_chunk(Codec(piece.compressor), piece.data, piece.uncompressed_size)

@@ -15,8 +15,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from services.common.chunkids import SHA256, algorithm_of
-from services.common.chunking import ChunkRef
+from mreg.chunkids import SHA256, algorithm_of
+from mreg.chunking import ChunkRef
 
 
 def default_cache_path() -> Path:

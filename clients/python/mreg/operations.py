@@ -13,12 +13,7 @@ from typing import Any
 import grpc
 from google.protobuf import field_mask_pb2
 
-from modelregistry.v1 import (
-    governance_pb2,
-    metadata_pb2,
-    registry_pb2,
-    resources_pb2,
-)
+from modelregistry.v1 import registry_pb2, resources_pb2
 from mreg.errors import UnavailableError, from_rpc_error
 
 STAGES = {
@@ -34,16 +29,16 @@ EVALUATION_TYPES = {
     "production": resources_pb2.EVALUATION_TYPE_PRODUCTION,
 }
 DIRECTIONS = {
-    "up": metadata_pb2.LINEAGE_DIRECTION_UP,
-    "down": metadata_pb2.LINEAGE_DIRECTION_DOWN,
-    "both": metadata_pb2.LINEAGE_DIRECTION_BOTH,
+    "up": resources_pb2.LINEAGE_DIRECTION_UP,
+    "down": resources_pb2.LINEAGE_DIRECTION_DOWN,
+    "both": resources_pb2.LINEAGE_DIRECTION_BOTH,
 }
 DEPLOYMENT_STATUS = {
-    "deploying": governance_pb2.DEPLOYMENT_STATUS_DEPLOYING,
-    "serving": governance_pb2.DEPLOYMENT_STATUS_SERVING,
-    "degraded": governance_pb2.DEPLOYMENT_STATUS_DEGRADED,
-    "failed": governance_pb2.DEPLOYMENT_STATUS_FAILED,
-    "retired": governance_pb2.DEPLOYMENT_STATUS_RETIRED,
+    "deploying": resources_pb2.DEPLOYMENT_STATUS_DEPLOYING,
+    "serving": resources_pb2.DEPLOYMENT_STATUS_SERVING,
+    "degraded": resources_pb2.DEPLOYMENT_STATUS_DEGRADED,
+    "failed": resources_pb2.DEPLOYMENT_STATUS_FAILED,
+    "retired": resources_pb2.DEPLOYMENT_STATUS_RETIRED,
 }
 NODE_TYPES = {
     "model": resources_pb2.LINEAGE_NODE_TYPE_MODEL_VERSION,
@@ -53,7 +48,9 @@ NODE_TYPES = {
 }
 
 
-def _choice(table: Mapping[str, int], value: str, what: str) -> int:
+def _choice(table: Mapping[str, Any], value: str, what: str) -> Any:
+    """``table[value]``: a proto enum's number (Any: the generated stubs take only the enum
+    class for an enum field, protobuf any int)."""
     try:
         return table[value.lower()]
     except KeyError:
@@ -95,7 +92,7 @@ class Operations:
 
         Retried safely: the request carries ``request_id`` (a fresh UUID unless given)."""
         name, _, version = dataset.partition("@")
-        request = metadata_pb2.CreateEvaluationRequest(
+        request = registry_pb2.CreateEvaluationRequest(
             parent=self.version_name(reference),
             evaluation=resources_pb2.Evaluation(
                 dataset_name=name,
@@ -113,7 +110,7 @@ class Operations:
         """A version's evaluations, newest first."""
         return self._pages(
             "ListEvaluations",
-            metadata_pb2.ListEvaluationsRequest(parent=self.version_name(reference)),
+            registry_pb2.ListEvaluationsRequest(parent=self.version_name(reference)),
             "evaluations",
         )
 
@@ -141,21 +138,21 @@ class Operations:
         )
         return self._unary("ApprovePromotion", request)
 
-    def reject(self, promotion: str, comment: str = "") -> governance_pb2.Promotion:
+    def reject(self, promotion: str, comment: str = "") -> resources_pb2.Promotion:
         """Reject a promotion."""
         request = registry_pb2.RejectPromotionRequest(name=promotion, comment=comment)
         return self._unary("RejectPromotion", request).promotion
 
-    def withdraw(self, promotion: str, reason: str = "") -> governance_pb2.Promotion:
+    def withdraw(self, promotion: str, reason: str = "") -> resources_pb2.Promotion:
         """Withdraw one's own promotion."""
         request = registry_pb2.WithdrawPromotionRequest(name=promotion, reason=reason)
         return self._unary("WithdrawPromotion", request).promotion
 
-    def promotions(self, model: str, state: str = "") -> list[governance_pb2.Promotion]:
+    def promotions(self, model: str, state: str = "") -> list[resources_pb2.Promotion]:
         """A model's promotions, newest first; ``state`` e.g. ``pending_approval``."""
-        request = metadata_pb2.ListPromotionsRequest(parent=f"models/{model}")
+        request = registry_pb2.ListPromotionsRequest(parent=f"models/{model}")
         if state:
-            request.state = governance_pb2.PromotionState.Value(f"PROMOTION_STATE_{state.upper()}")
+            request.state = resources_pb2.PromotionState.Value(f"PROMOTION_STATE_{state.upper()}")
         return self._pages("ListPromotions", request, "promotions")
 
     def rollback(
@@ -178,7 +175,7 @@ class Operations:
         """Change a model's description and/or tags (the whole map); a stale ``etag``
         raises :class:`mreg.errors.AbortedError`."""
         paths = [p for p, v in (("description", description), ("tags", tags)) if v is not None]
-        request = metadata_pb2.UpdateModelRequest(
+        request = registry_pb2.UpdateModelRequest(
             model=resources_pb2.Model(
                 name=f"models/{model}",
                 description=description or "",
@@ -191,7 +188,7 @@ class Operations:
 
     def set_alias(self, reference: str, alias: str) -> resources_pb2.ModelAlias:
         """Point ``model@alias`` at a version."""
-        request = metadata_pb2.SetAliasRequest(
+        request = registry_pb2.SetAliasRequest(
             model_version=self.version_name(reference), alias=alias
         )
         return self._unary("SetAlias", request).alias
@@ -199,12 +196,12 @@ class Operations:
     def delete_alias(self, model: str, alias: str) -> None:
         """Remove ``model@alias``."""
         self._unary(
-            "DeleteAlias", metadata_pb2.DeleteAliasRequest(parent=f"models/{model}", alias=alias)
+            "DeleteAlias", registry_pb2.DeleteAliasRequest(parent=f"models/{model}", alias=alias)
         )
 
     def aliases(self, model: str) -> list[resources_pb2.ModelAlias]:
         """A model's aliases."""
-        request = metadata_pb2.ListAliasesRequest(parent=f"models/{model}")
+        request = registry_pb2.ListAliasesRequest(parent=f"models/{model}")
         return list(self._unary("ListAliases", request).aliases)
 
     def report_deployment(
@@ -216,9 +213,9 @@ class Operations:
         status: str = "serving",
         health: str = "",
         attributes: Mapping[str, str] | None = None,
-    ) -> governance_pb2.Deployment:
+    ) -> resources_pb2.Deployment:
         """Record where a version runs."""
-        request = metadata_pb2.ReportDeploymentRequest(
+        request = registry_pb2.ReportDeploymentRequest(
             model_version=self.version_name(reference),
             environment=environment,
             endpoint=endpoint,
@@ -228,9 +225,9 @@ class Operations:
         )
         return self._unary("ReportDeployment", request).deployment
 
-    def deployments(self, model: str) -> list[governance_pb2.Deployment]:
+    def deployments(self, model: str) -> list[resources_pb2.Deployment]:
         """Where a model's versions run."""
-        request = metadata_pb2.ListDeploymentsRequest(parent=f"models/{model}")
+        request = registry_pb2.ListDeploymentsRequest(parent=f"models/{model}")
         return list(self._unary("ListDeployments", request).deployments)
 
     def report(self, reference: str) -> registry_pb2.GetModelReportResponse:
@@ -249,7 +246,7 @@ class Operations:
         while len(out) < limit:
             page = self._unary(
                 "SearchModelVersions",
-                metadata_pb2.SearchModelVersionsRequest(
+                registry_pb2.SearchModelVersionsRequest(
                     filter=filter,
                     order_by=order_by,
                     page_size=min(1000, limit - len(out)),
@@ -267,9 +264,9 @@ class Operations:
         references: Sequence[str],
         metrics: Sequence[str] = (),
         lower_is_better: Sequence[str] = (),
-    ) -> metadata_pb2.CompareModelVersionsResponse:
+    ) -> registry_pb2.CompareModelVersionsResponse:
         """A table of the versions' metrics and the best version per metric."""
-        request = metadata_pb2.CompareModelVersionsRequest(
+        request = registry_pb2.CompareModelVersionsRequest(
             names=[self.version_name(r) for r in references],
             metrics=list(metrics),
             lower_is_better=list(lower_is_better),
@@ -283,10 +280,10 @@ class Operations:
         node_type: str = "model",
         direction: str = "up",
         depth: int = 10,
-    ) -> metadata_pb2.GetLineageResponse:
+    ) -> registry_pb2.GetLineageResponse:
         """The lineage subgraph around a version (or dataset ``name@version``, run, ...)."""
         key = self.version_name(node) if node_type == "model" else node
-        request = metadata_pb2.GetLineageRequest(
+        request = registry_pb2.GetLineageRequest(
             node=resources_pb2.LineageNode(
                 type=_choice(NODE_TYPES, node_type, "node type"), key=key
             ),
@@ -297,10 +294,10 @@ class Operations:
 
     def impact(
         self, node: str, *, node_type: str = "dataset", stages: Sequence[str] = ()
-    ) -> list[metadata_pb2.ImpactedVersion]:
+    ) -> list[resources_pb2.ImpactedVersion]:
         """Every version downstream of a node, with its stage."""
         key = self.version_name(node) if node_type == "model" else node
-        request = metadata_pb2.AnalyzeImpactRequest(
+        request = registry_pb2.AnalyzeImpactRequest(
             node=resources_pb2.LineageNode(
                 type=_choice(NODE_TYPES, node_type, "node type"), key=key
             ),
@@ -312,7 +309,7 @@ class Operations:
         """A version's stage transitions, newest first."""
         return self._pages(
             "ListStageTransitions",
-            metadata_pb2.ListStageTransitionsRequest(name=self.version_name(reference)),
+            registry_pb2.ListStageTransitionsRequest(name=self.version_name(reference)),
             "transitions",
         )
 

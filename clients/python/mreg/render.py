@@ -6,14 +6,14 @@ from collections import defaultdict
 
 from modelregistry.v1 import resources_pb2
 
-_EDGE = {
+_EDGE: dict[int, str] = {
     resources_pb2.LINEAGE_EDGE_TYPE_DERIVED_FROM: "derived_from",
     resources_pb2.LINEAGE_EDGE_TYPE_FINE_TUNED_FROM: "fine_tuned_from",
     resources_pb2.LINEAGE_EDGE_TYPE_TRAINED_ON: "trained_on",
     resources_pb2.LINEAGE_EDGE_TYPE_EVALUATED_ON: "evaluated_on",
     resources_pb2.LINEAGE_EDGE_TYPE_PRODUCED_BY: "produced_by",
 }
-_KIND = {
+_KIND: dict[int, str] = {
     resources_pb2.LINEAGE_NODE_TYPE_MODEL_VERSION: "model",
     resources_pb2.LINEAGE_NODE_TYPE_DATASET: "dataset",
     resources_pb2.LINEAGE_NODE_TYPE_EXPERIMENT: "experiment",

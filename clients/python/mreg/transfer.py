@@ -28,13 +28,13 @@ from typing import Any
 import grpc
 
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, registry_pb2, resources_pb2
+from mreg.chunkids import SHA256, algorithm_named, digest_of_id, id_of_digest
+from mreg.chunking import ChunkRef, file_sha256, hash_file
 from mreg.download import FileDownload, RateLimit, TransferError, reader
 from mreg.errors import from_rpc_error
 from mreg.hashcache import HashCache
 from mreg.interrupt import POLL_SECONDS, check
-from services.common.chunkids import SHA256, algorithm_named, digest_of_id, id_of_digest
-from services.common.chunking import ChunkRef, file_sha256, hash_file
-from services.common.treepaths import TreeRuleError, check_tree
+from mreg.treepaths import TreeRuleError, check_tree
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ def hash_files(
     """Fill in each file's SHA-256 and chunks (named by ``algorithm``), from the cache where
     the file is unchanged.
 
-    Each file is read once (:func:`services.common.chunking.hash_file`); the bar advances
+    Each file is read once (:func:`mreg.chunking.hash_file`); the bar advances
     by the bytes hashed, chunk by chunk, not file by file.
     """
     progress.phase("hashing", sum(f.size for f in files))
@@ -273,9 +273,9 @@ def upload_missing(
     lanes: list[list[tuple[LocalFile, ChunkRef]]] = [[] for _ in range(max(1, streams))]
     loads = [0] * len(lanes)
     for item in sorted(missing, key=lambda m: -m[1].length):
-        lane = loads.index(min(loads))
-        lanes[lane].append(item)
-        loads[lane] += item[1].length
+        lightest = loads.index(min(loads))
+        lanes[lightest].append(item)
+        loads[lightest] += item[1].length
     for lane in lanes:
         lane.sort(key=lambda m: (str(m[0].path), m[1].offset))  # read each file in order
     lock = threading.Lock()
@@ -415,18 +415,18 @@ def commit_files(
     *,
     metadata: Sequence[tuple[str, str]],
     timeout: float,
-) -> tuple[resources_pb2.Digest, artifacts_pb2.BlobInfo]:
-    """Commit every file's blob and, for a tree, the tree; returns the root digest."""
-    blob = None
+) -> tuple[artifacts_pb2.BlobInfo, dict[str, artifacts_pb2.BlobInfo]]:
+    """Commit every file's blob and, for a tree, the tree; returns the root blob (the
+    file's or the tree's) and each file's blob by relative path."""
+    committed: dict[str, artifacts_pb2.BlobInfo] = {}
     for local in files:
         request = artifacts_pb2.CommitBlobRequest(
             blob_digest=local.digest,
             chunk_digests=[chunk_digest(c) for c in local.chunks],
         )
-        blob = _rpc(stub.CommitBlob, request, metadata, timeout).blob
+        committed[local.rel] = _rpc(stub.CommitBlob, request, metadata, timeout).blob
     if not is_tree:
-        assert blob is not None
-        return blob.digest, blob
+        return committed[files[0].rel], committed
     tree = _rpc(
         stub.CommitTree,
         artifacts_pb2.CommitTreeRequest(
@@ -437,7 +437,7 @@ def commit_files(
         metadata,
         timeout,
     ).tree
-    return tree.digest, tree
+    return tree, committed
 
 
 def push_blob(
@@ -463,7 +463,7 @@ def push_blob(
         stats=stats,
         progress=Progress(),
     )
-    _, blob = commit_files(stub, files, False, metadata=metadata, timeout=timeout)
+    blob, _ = commit_files(stub, files, False, metadata=metadata, timeout=timeout)
     return blob, stats
 
 
@@ -512,7 +512,7 @@ def download_files(
     Given the artifact service's ``channel``, received data is written without protobuf's
     two copies.
 
-    A tree that breaks a rule of :mod:`services.common.treepaths` (a path that is both a
+    A tree that breaks a rule of :mod:`mreg.treepaths` (a path that is both a
     file and a directory, names that differ only by case, control characters, setuid bits)
     is refused before anything is written.
     """

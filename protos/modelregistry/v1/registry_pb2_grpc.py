@@ -3,7 +3,6 @@
 import grpc
 import warnings
 
-from modelregistry.v1 import metadata_pb2 as modelregistry_dot_v1_dot_metadata__pb2
 from modelregistry.v1 import registry_pb2 as modelregistry_dot_v1_dot_registry__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -55,98 +54,98 @@ class RegistryServiceStub:
                 _registered_method=True)
         self.ResolveModelVersion = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/ResolveModelVersion',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ResolveModelVersionRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ResolveModelVersionResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ResolveModelVersionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ResolveModelVersionResponse.FromString,
                 _registered_method=True)
         self.GetModelVersion = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/GetModelVersion',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelVersionRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelVersionResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.GetModelVersionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.GetModelVersionResponse.FromString,
                 _registered_method=True)
         self.ListModelVersions = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/ListModelVersions',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelVersionsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelVersionsResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ListModelVersionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListModelVersionsResponse.FromString,
                 _registered_method=True)
         self.GetModel = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/GetModel',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.GetModelRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.GetModelResponse.FromString,
                 _registered_method=True)
         self.ListModels = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/ListModels',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
         self.UpdateModel = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/UpdateModel',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelResponse.FromString,
                 _registered_method=True)
         self.UpdateModelVersion = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/UpdateModelVersion',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelVersionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelVersionResponse.FromString,
                 _registered_method=True)
         self.SearchModelVersions = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/SearchModelVersions',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.SearchModelVersionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.SearchModelVersionsResponse.FromString,
                 _registered_method=True)
         self.CompareModelVersions = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/CompareModelVersions',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.CompareModelVersionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.CompareModelVersionsResponse.FromString,
                 _registered_method=True)
         self.ListStageTransitions = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/ListStageTransitions',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ListStageTransitionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListStageTransitionsResponse.FromString,
                 _registered_method=True)
         self.SetAlias = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/SetAlias',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.SetAliasRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.SetAliasResponse.FromString,
                 _registered_method=True)
         self.DeleteAlias = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/DeleteAlias',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.DeleteAliasRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.DeleteAliasResponse.FromString,
                 _registered_method=True)
         self.ListAliases = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/ListAliases',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ListAliasesRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListAliasesResponse.FromString,
                 _registered_method=True)
         self.CreateEvaluation = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/CreateEvaluation',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.CreateEvaluationRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.CreateEvaluationResponse.FromString,
                 _registered_method=True)
         self.ListEvaluations = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/ListEvaluations',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ListEvaluationsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListEvaluationsResponse.FromString,
                 _registered_method=True)
         self.CreateLineageEdge = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/CreateLineageEdge',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.CreateLineageEdgeRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.CreateLineageEdgeResponse.FromString,
                 _registered_method=True)
         self.GetLineage = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/GetLineage',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.GetLineageRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.GetLineageResponse.FromString,
                 _registered_method=True)
         self.AnalyzeImpact = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/AnalyzeImpact',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.AnalyzeImpactRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.AnalyzeImpactResponse.FromString,
                 _registered_method=True)
         self.ListAuditLog = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/ListAuditLog',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ListAuditLogRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListAuditLogResponse.FromString,
                 _registered_method=True)
         self.WatchEvents = channel.unary_stream(
                 '/modelregistry.v1.RegistryService/WatchEvents',
@@ -175,13 +174,13 @@ class RegistryServiceStub:
                 _registered_method=True)
         self.GetPromotion = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/GetPromotion',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.GetPromotionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.GetPromotionResponse.FromString,
                 _registered_method=True)
         self.ListPromotions = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/ListPromotions',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ListPromotionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListPromotionsResponse.FromString,
                 _registered_method=True)
         self.RollbackProduction = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/RollbackProduction',
@@ -190,13 +189,13 @@ class RegistryServiceStub:
                 _registered_method=True)
         self.ReportDeployment = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/ReportDeployment',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ReportDeploymentRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ReportDeploymentResponse.FromString,
                 _registered_method=True)
         self.ListDeployments = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/ListDeployments',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.FromString,
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ListDeploymentsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListDeploymentsResponse.FromString,
                 _registered_method=True)
         self.GetModelReport = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/GetModelReport',
@@ -293,18 +292,24 @@ class RegistryServiceServicer:
     def ListModels(self, request, context):
         """ListModels lists registered models by name, a page at a time.
 
-        Errors: as `MetadataService.ListModels`.
+        Errors:
+        * INVALID_ARGUMENT: page size out of range, or a page token that belongs
+        to another query or was tampered with.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateModel(self, request, context):
-        """UpdateModel changes a model's fields named in `update_mask`
-        (description, owner, team, tags, archived; optimistic concurrency by
-        `etag`).
+        """UpdateModel changes the fields of a model named in `update_mask`:
+        description, owner, team, tags (the whole map), archived; optimistic
+        concurrency by `etag`.
 
-        Errors: as `MetadataService.UpdateModel` (ABORTED on a stale etag).
+        Errors:
+        * INVALID_ARGUMENT: the mask is empty or names a field that cannot be
+        updated; a value is invalid or too long.
+        * NOT_FOUND: the model does not exist.
+        * ABORTED: `model.etag` is set and stale.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -314,19 +319,45 @@ class RegistryServiceServicer:
         """UpdateModelVersion changes a version's descriptive fields
         (`update_mask`, optimistic concurrency by `etag`).
 
-        Errors: as `MetadataService.UpdateModelVersion` (ABORTED on a stale etag).
+        Errors:
+        * INVALID_ARGUMENT: the mask is empty or names a field that cannot be
+        updated; a value is invalid.
+        * NOT_FOUND: the version does not exist.
+        * ABORTED: `model_version.etag` is set and stale.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SearchModelVersions(self, request, context):
-        """SearchModelVersions finds versions across models with a filter
-        (`stage = "production" AND metrics.auc > 0.9`), ordering and keyset
-        pagination.
+        """SearchModelVersions finds versions across models with a filter in a
+        subset of AIP-160 and an AIP-132 `order_by`, a page at a time.
 
-        Errors: as `MetadataService.SearchModelVersions` (INVALID_ARGUMENT with
-        the position of a bad filter).
+        Filter: comparisons `field op value` with op one of `=`, `!=`, `<`, `<=`,
+        `>`, `>=`, joined with `AND`, `OR`, `NOT` and parentheses. Fields: `name`
+        or `model` (model id), `version` (compared by semver precedence),
+        `stage` and `state` (`=` and `!=` only), `framework`,
+        `framework_version`, `format`, `owner`, `team`, `training_dataset`,
+        `experiment_id`, `run_id`, `git_commit`, `created_by` (strings),
+        `parameter_count` (number), `create_time` and `update_time` (RFC 3339
+        strings), `tags.KEY`, `params.KEY` (strings), `metrics.KEY` (numbers).
+        A map comparison matches versions that have the key with a value that
+        satisfies it. Example:
+        `stage = "production" AND metrics.auc > 0.9 AND tags.team = "risk"`.
+        A filter is at most 4096 characters, and parentheses and `NOT` nest at
+        most 32 levels deep.
+
+        Order: a comma-separated list of the same fields, each optionally
+        followed by `desc`; default `create_time desc`. A version without an
+        ordered metric or tag sorts as if its value were larger than any other
+        (last ascending, first descending), as PostgreSQL orders NULLs.
+
+        Errors:
+        * INVALID_ARGUMENT: a filter or order_by that does not parse, names an
+        unknown field or one that cannot be filtered, or compares a field with
+        a value of the wrong type (the message gives the position), or is
+        longer or nested deeper than its limits; page size out of range; a
+        page token from another query or tampered with.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -336,7 +367,10 @@ class RegistryServiceServicer:
         """CompareModelVersions returns a table of metrics and the best version per
         metric.
 
-        Errors: as `MetadataService.CompareModelVersions`.
+        Errors:
+        * INVALID_ARGUMENT: fewer than 2 or more than 100 names, or a malformed
+        name.
+        * NOT_FOUND: a version does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -345,7 +379,10 @@ class RegistryServiceServicer:
     def ListStageTransitions(self, request, context):
         """ListStageTransitions lists a version's stage history, newest first.
 
-        Errors: as `MetadataService.ListStageTransitions`.
+        Errors:
+        * INVALID_ARGUMENT: malformed name, page size out of range, or a bad
+        page token.
+        * NOT_FOUND: the version does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -354,7 +391,10 @@ class RegistryServiceServicer:
     def SetAlias(self, request, context):
         """SetAlias points `name@alias` at a version, creating or moving the alias.
 
-        Errors: as `MetadataService.SetAlias`.
+        Errors:
+        * INVALID_ARGUMENT: malformed version name; an alias that is malformed
+        or named like a stage.
+        * NOT_FOUND: the version does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -363,7 +403,9 @@ class RegistryServiceServicer:
     def DeleteAlias(self, request, context):
         """DeleteAlias removes an alias.
 
-        Errors: as `MetadataService.DeleteAlias`.
+        Errors:
+        * INVALID_ARGUMENT: malformed model name or alias.
+        * NOT_FOUND: the model or the alias does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -372,7 +414,9 @@ class RegistryServiceServicer:
     def ListAliases(self, request, context):
         """ListAliases lists a model's aliases.
 
-        Errors: as `MetadataService.ListAliases`.
+        Errors:
+        * INVALID_ARGUMENT: malformed model name.
+        * NOT_FOUND: the model does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -382,7 +426,12 @@ class RegistryServiceServicer:
         """CreateEvaluation records an evaluation of a version (dataset, type,
         metrics); promotion gates read them. Idempotent by `request_id`.
 
-        Errors: as `MetadataService.CreateEvaluation`.
+        Errors:
+        * INVALID_ARGUMENT: malformed version name; missing dataset name or
+        type; a metric that is not a finite number; fields too long; a
+        malformed `request_id`, or one already used for a different request
+        (the message names what it created).
+        * NOT_FOUND: the version does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -391,7 +440,10 @@ class RegistryServiceServicer:
     def ListEvaluations(self, request, context):
         """ListEvaluations lists a version's evaluations, newest first.
 
-        Errors: as `MetadataService.ListEvaluations`.
+        Errors:
+        * INVALID_ARGUMENT: malformed name, page size out of range, or a bad
+        page token.
+        * NOT_FOUND: the version does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -400,8 +452,12 @@ class RegistryServiceServicer:
     def CreateLineageEdge(self, request, context):
         """CreateLineageEdge records an edge of the lineage graph.
 
-        Errors: as `MetadataService.CreateLineageEdge` (FAILED_PRECONDITION for
-        an edge that would close a cycle).
+        Errors:
+        * INVALID_ARGUMENT: an unspecified node or edge type, a malformed key, or
+        a self-edge (subject equal to object).
+        * NOT_FOUND: a model-version node names a version that does not exist.
+        * FAILED_PRECONDITION: the edge would close a cycle (the object is
+        already downstream of the subject).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -410,7 +466,10 @@ class RegistryServiceServicer:
     def GetLineage(self, request, context):
         """GetLineage returns the lineage subgraph around a node.
 
-        Errors: as `MetadataService.GetLineage`.
+        Errors:
+        * INVALID_ARGUMENT: an unspecified node type, a malformed key, or a depth
+        out of range (1 to 100; 0 means 10).
+        * NOT_FOUND: the node does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -420,7 +479,9 @@ class RegistryServiceServicer:
         """AnalyzeImpact returns every model version downstream of a node with its
         stage ("which production models were trained on dataset X@3").
 
-        Errors: as `MetadataService.AnalyzeImpact`.
+        Errors:
+        * INVALID_ARGUMENT: as for GetLineage.
+        * NOT_FOUND: the node does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -429,7 +490,8 @@ class RegistryServiceServicer:
     def ListAuditLog(self, request, context):
         """ListAuditLog lists who changed what, newest first.
 
-        Errors: as `MetadataService.ListAuditLog`.
+        Errors:
+        * INVALID_ARGUMENT: page size out of range, or a bad page token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -531,7 +593,9 @@ class RegistryServiceServicer:
     def GetPromotion(self, request, context):
         """GetPromotion returns one promotion with its approvals.
 
-        Errors: as `MetadataService.GetPromotion`.
+        Errors:
+        * INVALID_ARGUMENT: the name is not `models/{model}/promotions/{id}`.
+        * NOT_FOUND: the promotion does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -541,7 +605,11 @@ class RegistryServiceServicer:
         """ListPromotions lists a model's promotions, newest first, optionally only
         those in one state (for example waiting for approval).
 
-        Errors: as `MetadataService.ListPromotions`.
+        Errors:
+        * INVALID_ARGUMENT: malformed parent or version name, a version of
+        another model, page size out of range, or a page token that belongs
+        to another query or was tampered with.
+        * NOT_FOUND: the model does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -568,7 +636,12 @@ class RegistryServiceServicer:
         status, health), as serving infrastructure sees it. Repeating a report
         is safe.
 
-        Errors: as `MetadataService.ReportDeployment`.
+        Errors:
+        * INVALID_ARGUMENT: malformed version name or environment; unspecified
+        status; an endpoint over 1 KiB, health over 4 KiB, or invalid
+        attributes.
+        * NOT_FOUND: the version does not exist.
+        * FAILED_PRECONDITION: the version is not READY.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -577,7 +650,10 @@ class RegistryServiceServicer:
     def ListDeployments(self, request, context):
         """ListDeployments lists where a model's (or one version's) versions run.
 
-        Errors: as `MetadataService.ListDeployments`.
+        Errors:
+        * INVALID_ARGUMENT: the parent is neither `models/{model}` nor
+        `models/{model}/versions/{version}`.
+        * NOT_FOUND: the model or version does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -611,98 +687,98 @@ def add_RegistryServiceServicer_to_server(servicer, server):
             ),
             'ResolveModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveModelVersion,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ResolveModelVersionRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ResolveModelVersionResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ResolveModelVersionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ResolveModelVersionResponse.SerializeToString,
             ),
             'GetModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.GetModelVersion,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelVersionRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelVersionResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.GetModelVersionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.GetModelVersionResponse.SerializeToString,
             ),
             'ListModelVersions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListModelVersions,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelVersionsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelVersionsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListModelVersionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ListModelVersionsResponse.SerializeToString,
             ),
             'GetModel': grpc.unary_unary_rpc_method_handler(
                     servicer.GetModel,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.GetModelRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.GetModelResponse.SerializeToString,
             ),
             'ListModels': grpc.unary_unary_rpc_method_handler(
                     servicer.ListModels,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListModelsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ListModelsResponse.SerializeToString,
             ),
             'UpdateModel': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateModel,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelResponse.SerializeToString,
             ),
             'UpdateModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateModelVersion,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelVersionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelVersionResponse.SerializeToString,
             ),
             'SearchModelVersions': grpc.unary_unary_rpc_method_handler(
                     servicer.SearchModelVersions,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.SearchModelVersionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.SearchModelVersionsResponse.SerializeToString,
             ),
             'CompareModelVersions': grpc.unary_unary_rpc_method_handler(
                     servicer.CompareModelVersions,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.CompareModelVersionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.CompareModelVersionsResponse.SerializeToString,
             ),
             'ListStageTransitions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListStageTransitions,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListStageTransitionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ListStageTransitionsResponse.SerializeToString,
             ),
             'SetAlias': grpc.unary_unary_rpc_method_handler(
                     servicer.SetAlias,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.SetAliasRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.SetAliasResponse.SerializeToString,
             ),
             'DeleteAlias': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteAlias,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.DeleteAliasRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.DeleteAliasResponse.SerializeToString,
             ),
             'ListAliases': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAliases,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListAliasesRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ListAliasesResponse.SerializeToString,
             ),
             'CreateEvaluation': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateEvaluation,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.CreateEvaluationRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.CreateEvaluationResponse.SerializeToString,
             ),
             'ListEvaluations': grpc.unary_unary_rpc_method_handler(
                     servicer.ListEvaluations,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListEvaluationsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ListEvaluationsResponse.SerializeToString,
             ),
             'CreateLineageEdge': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateLineageEdge,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.CreateLineageEdgeRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.CreateLineageEdgeResponse.SerializeToString,
             ),
             'GetLineage': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLineage,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.GetLineageRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.GetLineageResponse.SerializeToString,
             ),
             'AnalyzeImpact': grpc.unary_unary_rpc_method_handler(
                     servicer.AnalyzeImpact,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.AnalyzeImpactRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.AnalyzeImpactResponse.SerializeToString,
             ),
             'ListAuditLog': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAuditLog,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListAuditLogRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ListAuditLogResponse.SerializeToString,
             ),
             'WatchEvents': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchEvents,
@@ -731,13 +807,13 @@ def add_RegistryServiceServicer_to_server(servicer, server):
             ),
             'GetPromotion': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPromotion,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.GetPromotionRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.GetPromotionResponse.SerializeToString,
             ),
             'ListPromotions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListPromotions,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListPromotionsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ListPromotionsResponse.SerializeToString,
             ),
             'RollbackProduction': grpc.unary_unary_rpc_method_handler(
                     servicer.RollbackProduction,
@@ -746,13 +822,13 @@ def add_RegistryServiceServicer_to_server(servicer, server):
             ),
             'ReportDeployment': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportDeployment,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ReportDeploymentRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ReportDeploymentResponse.SerializeToString,
             ),
             'ListDeployments': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDeployments,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListDeploymentsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ListDeploymentsResponse.SerializeToString,
             ),
             'GetModelReport': grpc.unary_unary_rpc_method_handler(
                     servicer.GetModelReport,
@@ -847,8 +923,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/ResolveModelVersion',
-            modelregistry_dot_v1_dot_metadata__pb2.ResolveModelVersionRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ResolveModelVersionResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.ResolveModelVersionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ResolveModelVersionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -874,8 +950,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/GetModelVersion',
-            modelregistry_dot_v1_dot_metadata__pb2.GetModelVersionRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.GetModelVersionResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.GetModelVersionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.GetModelVersionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -901,8 +977,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/ListModelVersions',
-            modelregistry_dot_v1_dot_metadata__pb2.ListModelVersionsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListModelVersionsResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.ListModelVersionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ListModelVersionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -928,8 +1004,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/GetModel',
-            modelregistry_dot_v1_dot_metadata__pb2.GetModelRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.GetModelResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.GetModelRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.GetModelResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -955,8 +1031,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/ListModels',
-            modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.ListModelsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ListModelsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -982,8 +1058,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/UpdateModel',
-            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.UpdateModelRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.UpdateModelResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1009,8 +1085,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/UpdateModelVersion',
-            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.UpdateModelVersionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.UpdateModelVersionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1036,8 +1112,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/SearchModelVersions',
-            modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.SearchModelVersionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.SearchModelVersionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1063,8 +1139,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/CompareModelVersions',
-            modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.CompareModelVersionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.CompareModelVersionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1090,8 +1166,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/ListStageTransitions',
-            modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.ListStageTransitionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ListStageTransitionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1117,8 +1193,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/SetAlias',
-            modelregistry_dot_v1_dot_metadata__pb2.SetAliasRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.SetAliasResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.SetAliasRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.SetAliasResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1144,8 +1220,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/DeleteAlias',
-            modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.DeleteAliasRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.DeleteAliasResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1171,8 +1247,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/ListAliases',
-            modelregistry_dot_v1_dot_metadata__pb2.ListAliasesRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListAliasesResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.ListAliasesRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ListAliasesResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1198,8 +1274,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/CreateEvaluation',
-            modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.CreateEvaluationRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.CreateEvaluationResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1225,8 +1301,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/ListEvaluations',
-            modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.ListEvaluationsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ListEvaluationsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1252,8 +1328,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/CreateLineageEdge',
-            modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.CreateLineageEdgeRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.CreateLineageEdgeResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1279,8 +1355,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/GetLineage',
-            modelregistry_dot_v1_dot_metadata__pb2.GetLineageRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.GetLineageResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.GetLineageRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.GetLineageResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1306,8 +1382,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/AnalyzeImpact',
-            modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.AnalyzeImpactRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.AnalyzeImpactResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1333,8 +1409,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/ListAuditLog',
-            modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.ListAuditLogRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ListAuditLogResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1495,8 +1571,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/GetPromotion',
-            modelregistry_dot_v1_dot_metadata__pb2.GetPromotionRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.GetPromotionResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.GetPromotionRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.GetPromotionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1522,8 +1598,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/ListPromotions',
-            modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.ListPromotionsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ListPromotionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1576,8 +1652,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/ReportDeployment',
-            modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.ReportDeploymentRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ReportDeploymentResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1603,8 +1679,8 @@ class RegistryService:
             request,
             target,
             '/modelregistry.v1.RegistryService/ListDeployments',
-            modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.FromString,
+            modelregistry_dot_v1_dot_registry__pb2.ListDeploymentsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ListDeploymentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -55,6 +55,45 @@ class LineageEdgeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LINEAGE_EDGE_TYPE_TRAINED_ON: _ClassVar[LineageEdgeType]
     LINEAGE_EDGE_TYPE_EVALUATED_ON: _ClassVar[LineageEdgeType]
     LINEAGE_EDGE_TYPE_PRODUCED_BY: _ClassVar[LineageEdgeType]
+
+class PromotionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PROMOTION_STATE_UNSPECIFIED: _ClassVar[PromotionState]
+    PROMOTION_STATE_PENDING_APPROVAL: _ClassVar[PromotionState]
+    PROMOTION_STATE_APPROVED: _ClassVar[PromotionState]
+    PROMOTION_STATE_COMPLETED: _ClassVar[PromotionState]
+    PROMOTION_STATE_REJECTED: _ClassVar[PromotionState]
+    PROMOTION_STATE_WITHDRAWN: _ClassVar[PromotionState]
+    PROMOTION_STATE_FAILED: _ClassVar[PromotionState]
+
+class ApprovalDecision(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    APPROVAL_DECISION_UNSPECIFIED: _ClassVar[ApprovalDecision]
+    APPROVAL_DECISION_APPROVE: _ClassVar[ApprovalDecision]
+    APPROVAL_DECISION_REJECT: _ClassVar[ApprovalDecision]
+
+class DeploymentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DEPLOYMENT_STATUS_UNSPECIFIED: _ClassVar[DeploymentStatus]
+    DEPLOYMENT_STATUS_DEPLOYING: _ClassVar[DeploymentStatus]
+    DEPLOYMENT_STATUS_SERVING: _ClassVar[DeploymentStatus]
+    DEPLOYMENT_STATUS_DEGRADED: _ClassVar[DeploymentStatus]
+    DEPLOYMENT_STATUS_FAILED: _ClassVar[DeploymentStatus]
+    DEPLOYMENT_STATUS_RETIRED: _ClassVar[DeploymentStatus]
+
+class VersionBump(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VERSION_BUMP_UNSPECIFIED: _ClassVar[VersionBump]
+    VERSION_BUMP_MAJOR: _ClassVar[VersionBump]
+    VERSION_BUMP_MINOR: _ClassVar[VersionBump]
+    VERSION_BUMP_PATCH: _ClassVar[VersionBump]
+
+class LineageDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LINEAGE_DIRECTION_UNSPECIFIED: _ClassVar[LineageDirection]
+    LINEAGE_DIRECTION_UP: _ClassVar[LineageDirection]
+    LINEAGE_DIRECTION_DOWN: _ClassVar[LineageDirection]
+    LINEAGE_DIRECTION_BOTH: _ClassVar[LineageDirection]
 DIGEST_ALGORITHM_UNSPECIFIED: DigestAlgorithm
 DIGEST_ALGORITHM_SHA256: DigestAlgorithm
 DIGEST_ALGORITHM_BLAKE3: DigestAlgorithm
@@ -83,6 +122,30 @@ LINEAGE_EDGE_TYPE_FINE_TUNED_FROM: LineageEdgeType
 LINEAGE_EDGE_TYPE_TRAINED_ON: LineageEdgeType
 LINEAGE_EDGE_TYPE_EVALUATED_ON: LineageEdgeType
 LINEAGE_EDGE_TYPE_PRODUCED_BY: LineageEdgeType
+PROMOTION_STATE_UNSPECIFIED: PromotionState
+PROMOTION_STATE_PENDING_APPROVAL: PromotionState
+PROMOTION_STATE_APPROVED: PromotionState
+PROMOTION_STATE_COMPLETED: PromotionState
+PROMOTION_STATE_REJECTED: PromotionState
+PROMOTION_STATE_WITHDRAWN: PromotionState
+PROMOTION_STATE_FAILED: PromotionState
+APPROVAL_DECISION_UNSPECIFIED: ApprovalDecision
+APPROVAL_DECISION_APPROVE: ApprovalDecision
+APPROVAL_DECISION_REJECT: ApprovalDecision
+DEPLOYMENT_STATUS_UNSPECIFIED: DeploymentStatus
+DEPLOYMENT_STATUS_DEPLOYING: DeploymentStatus
+DEPLOYMENT_STATUS_SERVING: DeploymentStatus
+DEPLOYMENT_STATUS_DEGRADED: DeploymentStatus
+DEPLOYMENT_STATUS_FAILED: DeploymentStatus
+DEPLOYMENT_STATUS_RETIRED: DeploymentStatus
+VERSION_BUMP_UNSPECIFIED: VersionBump
+VERSION_BUMP_MAJOR: VersionBump
+VERSION_BUMP_MINOR: VersionBump
+VERSION_BUMP_PATCH: VersionBump
+LINEAGE_DIRECTION_UNSPECIFIED: LineageDirection
+LINEAGE_DIRECTION_UP: LineageDirection
+LINEAGE_DIRECTION_DOWN: LineageDirection
+LINEAGE_DIRECTION_BOTH: LineageDirection
 
 class Digest(_message.Message):
     __slots__ = ("hash", "size_bytes", "algorithm")
@@ -342,3 +405,119 @@ class Event(_message.Message):
     time: _timestamp_pb2.Timestamp
     attributes: _containers.ScalarMap[str, str]
     def __init__(self, sequence: _Optional[int] = ..., type: _Optional[str] = ..., model: _Optional[str] = ..., resource: _Optional[str] = ..., actor: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class Approval(_message.Message):
+    __slots__ = ("principal", "decision", "comment", "time")
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    principal: str
+    decision: ApprovalDecision
+    comment: str
+    time: _timestamp_pb2.Timestamp
+    def __init__(self, principal: _Optional[str] = ..., decision: _Optional[_Union[ApprovalDecision, str]] = ..., comment: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Promotion(_message.Message):
+    __slots__ = ("name", "model_version", "target_stage", "state", "requested_by", "reason", "required_approvals", "approvals", "status_message", "create_time", "update_time", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TARGET_STAGE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model_version: str
+    target_stage: Stage
+    state: PromotionState
+    requested_by: str
+    reason: str
+    required_approvals: int
+    approvals: _containers.RepeatedCompositeFieldContainer[Approval]
+    status_message: str
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., model_version: _Optional[str] = ..., target_stage: _Optional[_Union[Stage, str]] = ..., state: _Optional[_Union[PromotionState, str]] = ..., requested_by: _Optional[str] = ..., reason: _Optional[str] = ..., required_approvals: _Optional[int] = ..., approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ..., status_message: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class Deployment(_message.Message):
+    __slots__ = ("name", "model_version", "environment", "endpoint", "status", "health", "reported_by", "update_time", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_BY_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model_version: str
+    environment: str
+    endpoint: str
+    status: DeploymentStatus
+    health: str
+    reported_by: str
+    update_time: _timestamp_pb2.Timestamp
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., model_version: _Optional[str] = ..., environment: _Optional[str] = ..., endpoint: _Optional[str] = ..., status: _Optional[_Union[DeploymentStatus, str]] = ..., health: _Optional[str] = ..., reported_by: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class LineageLink(_message.Message):
+    __slots__ = ("type", "object")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    type: LineageEdgeType
+    object: LineageNode
+    def __init__(self, type: _Optional[_Union[LineageEdgeType, str]] = ..., object: _Optional[_Union[LineageNode, _Mapping]] = ...) -> None: ...
+
+class ImpactedVersion(_message.Message):
+    __slots__ = ("model_version", "stage", "state", "depth")
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    model_version: str
+    stage: Stage
+    state: VersionState
+    depth: int
+    def __init__(self, model_version: _Optional[str] = ..., stage: _Optional[_Union[Stage, str]] = ..., state: _Optional[_Union[VersionState, str]] = ..., depth: _Optional[int] = ...) -> None: ...
+
+class ComparedVersion(_message.Message):
+    __slots__ = ("model_version", "metrics")
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    model_version: str
+    metrics: _containers.ScalarMap[str, float]
+    def __init__(self, model_version: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class MetricBest(_message.Message):
+    __slots__ = ("metric", "model_version", "value", "lower_is_better")
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    LOWER_IS_BETTER_FIELD_NUMBER: _ClassVar[int]
+    metric: str
+    model_version: str
+    value: float
+    lower_is_better: bool
+    def __init__(self, metric: _Optional[str] = ..., model_version: _Optional[str] = ..., value: _Optional[float] = ..., lower_is_better: _Optional[bool] = ...) -> None: ...

@@ -9,6 +9,7 @@ service only does so with identical content or for its own small state objects).
 from __future__ import annotations
 
 import abc
+import builtins
 import errno
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ class Backend(abc.ABC):
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         """Every object whose key starts with ``prefix`` (which ends with ``/``)."""
 
-    def find_missing(self, keys: Sequence[str]) -> list[str]:
+    def find_missing(self, keys: Sequence[str]) -> builtins.list[str]:  # list: the method
         """The keys with no object, in the given order."""
         return [key for key, info in zip(keys, self.stat(keys), strict=True) if info is None]
 

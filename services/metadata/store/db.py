@@ -20,12 +20,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from services.common.errors import RegistryError, Unavailable, add_translator
-from services.metadata.store.schema import CounterRow
+from services.metadata.store.schema import CounterRow, table_of
 
 logger = logging.getLogger(__name__)
 
 _SQLITE_BUSY_MS = 30_000
-_COUNTERS = CounterRow.__table__
+_COUNTERS = table_of(CounterRow)
 _BUMP = (
     update(_COUNTERS)
     .where(_COUNTERS.c.name == bindparam("counter"))

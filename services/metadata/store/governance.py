@@ -168,7 +168,7 @@ def _approval(row: ApprovalRow) -> Approval:
         principal=row.principal,
         decision=Decision(row.decision),
         comment=row.comment,
-        time=utc(row.time),  # type: ignore[arg-type]
+        time=utc(row.time),
     )
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, overload
 
 from services.metadata.domain import Model, ModelVersion, Stage, State
 
 
+@overload
+def utc(value: datetime) -> datetime: ...
+@overload
+def utc(value: None) -> None: ...
 def utc(value: datetime | None) -> datetime | None:
     """``value`` as an aware UTC datetime (SQLite hands back naive ones)."""
     if value is None:

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from services.metadata.domain import AuditEntry, Event
 from services.metadata.store.db import bump_counter
 from services.metadata.store.mapping import utc
-from services.metadata.store.schema import AuditRow, EventRow
+from services.metadata.store.schema import AuditRow, EventRow, table_of
 
-_INSERT_AUDIT = insert(AuditRow.__table__)
-_INSERT_EVENT = insert(EventRow.__table__)
+_INSERT_AUDIT = insert(table_of(AuditRow))
+_INSERT_EVENT = insert(table_of(EventRow))
 
 
 @dataclass
@@ -137,7 +137,7 @@ def list_events(
             model=r.model,
             resource=r.resource,
             actor=r.actor,
-            time=utc(r.time),  # type: ignore[arg-type]
+            time=utc(r.time),
             attributes=dict(r.attributes or {}),
         )
         for r in session.execute(stmt).scalars()
@@ -169,7 +169,7 @@ def list_audit(
     return [
         AuditEntry(
             id=r.id,
-            time=utc(r.time),  # type: ignore[arg-type]
+            time=utc(r.time),
             actor=r.actor,
             action=r.action,
             resource=r.resource,

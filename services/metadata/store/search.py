@@ -119,6 +119,8 @@ class Compiler:
         self.check_field(c.field, c.key, c.pos)
         if c.field in MAPS:
             kind = MAPS[c.field]
+            column: Any
+            value: Any
             if kind == "m":
                 column, value = PropertyRow.num_value, self.number(c)
             else:

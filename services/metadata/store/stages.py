@@ -62,7 +62,7 @@ def list_transitions(
                 to_stage=Stage(r.to_stage),
                 actor=r.actor,
                 reason=r.reason,
-                time=utc(r.time),  # type: ignore[arg-type]
+                time=utc(r.time),
             ),
         )
         for r in session.execute(stmt).scalars()

@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session, aliased
 from services.metadata.domain import Model, ModelVersion, Stage, State
 from services.metadata.store.db import insert_ignore
 from services.metadata.store.mapping import model_from_row, version_from_row
-from services.metadata.store.schema import AliasRow, ModelRow, PropertyRow, VersionRow
+from services.metadata.store.schema import AliasRow, ModelRow, PropertyRow, VersionRow, table_of
 
-_VERSION_COLUMNS = [c for c in VersionRow.__table__.c]
+_VERSION_COLUMNS = [c for c in table_of(VersionRow).c]
 _STATEMENTS: dict[tuple[str, str], Any] = {}
-_INSERT_PROPERTY = insert(PropertyRow.__table__)
+_INSERT_PROPERTY = insert(table_of(PropertyRow))
 
 
 def cached(session: Session | Connection, key: str, build: Callable[[str], Any]) -> Any:
@@ -176,7 +176,7 @@ def new_version(
         )
         version_id = conn.execute(_pg_create(), params).scalar_one()
     else:
-        table = VersionRow.__table__
+        table = table_of(VersionRow)
         stmt = cached(session, "insert_version", lambda d: insert(table).returning(table.c.id))
         version_id = conn.execute(stmt, values).scalar_one()
         entries = _property_rows(version_id, values)
@@ -193,7 +193,7 @@ _PG_CREATE: list[Any] = []
 def _pg_create() -> Any:
     """``INSERT`` version, ``INSERT`` its properties and ``UPDATE`` the model, one statement."""
     if not _PG_CREATE:
-        columns = [c.name for c in VersionRow.__table__.c if c.name != "id"]
+        columns = [c.name for c in table_of(VersionRow).c if c.name != "id"]
         placeholders = [f"CAST(:{c} AS jsonb)" if c in _JSON_COLUMNS else f":{c}" for c in columns]
         _PG_CREATE.append(
             text(
@@ -221,7 +221,7 @@ def _pg_create() -> Any:
 
 def set_latest(session: Session, model_id: int, version: str, now: datetime) -> None:
     """Record the model's most recently created version."""
-    table = ModelRow.__table__
+    table = table_of(ModelRow)
     stmt = cached(
         session,
         "set_latest",

@@ -334,11 +334,11 @@ class GovernanceUseCases(UseCaseBase):
                     reason="OWN_REQUEST",
                     metadata={"principal": actor, "promotion": name},
                 )
-            earlier = store.decision_of(session, row.id, actor)
-            if earlier is not None:
+            decided = store.decision_of(session, row.id, actor)
+            if decided is not None:
                 raise AlreadyExists(
                     f"{actor!r} has already decided on {name!r} "
-                    f"({earlier.decision.name}); each principal decides once",
+                    f"({decided.decision.name}); each principal decides once",
                     reason="ALREADY_DECIDED",
                     metadata={"principal": actor, "promotion": name},
                 )

@@ -122,6 +122,7 @@ def registry_options(f: Callable) -> Callable:
         conn = Connection(gateway, token, timeout, tls, ca_file, cert, key, as_json)
         return f(*args, conn=conn, **kwargs)
 
+    decorated: Any = wrapper  # each click option returns the command it decorates
     for option in reversed([json_option, *_CONNECTION_OPTIONS]):
-        wrapper = option(wrapper)
-    return wrapper
+        decorated = option(decorated)
+    return decorated

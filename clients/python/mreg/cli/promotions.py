@@ -23,9 +23,9 @@ _PROMOTION_FIELDS = {"name": "PROMOTION", "comment": "--comment"}
 
 
 def _state(state: int) -> str:
-    from modelregistry.v1 import governance_pb2
+    from modelregistry.v1 import resources_pb2
 
-    return governance_pb2.PromotionState.Name(state).removeprefix("PROMOTION_STATE_").lower()
+    return resources_pb2.PromotionState.Name(state).removeprefix("PROMOTION_STATE_").lower()
 
 
 def _summary(response: Any) -> str:

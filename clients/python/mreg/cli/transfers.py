@@ -6,6 +6,7 @@ import time
 
 import click
 
+from mreg.cli.facts import CODE_WARNING
 from mreg.cli.failures import command
 from mreg.cli.options import Connection, KeyValue, as_dict, registry_options
 from mreg.cli.output import emit
@@ -149,7 +150,15 @@ def push(ctx: click.Context, conn: Connection, **o) -> int:
         "bytes_deduplicated": stats.bytes_deduplicated,
         "seconds": round(seconds, 3),
         "mb_per_s": round(rate, 1),
+        "code_files": [
+            {"path": path, "format": found.format}
+            for path, found in sorted(result.inspections.items())
+            if found.may_execute_code
+        ],
     }
+    warnings = "".join(
+        f"\n! {f['path']} ({f['format']}) {CODE_WARNING}" for f in document["code_files"]
+    )
     return emit(
         conn.as_json,
         document,
@@ -158,7 +167,7 @@ def push(ctx: click.Context, conn: Connection, **o) -> int:
             f"{stats.files} file{'s' if stats.files != 1 else ''})\n"
             f"sent {human_bytes(stats.bytes_sent)} of {human_bytes(stats.bytes_total)}, "
             f"{stats.dedup_ratio:.0%} already in the registry (dedup saved "
-            f"{human_bytes(stats.bytes_deduplicated)}); {seconds:.1f} s, {rate:.0f} MB/s"
+            f"{human_bytes(stats.bytes_deduplicated)}); {seconds:.1f} s, {rate:.0f} MB/s" + warnings
         ),
     )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from mreg.cli.facts import best_of, evaluation_metrics, version_files
 from mreg.cli.failures import command
 from mreg.cli.options import Connection, KeyValue, as_dict, registry_options
 from mreg.cli.output import emit, stage_name, state_name, to_dict
@@ -61,7 +62,9 @@ def _describe(v: Any, size: str) -> str:
 @command(
     "show",
     fields={"reference": "REFERENCE", "name": "REFERENCE"},
-    help="Show a version. REFERENCE is name, name:1.2.0, name@alias or name@stage.",
+    help="Show a version: its fields, its files with what inspection found in each (a file "
+    "that can run code when loaded is flagged), and its evaluations' metrics. REFERENCE is "
+    "name, name:1.2.0, name@alias or name@stage.",
 )
 @click.argument("reference")
 @registry_options
@@ -70,13 +73,28 @@ def show(conn: Connection, reference: str) -> int:
 
     with conn.client() as client:
         version = client.resolve(reference)
-        digest = version.artifact_digest
-        size = f"{human_bytes(digest.size_bytes)}"
-        if version.artifact_is_tree:
-            files = client.tree(digest)
-            total = human_bytes(sum(f.digest.size_bytes for f in files))
-            size = f"tree of {len(files)} files, {total}"
-    return emit(conn.as_json, to_dict(version), lambda: _describe(version, size))
+        files = version_files(client, version)
+        evaluations = client.evaluations(version.name)
+    total = human_bytes(sum(f.size_bytes for f in files))
+    size = f"tree of {len(files)} files, {total}" if version.artifact_is_tree else total
+    document = {
+        **to_dict(version),
+        "files": [f.as_dict() for f in files],
+        "evaluations": [to_dict(e) for e in evaluations],
+    }
+
+    def human() -> str:
+        lines = [_describe(version, size)]
+        width = max(len(f.path) for f in files)
+        for f in files:
+            lines.append(
+                f"  file       {f.path.ljust(width)}  {human_bytes(f.size_bytes):>9}  {f.summary()}"
+            )
+        for key, value in sorted(evaluation_metrics(evaluations).items()):
+            lines.append(f"  evaluated  {key} = {value:g}")
+        return "\n".join(lines)
+
+    return emit(conn.as_json, document, human)
 
 
 @command(
@@ -136,7 +154,9 @@ def search(conn: Connection, filter: str, order_by: str, limit: int) -> int:
         "metrics": "--metric",
         "lower_is_better": "--lower-is-better",
     },
-    help="Compare versions by metric. VERSIONS are name:1.0.0 name:1.1.0 ...; * marks the best.",
+    help="Compare versions by metric, their own and their evaluations' (by type and "
+    "dataset, e.g. 'auc [test holdout@3]'). VERSIONS are name:1.0.0 name:1.1.0 ...; * marks "
+    "the best.",
 )
 @click.argument("versions", nargs=-1, required=True)
 @click.option("--metric", multiple=True, help="Only this metric (repeatable).")
@@ -152,22 +172,42 @@ def compare(
 ) -> int:
     with conn.client() as c:
         table = c.compare(list(versions), list(metric), list(lower_is_better))
+        evaluated = {
+            row.model_version: evaluation_metrics(c.evaluations(row.model_version), metric)
+            for row in table.rows
+        }
     best = {b.metric: b.model_version for b in table.best}
+    best.update(best_of(evaluated, lower_is_better))
+    columns = [*table.metrics, *sorted({k for values in evaluated.values() for k in values})]
+
+    def value(row: Any, name: str) -> float | None:
+        if name in row.metrics:
+            return row.metrics[name]
+        return evaluated[row.model_version].get(name)
 
     def cell(row: Any, name: str) -> str:
-        value = f"{row.metrics[name]:g}" if name in row.metrics else "-"
-        return value + ("*" if best.get(name) == row.model_version else "")
+        found = value(row, name)
+        text = "-" if found is None else f"{found:g}"
+        return text + ("*" if best.get(name) == row.model_version else "")
 
     def human() -> str:
         width = max(len(r.model_version) for r in table.rows)
-        head = "version".ljust(width) + "".join(f"  {m:>12}" for m in table.metrics)
+        widths = {m: max(12, len(m)) for m in columns}
+        head = "version".ljust(width) + "".join(f"  {m:>{widths[m]}}" for m in columns)
         rows = [
-            r.model_version.ljust(width) + "".join(f"  {cell(r, m):>12}" for m in table.metrics)
+            r.model_version.ljust(width) + "".join(f"  {cell(r, m):>{widths[m]}}" for m in columns)
             for r in table.rows
         ]
         return "\n".join([head, *rows, "(* best)"])
 
-    return emit(conn.as_json, to_dict(table), human)
+    document = to_dict(table)
+    document["evaluation_metrics"] = columns[len(table.metrics) :]
+    for row in document["rows"]:
+        row["evaluation_metrics"] = evaluated[row["model_version"]]
+    document["evaluation_best"] = [
+        {"metric": m, "model_version": best[m]} for m in document["evaluation_metrics"]
+    ]
+    return emit(conn.as_json, document, human)
 
 
 def _dataset(ctx: click.Context, param: click.Parameter, value: str) -> str:

@@ -2,7 +2,7 @@
 
 Both sides MUST cut and hash with this module so that the chunks a client computes are the
 chunks the server stores: the chunk parameters below are part of the storage format. Chunks
-are named by BLAKE3 or SHA-256 (``algorithm``; see :mod:`services.common.chunkids`), the
+are named by BLAKE3 or SHA-256 (``algorithm``; see :mod:`mreg.chunkids`), the
 whole file always by SHA-256.
 
 * :class:`StreamChunker` takes bytes as they arrive (``feed``) and hands back completed chunks;
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from pyfastcdc.cy import FastCDC
 
-from services.common.chunkids import SHA256, hash_chunk
+from mreg.chunkids import SHA256, hash_chunk
 
 AVG_CHUNK_BYTES = 1024 * 1024
 MIN_CHUNK_BYTES = AVG_CHUNK_BYTES // 4

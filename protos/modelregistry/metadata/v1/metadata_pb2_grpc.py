@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from modelregistry.v1 import metadata_pb2 as modelregistry_dot_v1_dot_metadata__pb2
+from modelregistry.metadata.v1 import metadata_pb2 as modelregistry_dot_metadata_dot_v1_dot_metadata__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,7 +18,7 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in modelregistry/v1/metadata_pb2_grpc.py depends on'
+        + ' but the generated code in modelregistry/metadata/v1/metadata_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
@@ -27,6 +27,14 @@ if _version_not_supported:
 
 class MetadataServiceStub:
     """MetadataService owns the registry's records: registered models and their
+    versions. It is internal: only the gateway calls it, and the gateway passes
+    the acting principal in the `x-mreg-principal` request header, which the
+    service records as `created_by` / `updated_by`.
+
+    Version numbers and uniqueness are decided inside the database transaction
+    that creates the version, never by read-then-write, so concurrent creates
+    on one model get distinct versions.
+    MetadataService owns the registry's records: registered models and their
     versions. It is internal: only the gateway calls it, and the gateway passes
     the acting principal in the `x-mreg-principal` request header, which the
     service records as `created_by` / `updated_by`.
@@ -43,174 +51,182 @@ class MetadataServiceStub:
             channel: A grpc.Channel.
         """
         self.CreateModelVersion = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/CreateModelVersion',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateModelVersionRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateModelVersionResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/CreateModelVersion',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateModelVersionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateModelVersionResponse.FromString,
                 _registered_method=True)
         self.GetModelVersion = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/GetModelVersion',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelVersionRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelVersionResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/GetModelVersion',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetModelVersionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetModelVersionResponse.FromString,
                 _registered_method=True)
         self.ResolveModelVersion = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/ResolveModelVersion',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ResolveModelVersionRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ResolveModelVersionResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/ResolveModelVersion',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ResolveModelVersionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ResolveModelVersionResponse.FromString,
                 _registered_method=True)
         self.SetModelVersionState = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/SetModelVersionState',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetModelVersionStateRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetModelVersionStateResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/SetModelVersionState',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetModelVersionStateRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetModelVersionStateResponse.FromString,
                 _registered_method=True)
         self.UpdateModelVersion = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/UpdateModelVersion',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/UpdateModelVersion',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.UpdateModelVersionResponse.FromString,
                 _registered_method=True)
         self.ListModelVersions = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/ListModelVersions',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelVersionsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelVersionsResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/ListModelVersions',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListModelVersionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListModelVersionsResponse.FromString,
                 _registered_method=True)
         self.GetModel = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/GetModel',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/GetModel',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetModelRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetModelResponse.FromString,
                 _registered_method=True)
         self.UpdateModel = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/UpdateModel',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/UpdateModel',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.UpdateModelRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.UpdateModelResponse.FromString,
                 _registered_method=True)
         self.ListModels = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/ListModels',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/ListModels',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
         self.DeleteModel = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/DeleteModel',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/DeleteModel',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteModelRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteModelResponse.FromString,
                 _registered_method=True)
         self.DeleteModelVersion = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/DeleteModelVersion',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelVersionRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelVersionResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/DeleteModelVersion',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteModelVersionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteModelVersionResponse.FromString,
                 _registered_method=True)
         self.TransitionModelVersionStage = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/TransitionModelVersionStage',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.TransitionModelVersionStageRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.TransitionModelVersionStageResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/TransitionModelVersionStage',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.TransitionModelVersionStageRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.TransitionModelVersionStageResponse.FromString,
                 _registered_method=True)
         self.ListStageTransitions = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/ListStageTransitions',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/ListStageTransitions',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.FromString,
                 _registered_method=True)
         self.SetAlias = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/SetAlias',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/SetAlias',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetAliasRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetAliasResponse.FromString,
                 _registered_method=True)
         self.DeleteAlias = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/DeleteAlias',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/DeleteAlias',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteAliasRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteAliasResponse.FromString,
                 _registered_method=True)
         self.ListAliases = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/ListAliases',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/ListAliases',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListAliasesRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListAliasesResponse.FromString,
                 _registered_method=True)
         self.CreateEvaluation = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/CreateEvaluation',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/CreateEvaluation',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.FromString,
                 _registered_method=True)
         self.ListEvaluations = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/ListEvaluations',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/ListEvaluations',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.FromString,
                 _registered_method=True)
         self.CreateLineageEdge = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/CreateLineageEdge',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/CreateLineageEdge',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.FromString,
                 _registered_method=True)
         self.DeleteLineageEdge = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/DeleteLineageEdge',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteLineageEdgeRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteLineageEdgeResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/DeleteLineageEdge',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteLineageEdgeRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteLineageEdgeResponse.FromString,
                 _registered_method=True)
         self.GetLineage = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/GetLineage',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/GetLineage',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetLineageRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetLineageResponse.FromString,
                 _registered_method=True)
         self.AnalyzeImpact = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/AnalyzeImpact',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/AnalyzeImpact',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.FromString,
                 _registered_method=True)
         self.SearchModelVersions = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/SearchModelVersions',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/SearchModelVersions',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.FromString,
                 _registered_method=True)
         self.CompareModelVersions = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/CompareModelVersions',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/CompareModelVersions',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.FromString,
                 _registered_method=True)
         self.ListAuditLog = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/ListAuditLog',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/ListAuditLog',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListAuditLogRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListAuditLogResponse.FromString,
                 _registered_method=True)
         self.ListEvents = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/ListEvents',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEventsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEventsResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/ListEvents',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListEventsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListEventsResponse.FromString,
                 _registered_method=True)
         self.CreatePromotion = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/CreatePromotion',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreatePromotionRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreatePromotionResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/CreatePromotion',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreatePromotionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreatePromotionResponse.FromString,
                 _registered_method=True)
         self.GetPromotion = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/GetPromotion',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/GetPromotion',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetPromotionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetPromotionResponse.FromString,
                 _registered_method=True)
         self.ListPromotions = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/ListPromotions',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/ListPromotions',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListPromotionsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListPromotionsResponse.FromString,
                 _registered_method=True)
         self.DecidePromotion = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/DecidePromotion',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.DecidePromotionRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DecidePromotionResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/DecidePromotion',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DecidePromotionRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DecidePromotionResponse.FromString,
                 _registered_method=True)
         self.SetPromotionState = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/SetPromotionState',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetPromotionStateRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetPromotionStateResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/SetPromotionState',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetPromotionStateRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetPromotionStateResponse.FromString,
                 _registered_method=True)
         self.ReportDeployment = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/ReportDeployment',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/ReportDeployment',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.FromString,
                 _registered_method=True)
         self.ListDeployments = channel.unary_unary(
-                '/modelregistry.v1.MetadataService/ListDeployments',
-                request_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.SerializeToString,
-                response_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.FromString,
+                '/modelregistry.metadata.v1.MetadataService/ListDeployments',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.FromString,
                 _registered_method=True)
 
 
 class MetadataServiceServicer:
     """MetadataService owns the registry's records: registered models and their
+    versions. It is internal: only the gateway calls it, and the gateway passes
+    the acting principal in the `x-mreg-principal` request header, which the
+    service records as `created_by` / `updated_by`.
+
+    Version numbers and uniqueness are decided inside the database transaction
+    that creates the version, never by read-then-write, so concurrent creates
+    on one model get distinct versions.
+    MetadataService owns the registry's records: registered models and their
     versions. It is internal: only the gateway calls it, and the gateway passes
     the acting principal in the `x-mreg-principal` request header, which the
     service records as `created_by` / `updated_by`.
@@ -750,179 +766,187 @@ def add_MetadataServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'CreateModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateModelVersion,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateModelVersionRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateModelVersionResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateModelVersionRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateModelVersionResponse.SerializeToString,
             ),
             'GetModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.GetModelVersion,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelVersionRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelVersionResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetModelVersionRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetModelVersionResponse.SerializeToString,
             ),
             'ResolveModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveModelVersion,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ResolveModelVersionRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ResolveModelVersionResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ResolveModelVersionRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ResolveModelVersionResponse.SerializeToString,
             ),
             'SetModelVersionState': grpc.unary_unary_rpc_method_handler(
                     servicer.SetModelVersionState,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetModelVersionStateRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetModelVersionStateResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetModelVersionStateRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetModelVersionStateResponse.SerializeToString,
             ),
             'UpdateModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateModelVersion,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.UpdateModelVersionResponse.SerializeToString,
             ),
             'ListModelVersions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListModelVersions,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelVersionsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelVersionsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListModelVersionsRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListModelVersionsResponse.SerializeToString,
             ),
             'GetModel': grpc.unary_unary_rpc_method_handler(
                     servicer.GetModel,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetModelResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetModelRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetModelResponse.SerializeToString,
             ),
             'UpdateModel': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateModel,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.UpdateModelResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.UpdateModelRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.UpdateModelResponse.SerializeToString,
             ),
             'ListModels': grpc.unary_unary_rpc_method_handler(
                     servicer.ListModels,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListModelsRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListModelsResponse.SerializeToString,
             ),
             'DeleteModel': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteModel,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteModelRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteModelResponse.SerializeToString,
             ),
             'DeleteModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteModelVersion,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelVersionRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteModelVersionResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteModelVersionRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteModelVersionResponse.SerializeToString,
             ),
             'TransitionModelVersionStage': grpc.unary_unary_rpc_method_handler(
                     servicer.TransitionModelVersionStage,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.TransitionModelVersionStageRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.TransitionModelVersionStageResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.TransitionModelVersionStageRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.TransitionModelVersionStageResponse.SerializeToString,
             ),
             'ListStageTransitions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListStageTransitions,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.SerializeToString,
             ),
             'SetAlias': grpc.unary_unary_rpc_method_handler(
                     servicer.SetAlias,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetAliasResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetAliasRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetAliasResponse.SerializeToString,
             ),
             'DeleteAlias': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteAlias,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteAliasRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteAliasResponse.SerializeToString,
             ),
             'ListAliases': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAliases,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAliasesResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListAliasesRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListAliasesResponse.SerializeToString,
             ),
             'CreateEvaluation': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateEvaluation,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.SerializeToString,
             ),
             'ListEvaluations': grpc.unary_unary_rpc_method_handler(
                     servicer.ListEvaluations,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.SerializeToString,
             ),
             'CreateLineageEdge': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateLineageEdge,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.SerializeToString,
             ),
             'DeleteLineageEdge': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteLineageEdge,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteLineageEdgeRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.DeleteLineageEdgeResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteLineageEdgeRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteLineageEdgeResponse.SerializeToString,
             ),
             'GetLineage': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLineage,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetLineageResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetLineageRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetLineageResponse.SerializeToString,
             ),
             'AnalyzeImpact': grpc.unary_unary_rpc_method_handler(
                     servicer.AnalyzeImpact,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.SerializeToString,
             ),
             'SearchModelVersions': grpc.unary_unary_rpc_method_handler(
                     servicer.SearchModelVersions,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.SerializeToString,
             ),
             'CompareModelVersions': grpc.unary_unary_rpc_method_handler(
                     servicer.CompareModelVersions,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.SerializeToString,
             ),
             'ListAuditLog': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAuditLog,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListAuditLogRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListAuditLogResponse.SerializeToString,
             ),
             'ListEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListEvents,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListEventsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListEventsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListEventsRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListEventsResponse.SerializeToString,
             ),
             'CreatePromotion': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePromotion,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.CreatePromotionRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.CreatePromotionResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreatePromotionRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreatePromotionResponse.SerializeToString,
             ),
             'GetPromotion': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPromotion,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.GetPromotionResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetPromotionRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetPromotionResponse.SerializeToString,
             ),
             'ListPromotions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListPromotions,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListPromotionsRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListPromotionsResponse.SerializeToString,
             ),
             'DecidePromotion': grpc.unary_unary_rpc_method_handler(
                     servicer.DecidePromotion,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.DecidePromotionRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.DecidePromotionResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DecidePromotionRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DecidePromotionResponse.SerializeToString,
             ),
             'SetPromotionState': grpc.unary_unary_rpc_method_handler(
                     servicer.SetPromotionState,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.SetPromotionStateRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.SetPromotionStateResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetPromotionStateRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetPromotionStateResponse.SerializeToString,
             ),
             'ReportDeployment': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportDeployment,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.SerializeToString,
             ),
             'ListDeployments': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDeployments,
-                    request_deserializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.FromString,
-                    response_serializer=modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.SerializeToString,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'modelregistry.v1.MetadataService', rpc_method_handlers)
+            'modelregistry.metadata.v1.MetadataService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('modelregistry.v1.MetadataService', rpc_method_handlers)
+    server.add_registered_method_handlers('modelregistry.metadata.v1.MetadataService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
 class MetadataService:
     """MetadataService owns the registry's records: registered models and their
+    versions. It is internal: only the gateway calls it, and the gateway passes
+    the acting principal in the `x-mreg-principal` request header, which the
+    service records as `created_by` / `updated_by`.
+
+    Version numbers and uniqueness are decided inside the database transaction
+    that creates the version, never by read-then-write, so concurrent creates
+    on one model get distinct versions.
+    MetadataService owns the registry's records: registered models and their
     versions. It is internal: only the gateway calls it, and the gateway passes
     the acting principal in the `x-mreg-principal` request header, which the
     service records as `created_by` / `updated_by`.
@@ -946,9 +970,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/CreateModelVersion',
-            modelregistry_dot_v1_dot_metadata__pb2.CreateModelVersionRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.CreateModelVersionResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/CreateModelVersion',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateModelVersionRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateModelVersionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -973,9 +997,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/GetModelVersion',
-            modelregistry_dot_v1_dot_metadata__pb2.GetModelVersionRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.GetModelVersionResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/GetModelVersion',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetModelVersionRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetModelVersionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1000,9 +1024,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/ResolveModelVersion',
-            modelregistry_dot_v1_dot_metadata__pb2.ResolveModelVersionRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ResolveModelVersionResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/ResolveModelVersion',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ResolveModelVersionRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ResolveModelVersionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1027,9 +1051,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/SetModelVersionState',
-            modelregistry_dot_v1_dot_metadata__pb2.SetModelVersionStateRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.SetModelVersionStateResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/SetModelVersionState',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetModelVersionStateRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetModelVersionStateResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1054,9 +1078,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/UpdateModelVersion',
-            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelVersionResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/UpdateModelVersion',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.UpdateModelVersionRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.UpdateModelVersionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1081,9 +1105,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/ListModelVersions',
-            modelregistry_dot_v1_dot_metadata__pb2.ListModelVersionsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListModelVersionsResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/ListModelVersions',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListModelVersionsRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListModelVersionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1108,9 +1132,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/GetModel',
-            modelregistry_dot_v1_dot_metadata__pb2.GetModelRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.GetModelResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/GetModel',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetModelRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetModelResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1135,9 +1159,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/UpdateModel',
-            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.UpdateModelResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/UpdateModel',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.UpdateModelRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.UpdateModelResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1162,9 +1186,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/ListModels',
-            modelregistry_dot_v1_dot_metadata__pb2.ListModelsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListModelsResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/ListModels',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListModelsRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListModelsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1189,9 +1213,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/DeleteModel',
-            modelregistry_dot_v1_dot_metadata__pb2.DeleteModelRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.DeleteModelResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/DeleteModel',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteModelRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteModelResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1216,9 +1240,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/DeleteModelVersion',
-            modelregistry_dot_v1_dot_metadata__pb2.DeleteModelVersionRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.DeleteModelVersionResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/DeleteModelVersion',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteModelVersionRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteModelVersionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1243,9 +1267,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/TransitionModelVersionStage',
-            modelregistry_dot_v1_dot_metadata__pb2.TransitionModelVersionStageRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.TransitionModelVersionStageResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/TransitionModelVersionStage',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.TransitionModelVersionStageRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.TransitionModelVersionStageResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1270,9 +1294,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/ListStageTransitions',
-            modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/ListStageTransitions',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListStageTransitionsRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListStageTransitionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1297,9 +1321,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/SetAlias',
-            modelregistry_dot_v1_dot_metadata__pb2.SetAliasRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.SetAliasResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/SetAlias',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetAliasRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetAliasResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1324,9 +1348,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/DeleteAlias',
-            modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.DeleteAliasResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/DeleteAlias',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteAliasRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteAliasResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1351,9 +1375,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/ListAliases',
-            modelregistry_dot_v1_dot_metadata__pb2.ListAliasesRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListAliasesResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/ListAliases',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListAliasesRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListAliasesResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1378,9 +1402,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/CreateEvaluation',
-            modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/CreateEvaluation',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateEvaluationRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateEvaluationResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1405,9 +1429,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/ListEvaluations',
-            modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/ListEvaluations',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListEvaluationsRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListEvaluationsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1432,9 +1456,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/CreateLineageEdge',
-            modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/CreateLineageEdge',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateLineageEdgeRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateLineageEdgeResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1459,9 +1483,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/DeleteLineageEdge',
-            modelregistry_dot_v1_dot_metadata__pb2.DeleteLineageEdgeRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.DeleteLineageEdgeResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/DeleteLineageEdge',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteLineageEdgeRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteLineageEdgeResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1486,9 +1510,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/GetLineage',
-            modelregistry_dot_v1_dot_metadata__pb2.GetLineageRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.GetLineageResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/GetLineage',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetLineageRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetLineageResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1513,9 +1537,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/AnalyzeImpact',
-            modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/AnalyzeImpact',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.AnalyzeImpactRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.AnalyzeImpactResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1540,9 +1564,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/SearchModelVersions',
-            modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/SearchModelVersions',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SearchModelVersionsRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SearchModelVersionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1567,9 +1591,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/CompareModelVersions',
-            modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/CompareModelVersions',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CompareModelVersionsRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CompareModelVersionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1594,9 +1618,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/ListAuditLog',
-            modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListAuditLogResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/ListAuditLog',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListAuditLogRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListAuditLogResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1621,9 +1645,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/ListEvents',
-            modelregistry_dot_v1_dot_metadata__pb2.ListEventsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListEventsResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/ListEvents',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListEventsRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1648,9 +1672,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/CreatePromotion',
-            modelregistry_dot_v1_dot_metadata__pb2.CreatePromotionRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.CreatePromotionResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/CreatePromotion',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreatePromotionRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreatePromotionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1675,9 +1699,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/GetPromotion',
-            modelregistry_dot_v1_dot_metadata__pb2.GetPromotionRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.GetPromotionResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/GetPromotion',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetPromotionRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.GetPromotionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1702,9 +1726,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/ListPromotions',
-            modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListPromotionsResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/ListPromotions',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListPromotionsRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListPromotionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1729,9 +1753,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/DecidePromotion',
-            modelregistry_dot_v1_dot_metadata__pb2.DecidePromotionRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.DecidePromotionResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/DecidePromotion',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DecidePromotionRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DecidePromotionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1756,9 +1780,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/SetPromotionState',
-            modelregistry_dot_v1_dot_metadata__pb2.SetPromotionStateRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.SetPromotionStateResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/SetPromotionState',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetPromotionStateRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.SetPromotionStateResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1783,9 +1807,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/ReportDeployment',
-            modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/ReportDeployment',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ReportDeploymentRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ReportDeploymentResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1810,9 +1834,9 @@ class MetadataService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/modelregistry.v1.MetadataService/ListDeployments',
-            modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.SerializeToString,
-            modelregistry_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.FromString,
+            '/modelregistry.metadata.v1.MetadataService/ListDeployments',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

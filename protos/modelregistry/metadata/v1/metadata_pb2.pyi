@@ -1,36 +1,12 @@
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
-from modelregistry.v1 import governance_pb2 as _governance_pb2
 from modelregistry.v1 import resources_pb2 as _resources_pb2
 from google.protobuf.internal import containers as _containers
-from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
-
-class VersionBump(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    VERSION_BUMP_UNSPECIFIED: _ClassVar[VersionBump]
-    VERSION_BUMP_MAJOR: _ClassVar[VersionBump]
-    VERSION_BUMP_MINOR: _ClassVar[VersionBump]
-    VERSION_BUMP_PATCH: _ClassVar[VersionBump]
-
-class LineageDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    LINEAGE_DIRECTION_UNSPECIFIED: _ClassVar[LineageDirection]
-    LINEAGE_DIRECTION_UP: _ClassVar[LineageDirection]
-    LINEAGE_DIRECTION_DOWN: _ClassVar[LineageDirection]
-    LINEAGE_DIRECTION_BOTH: _ClassVar[LineageDirection]
-VERSION_BUMP_UNSPECIFIED: VersionBump
-VERSION_BUMP_MAJOR: VersionBump
-VERSION_BUMP_MINOR: VersionBump
-VERSION_BUMP_PATCH: VersionBump
-LINEAGE_DIRECTION_UNSPECIFIED: LineageDirection
-LINEAGE_DIRECTION_UP: LineageDirection
-LINEAGE_DIRECTION_DOWN: LineageDirection
-LINEAGE_DIRECTION_BOTH: LineageDirection
 
 class CreateModelVersionRequest(_message.Message):
     __slots__ = ("parent", "model_version", "bump", "request_id", "ready", "lineage")
@@ -42,19 +18,11 @@ class CreateModelVersionRequest(_message.Message):
     LINEAGE_FIELD_NUMBER: _ClassVar[int]
     parent: str
     model_version: _resources_pb2.ModelVersion
-    bump: VersionBump
+    bump: _resources_pb2.VersionBump
     request_id: str
     ready: bool
-    lineage: _containers.RepeatedCompositeFieldContainer[LineageLink]
-    def __init__(self, parent: _Optional[str] = ..., model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., bump: _Optional[_Union[VersionBump, str]] = ..., request_id: _Optional[str] = ..., ready: _Optional[bool] = ..., lineage: _Optional[_Iterable[_Union[LineageLink, _Mapping]]] = ...) -> None: ...
-
-class LineageLink(_message.Message):
-    __slots__ = ("type", "object")
-    TYPE_FIELD_NUMBER: _ClassVar[int]
-    OBJECT_FIELD_NUMBER: _ClassVar[int]
-    type: _resources_pb2.LineageEdgeType
-    object: _resources_pb2.LineageNode
-    def __init__(self, type: _Optional[_Union[_resources_pb2.LineageEdgeType, str]] = ..., object: _Optional[_Union[_resources_pb2.LineageNode, _Mapping]] = ...) -> None: ...
+    lineage: _containers.RepeatedCompositeFieldContainer[_resources_pb2.LineageLink]
+    def __init__(self, parent: _Optional[str] = ..., model_version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., bump: _Optional[_Union[_resources_pb2.VersionBump, str]] = ..., request_id: _Optional[str] = ..., ready: _Optional[bool] = ..., lineage: _Optional[_Iterable[_Union[_resources_pb2.LineageLink, _Mapping]]] = ...) -> None: ...
 
 class CreateModelVersionResponse(_message.Message):
     __slots__ = ("model_version",)
@@ -365,10 +333,10 @@ class GetLineageRequest(_message.Message):
     MAX_DEPTH_FIELD_NUMBER: _ClassVar[int]
     EDGE_TYPES_FIELD_NUMBER: _ClassVar[int]
     node: _resources_pb2.LineageNode
-    direction: LineageDirection
+    direction: _resources_pb2.LineageDirection
     max_depth: int
     edge_types: _containers.RepeatedScalarFieldContainer[_resources_pb2.LineageEdgeType]
-    def __init__(self, node: _Optional[_Union[_resources_pb2.LineageNode, _Mapping]] = ..., direction: _Optional[_Union[LineageDirection, str]] = ..., max_depth: _Optional[int] = ..., edge_types: _Optional[_Iterable[_Union[_resources_pb2.LineageEdgeType, str]]] = ...) -> None: ...
+    def __init__(self, node: _Optional[_Union[_resources_pb2.LineageNode, _Mapping]] = ..., direction: _Optional[_Union[_resources_pb2.LineageDirection, str]] = ..., max_depth: _Optional[int] = ..., edge_types: _Optional[_Iterable[_Union[_resources_pb2.LineageEdgeType, str]]] = ...) -> None: ...
 
 class GetLineageResponse(_message.Message):
     __slots__ = ("nodes", "edges")
@@ -390,23 +358,11 @@ class AnalyzeImpactRequest(_message.Message):
     stages: _containers.RepeatedScalarFieldContainer[_resources_pb2.Stage]
     def __init__(self, node: _Optional[_Union[_resources_pb2.LineageNode, _Mapping]] = ..., max_depth: _Optional[int] = ..., edge_types: _Optional[_Iterable[_Union[_resources_pb2.LineageEdgeType, str]]] = ..., stages: _Optional[_Iterable[_Union[_resources_pb2.Stage, str]]] = ...) -> None: ...
 
-class ImpactedVersion(_message.Message):
-    __slots__ = ("model_version", "stage", "state", "depth")
-    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
-    STAGE_FIELD_NUMBER: _ClassVar[int]
-    STATE_FIELD_NUMBER: _ClassVar[int]
-    DEPTH_FIELD_NUMBER: _ClassVar[int]
-    model_version: str
-    stage: _resources_pb2.Stage
-    state: _resources_pb2.VersionState
-    depth: int
-    def __init__(self, model_version: _Optional[str] = ..., stage: _Optional[_Union[_resources_pb2.Stage, str]] = ..., state: _Optional[_Union[_resources_pb2.VersionState, str]] = ..., depth: _Optional[int] = ...) -> None: ...
-
 class AnalyzeImpactResponse(_message.Message):
     __slots__ = ("versions",)
     VERSIONS_FIELD_NUMBER: _ClassVar[int]
-    versions: _containers.RepeatedCompositeFieldContainer[ImpactedVersion]
-    def __init__(self, versions: _Optional[_Iterable[_Union[ImpactedVersion, _Mapping]]] = ...) -> None: ...
+    versions: _containers.RepeatedCompositeFieldContainer[_resources_pb2.ImpactedVersion]
+    def __init__(self, versions: _Optional[_Iterable[_Union[_resources_pb2.ImpactedVersion, _Mapping]]] = ...) -> None: ...
 
 class SearchModelVersionsRequest(_message.Message):
     __slots__ = ("filter", "order_by", "page_size", "page_token", "show_archived")
@@ -440,42 +396,15 @@ class CompareModelVersionsRequest(_message.Message):
     lower_is_better: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, names: _Optional[_Iterable[str]] = ..., metrics: _Optional[_Iterable[str]] = ..., lower_is_better: _Optional[_Iterable[str]] = ...) -> None: ...
 
-class ComparedVersion(_message.Message):
-    __slots__ = ("model_version", "metrics")
-    class MetricsEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: float
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
-    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
-    METRICS_FIELD_NUMBER: _ClassVar[int]
-    model_version: str
-    metrics: _containers.ScalarMap[str, float]
-    def __init__(self, model_version: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
-
-class MetricBest(_message.Message):
-    __slots__ = ("metric", "model_version", "value", "lower_is_better")
-    METRIC_FIELD_NUMBER: _ClassVar[int]
-    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
-    VALUE_FIELD_NUMBER: _ClassVar[int]
-    LOWER_IS_BETTER_FIELD_NUMBER: _ClassVar[int]
-    metric: str
-    model_version: str
-    value: float
-    lower_is_better: bool
-    def __init__(self, metric: _Optional[str] = ..., model_version: _Optional[str] = ..., value: _Optional[float] = ..., lower_is_better: _Optional[bool] = ...) -> None: ...
-
 class CompareModelVersionsResponse(_message.Message):
     __slots__ = ("metrics", "rows", "best")
     METRICS_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     BEST_FIELD_NUMBER: _ClassVar[int]
     metrics: _containers.RepeatedScalarFieldContainer[str]
-    rows: _containers.RepeatedCompositeFieldContainer[ComparedVersion]
-    best: _containers.RepeatedCompositeFieldContainer[MetricBest]
-    def __init__(self, metrics: _Optional[_Iterable[str]] = ..., rows: _Optional[_Iterable[_Union[ComparedVersion, _Mapping]]] = ..., best: _Optional[_Iterable[_Union[MetricBest, _Mapping]]] = ...) -> None: ...
+    rows: _containers.RepeatedCompositeFieldContainer[_resources_pb2.ComparedVersion]
+    best: _containers.RepeatedCompositeFieldContainer[_resources_pb2.MetricBest]
+    def __init__(self, metrics: _Optional[_Iterable[str]] = ..., rows: _Optional[_Iterable[_Union[_resources_pb2.ComparedVersion, _Mapping]]] = ..., best: _Optional[_Iterable[_Union[_resources_pb2.MetricBest, _Mapping]]] = ...) -> None: ...
 
 class ListAuditLogRequest(_message.Message):
     __slots__ = ("resource", "page_size", "page_token")
@@ -534,8 +463,8 @@ class CreatePromotionRequest(_message.Message):
 class CreatePromotionResponse(_message.Message):
     __slots__ = ("promotion",)
     PROMOTION_FIELD_NUMBER: _ClassVar[int]
-    promotion: _governance_pb2.Promotion
-    def __init__(self, promotion: _Optional[_Union[_governance_pb2.Promotion, _Mapping]] = ...) -> None: ...
+    promotion: _resources_pb2.Promotion
+    def __init__(self, promotion: _Optional[_Union[_resources_pb2.Promotion, _Mapping]] = ...) -> None: ...
 
 class GetPromotionRequest(_message.Message):
     __slots__ = ("name",)
@@ -546,8 +475,8 @@ class GetPromotionRequest(_message.Message):
 class GetPromotionResponse(_message.Message):
     __slots__ = ("promotion",)
     PROMOTION_FIELD_NUMBER: _ClassVar[int]
-    promotion: _governance_pb2.Promotion
-    def __init__(self, promotion: _Optional[_Union[_governance_pb2.Promotion, _Mapping]] = ...) -> None: ...
+    promotion: _resources_pb2.Promotion
+    def __init__(self, promotion: _Optional[_Union[_resources_pb2.Promotion, _Mapping]] = ...) -> None: ...
 
 class ListPromotionsRequest(_message.Message):
     __slots__ = ("parent", "state", "page_size", "page_token", "model_version", "request_id")
@@ -558,20 +487,20 @@ class ListPromotionsRequest(_message.Message):
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     parent: str
-    state: _governance_pb2.PromotionState
+    state: _resources_pb2.PromotionState
     page_size: int
     page_token: str
     model_version: str
     request_id: str
-    def __init__(self, parent: _Optional[str] = ..., state: _Optional[_Union[_governance_pb2.PromotionState, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., model_version: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, parent: _Optional[str] = ..., state: _Optional[_Union[_resources_pb2.PromotionState, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., model_version: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ListPromotionsResponse(_message.Message):
     __slots__ = ("promotions", "next_page_token")
     PROMOTIONS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
-    promotions: _containers.RepeatedCompositeFieldContainer[_governance_pb2.Promotion]
+    promotions: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Promotion]
     next_page_token: str
-    def __init__(self, promotions: _Optional[_Iterable[_Union[_governance_pb2.Promotion, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    def __init__(self, promotions: _Optional[_Iterable[_Union[_resources_pb2.Promotion, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DecidePromotionRequest(_message.Message):
     __slots__ = ("name", "decision", "comment", "request_id")
@@ -580,16 +509,16 @@ class DecidePromotionRequest(_message.Message):
     COMMENT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
-    decision: _governance_pb2.ApprovalDecision
+    decision: _resources_pb2.ApprovalDecision
     comment: str
     request_id: str
-    def __init__(self, name: _Optional[str] = ..., decision: _Optional[_Union[_governance_pb2.ApprovalDecision, str]] = ..., comment: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., decision: _Optional[_Union[_resources_pb2.ApprovalDecision, str]] = ..., comment: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class DecidePromotionResponse(_message.Message):
     __slots__ = ("promotion",)
     PROMOTION_FIELD_NUMBER: _ClassVar[int]
-    promotion: _governance_pb2.Promotion
-    def __init__(self, promotion: _Optional[_Union[_governance_pb2.Promotion, _Mapping]] = ...) -> None: ...
+    promotion: _resources_pb2.Promotion
+    def __init__(self, promotion: _Optional[_Union[_resources_pb2.Promotion, _Mapping]] = ...) -> None: ...
 
 class SetPromotionStateRequest(_message.Message):
     __slots__ = ("name", "state", "status_message", "etag")
@@ -598,16 +527,16 @@ class SetPromotionStateRequest(_message.Message):
     STATUS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     name: str
-    state: _governance_pb2.PromotionState
+    state: _resources_pb2.PromotionState
     status_message: str
     etag: str
-    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[_governance_pb2.PromotionState, str]] = ..., status_message: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[_resources_pb2.PromotionState, str]] = ..., status_message: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class SetPromotionStateResponse(_message.Message):
     __slots__ = ("promotion",)
     PROMOTION_FIELD_NUMBER: _ClassVar[int]
-    promotion: _governance_pb2.Promotion
-    def __init__(self, promotion: _Optional[_Union[_governance_pb2.Promotion, _Mapping]] = ...) -> None: ...
+    promotion: _resources_pb2.Promotion
+    def __init__(self, promotion: _Optional[_Union[_resources_pb2.Promotion, _Mapping]] = ...) -> None: ...
 
 class ReportDeploymentRequest(_message.Message):
     __slots__ = ("model_version", "environment", "endpoint", "status", "health", "attributes")
@@ -627,16 +556,16 @@ class ReportDeploymentRequest(_message.Message):
     model_version: str
     environment: str
     endpoint: str
-    status: _governance_pb2.DeploymentStatus
+    status: _resources_pb2.DeploymentStatus
     health: str
     attributes: _containers.ScalarMap[str, str]
-    def __init__(self, model_version: _Optional[str] = ..., environment: _Optional[str] = ..., endpoint: _Optional[str] = ..., status: _Optional[_Union[_governance_pb2.DeploymentStatus, str]] = ..., health: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, model_version: _Optional[str] = ..., environment: _Optional[str] = ..., endpoint: _Optional[str] = ..., status: _Optional[_Union[_resources_pb2.DeploymentStatus, str]] = ..., health: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ReportDeploymentResponse(_message.Message):
     __slots__ = ("deployment",)
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
-    deployment: _governance_pb2.Deployment
-    def __init__(self, deployment: _Optional[_Union[_governance_pb2.Deployment, _Mapping]] = ...) -> None: ...
+    deployment: _resources_pb2.Deployment
+    def __init__(self, deployment: _Optional[_Union[_resources_pb2.Deployment, _Mapping]] = ...) -> None: ...
 
 class ListDeploymentsRequest(_message.Message):
     __slots__ = ("parent",)
@@ -647,5 +576,5 @@ class ListDeploymentsRequest(_message.Message):
 class ListDeploymentsResponse(_message.Message):
     __slots__ = ("deployments",)
     DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
-    deployments: _containers.RepeatedCompositeFieldContainer[_governance_pb2.Deployment]
-    def __init__(self, deployments: _Optional[_Iterable[_Union[_governance_pb2.Deployment, _Mapping]]] = ...) -> None: ...
+    deployments: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Deployment]
+    def __init__(self, deployments: _Optional[_Iterable[_Union[_resources_pb2.Deployment, _Mapping]]] = ...) -> None: ...

@@ -57,7 +57,7 @@ ENUM_OF = {
     SHA256: resources_pb2.DIGEST_ALGORITHM_SHA256,
     BLAKE3: resources_pb2.DIGEST_ALGORITHM_BLAKE3,
 }
-_NAME_OF = {value: name for name, value in ENUM_OF.items()}
+_NAME_OF: dict[int, str] = {value: name for name, value in ENUM_OF.items()}
 
 
 def algorithm_named(value: int) -> str | None:
