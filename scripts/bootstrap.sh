@@ -1,5 +1,7 @@
-# Shared set-up for scripts/serve and scripts/test: a virtualenv in .venv with this
-# project installed (editable), reinstalled only when pyproject.toml changes.
+# Shared set-up for scripts/serve and scripts/test: a virtualenv in .venv with both
+# distributions installed (editable): the client (clients/python: SDK, CLI, public
+# generated code) and the server (this directory), which depends on it; reinstalled only
+# when either pyproject.toml changes.
 # Usage: source scripts/bootstrap.sh <extras>   (extras: "" or "test")
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,9 +15,10 @@ fi
 spec="."
 [ -n "$extras" ] && spec=".[${extras}]"
 stamp=".venv/.installed-${extras:-runtime}"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+want="$(cat pyproject.toml clients/python/pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "installing Python packages ($spec) into .venv ..." >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+    -e ./clients/python -e "$spec"
   echo "$want" > "$stamp"
 fi

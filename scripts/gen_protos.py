@@ -55,10 +55,12 @@ def main() -> int:
     args = parser.parse_args()
     if not args.check:
         generate(PROTO_ROOT)
-        # Every folder from modelregistry/ down to a proto's is a Python package.
+        # Every folder below modelregistry/ down to a proto's is a Python package;
+        # modelregistry/ itself is a namespace package, so the client distribution
+        # (modelregistry.v1) and the server's (modelregistry.metadata) can both add to it.
         for proto in PACKAGES_ROOT.rglob("*.proto"):
             for folder in proto.parent.relative_to(PROTO_ROOT).parents:
-                if folder != Path("."):
+                if folder not in (Path("."), Path("modelregistry")):
                     (PROTO_ROOT / folder / "__init__.py").touch()
             (proto.parent / "__init__.py").touch()
         return 0

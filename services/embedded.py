@@ -86,7 +86,11 @@ class EmbeddedRegistry:
                 f"gateway    listening on {self.address(self.gateway)}",
                 f"artifacts  listening on {self.address(self.artifacts)}",
                 f"metadata   listening on {self.address(self.metadata)}",
-                *([f"http       {self.http.url}/v2/ (OCI pull)"] if self.http else []),
+                *(
+                    [f"http       {self.http.url}/ (web UI; OCI pull under /v2/)"]
+                    if self.http
+                    else []
+                ),
                 f"data       {s.data_dir.resolve()}",
                 f"  database {s.resolved_database_url}",
                 f"  blobs    {s.resolved_storage_path.resolve()}",

@@ -276,19 +276,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
 
         def admit(request: Any) -> tuple[contextvars.Token, contextvars.Token]:
             identity = self.identify(metadata)
-            if not identity.has(needed):
-                raise PermissionDenied(
-                    f"{identity.principal} may not call {method}: it needs the {needed.value} role",
-                    reason="ROLE_REQUIRED",
-                    metadata={"role": needed.value},
-                )
             model = self.model_of(request) if self.model_of and request is not None else None
-            if model is not None and not identity.may_touch(model):
-                raise PermissionDenied(
-                    f"{identity.principal}'s token is limited to models starting with "
-                    f"{identity.model_prefix!r} and cannot touch {model!r}",
-                    reason="MODEL_OUT_OF_SCOPE",
-                )
+            authorize(identity, needed, method, model)
             return identity_var.set(identity), principal_var.set(identity.principal)
 
         def release(tokens: tuple[contextvars.Token, contextvars.Token], *_: object) -> None:
@@ -296,6 +285,23 @@ class AuthInterceptor(grpc.ServerInterceptor):
             reset(principal_var, tokens[1])
 
         return wrap_around(handler, admit, release)
+
+
+def authorize(identity: Identity, needed: Role, method: str, model: str | None) -> None:
+    """PERMISSION_DENIED unless ``identity`` has the role ``method`` needs and its model
+    prefix admits ``model`` (None: the call is about no one model)."""
+    if not identity.has(needed):
+        raise PermissionDenied(
+            f"{identity.principal} may not call {method}: it needs the {needed.value} role",
+            reason="ROLE_REQUIRED",
+            metadata={"role": needed.value},
+        )
+    if model is not None and not identity.may_touch(model):
+        raise PermissionDenied(
+            f"{identity.principal}'s token is limited to models starting with "
+            f"{identity.model_prefix!r} and cannot touch {model!r}",
+            reason="MODEL_OUT_OF_SCOPE",
+        )
 
 
 def is_loopback(address: str) -> bool:

@@ -1,7 +1,8 @@
-"""Assembly of the gateway's HTTP application: the OCI pull API, and room for more.
+"""Assembly of the gateway's HTTP application: the OCI pull API and the web UI.
 
-``build_app`` takes extra routes so HTTP/JSON (``/v1/``) and the web UI (``/``) can be
-mounted on the same listener later without touching the OCI routes.
+``build_app`` takes extra routes so HTTP/JSON (``/v1/``) can be mounted on the same
+listener without touching the OCI routes; the web UI's routes (``/``, ``/models/...``)
+come last.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from services.common.http import RunningHttp, start_http
 from services.common.http_auth import HttpAuth
 from services.common.settings import Settings
 from services.gateway.http.oci import oci_routes
+from services.gateway.http.ui import build_ui
 from services.gateway.oci_registry import OciRegistry
+from services.gateway.policy import load_policy
+from services.gateway.promotions import Promotions
 from services.gateway.service import Gateway
 
 
@@ -31,12 +35,17 @@ def build_app(
 def build_http_app(
     settings: Settings, gateway: Gateway, extra_routes: Sequence[BaseRoute] = ()
 ) -> Starlette:
-    """The gateway's HTTP app over the peers of ``gateway``, with auth as configured."""
+    """The gateway's HTTP app over the peers of ``gateway``, with auth as configured:
+    OCI, then ``extra_routes``, then the web UI (approvals under the policy file's rules)."""
     store = TokenStore(settings.auth_tokens_file) if settings.auth_tokens_file else None
     registry = OciRegistry(
         gateway.peers, settings.resolved_artifacts_http_url, grant_secret(settings)
     )
-    return build_app(registry, HttpAuth(store), extra_routes)
+    promotions = Promotions(gateway.peers, load_policy(settings.policy_file))
+    ui = build_ui(gateway, promotions, store)
+    app = build_app(registry, HttpAuth(store), [*extra_routes, *ui.routes()])
+    app.state.before_stop = [ui.close]  # see services.common.http
+    return app
 
 
 def start_gateway_http(settings: Settings, gateway: Gateway) -> RunningHttp | None:

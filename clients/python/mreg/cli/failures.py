@@ -36,6 +36,15 @@ EXIT_CODES = {
     PIPE_CLOSED: "whoever read the output went away (mreg ls m | head -1): nothing more is printed",
 }
 
+#: Top-level packages of the server distribution, which the client does not depend on.
+SERVER_PACKAGES = {"services"}
+#: What a server command (serve, token, gc, db) says where only the client is installed.
+NO_SERVER = (
+    "this command runs the registry's server, which is not installed here (only the "
+    "client, modelregistry-client, is): install the server distribution, "
+    "`pip install .` in the registry's repository"
+)
+
 #: Set to 1 to see the traceback of an unexpected error.
 ENV_DEBUG = "MREG_DEBUG"
 
@@ -118,6 +127,11 @@ class MregCommand(click.Command):
         except BrokenPipeError:
             _quiet_stdout()
             return PIPE_CLOSED
+        except ModuleNotFoundError as error:
+            if (error.name or "").split(".")[0] not in SERVER_PACKAGES:
+                raise
+            say(name, NO_SERVER)
+            return FAILED
         except Exception as error:
             if os.environ.get(ENV_DEBUG, "") not in ("", "0"):
                 traceback.print_exc()
