@@ -3,7 +3,7 @@
 MLflow's ``MlflowClient`` lists registered models and versions, reads runs, and
 downloads a version's artifacts (``mlflow.artifacts.download_artifacts``, through the
 server's artifact proxy or straight from the store the server names). It is an optional
-dependency: ``pip install 'modelregistry[mlflow]'`` installs ``mlflow-skinny``.
+dependency: ``pip install 'modelregistry-client[mlflow]'`` installs ``mlflow-skinny``.
 
 Before any of that, :meth:`MlflowSource.probe` asks the server once, with a short
 timeout and no retries, whether it is an MLflow server at all, so a wrong URL fails in
@@ -12,6 +12,7 @@ seconds with one line instead of after MLflow's minutes of retries.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sys
@@ -61,14 +62,17 @@ class SourceModel:
     versions: list[SourceVersion]
 
 
+_NEEDS_MLFLOW = (
+    "reading MLflow needs its client library: pip install 'modelregistry-client[mlflow]'"
+)
+
+
 def _mlflow() -> Any:
     try:
         import mlflow
         import mlflow.artifacts
     except ImportError:
-        raise SourceError(
-            "reading MLflow needs its client library: pip install 'modelregistry[mlflow]'"
-        ) from None
+        raise SourceError(_NEEDS_MLFLOW) from None
     return mlflow
 
 
@@ -96,6 +100,8 @@ class MlflowSource:
     def probe(self) -> str:
         """The server's MLflow version; :class:`SourceError` if it is not an MLflow
         server or cannot be reached."""
+        if importlib.util.find_spec("mlflow") is None:  # requests comes with it
+            raise SourceError(_NEEDS_MLFLOW)
         import requests
 
         search = f"{self.uri}/api/2.0/mlflow/registered-models/search"
