@@ -12,6 +12,7 @@ _SERVICE = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"]
 SERVICE_NAME = _SERVICE.full_name
 _WRITES = {
     "RegisterModelVersion",
+    "UpdateModel",
     "UpdateModelVersion",
     "SetAlias",
     "DeleteAlias",
@@ -48,6 +49,11 @@ def model_of(request: Any) -> str | None:
         value = getattr(request, field, "")
         if isinstance(value, str) and value.startswith("models/"):
             return value.split("/")[1]
+    for field in ("model", "model_version"):  # UpdateModel, UpdateModelVersion: a message
+        value = getattr(request, field, None)
+        name = getattr(value, "name", "")
+        if isinstance(name, str) and name.startswith("models/"):
+            return name.split("/")[1]
     node = getattr(request, "node", None)
     if isinstance(node, resources_pb2.LineageNode) and _is_version(node):
         return _model_of_name(node.key)

@@ -29,6 +29,7 @@ SAME_SHAPE = (
     "ListModelVersions",
     "GetModel",
     "ListModels",
+    "UpdateModel",
     "UpdateModelVersion",
     "SearchModelVersions",
     "CompareModelVersions",

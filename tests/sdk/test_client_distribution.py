@@ -87,3 +87,27 @@ def test_the_client_alone_pushes_and_pulls(
         "(only the client, modelregistry-client, is): install the server distribution, "
         "`pip install .` in the registry's repository"
     ]
+
+
+def test_the_client_alone_says_how_to_get_what_mreg_import_mlflow_needs(
+    client_venv: Path, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [
+            str(client_venv / "bin" / "mreg"),
+            "import",
+            "mlflow",
+            "--tracking-uri",
+            "http://127.0.0.1:1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=_env(),
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "mreg import mlflow: reading MLflow needs its client library: "
+        "pip install 'modelregistry-client[mlflow]'\n"
+    )

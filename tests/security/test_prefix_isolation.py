@@ -378,3 +378,50 @@ def test_upload_sessions_belong_to_the_principal_that_started_them(registry: Reg
 
     done = registry.artifacts.UploadBlob(finish(), timeout=10, metadata=owner)
     assert done.blob.digest == digest_of(data)
+
+
+def test_a_prefix_writer_cannot_update_another_prefixs_model_or_version(
+    registry: Registry, team_b
+) -> None:
+    from google.protobuf import field_mask_pb2
+
+    writer_a = registry.token("ci-a", Role.WRITER, "a-")
+    version = registry.gateway.ListModelVersions(
+        registry_pb2.ListModelVersionsRequest(parent="models/b-single"),
+        timeout=10,
+        metadata=registry.token("reader-b", Role.READER, "b-"),
+    ).model_versions[0]
+    calls = {
+        "b-secret": lambda: registry.gateway.UpdateModel(
+            registry_pb2.UpdateModelRequest(
+                model=resources_pb2.Model(name="models/b-secret", description="taken"),
+                update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+            ),
+            timeout=10,
+            metadata=writer_a,
+        ),
+        "b-single": lambda: registry.gateway.UpdateModelVersion(
+            registry_pb2.UpdateModelVersionRequest(
+                model_version=resources_pb2.ModelVersion(name=version.name, description="taken"),
+                update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+            ),
+            timeout=10,
+            metadata=writer_a,
+        ),
+    }
+    for model, call in calls.items():
+        error = error_of(call)
+        assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert error.details() == (
+            f"ci-a's token is limited to models starting with 'a-' and cannot touch {model!r}"
+        )
+    writer_b = registry.token("ci-b", Role.WRITER, "b-")
+    updated = registry.gateway.UpdateModel(
+        registry_pb2.UpdateModelRequest(
+            model=resources_pb2.Model(name="models/b-secret", description="team b's model"),
+            update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+        ),
+        timeout=10,
+        metadata=writer_b,
+    ).model
+    assert updated.description == "team b's model"

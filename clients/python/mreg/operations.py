@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import grpc
+from google.protobuf import field_mask_pb2
 
 from modelregistry.v1 import registry_pb2, resources_pb2
 from mreg.errors import UnavailableError, from_rpc_error
@@ -162,6 +163,28 @@ class Operations:
             parent=f"models/{model}", reason=reason, override=override
         )
         return self._unary("RollbackProduction", request)
+
+    def update_model(
+        self,
+        model: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        etag: str = "",
+    ) -> resources_pb2.Model:
+        """Change a model's description and/or tags (the whole map); a stale ``etag``
+        raises :class:`mreg.errors.AbortedError`."""
+        paths = [p for p, v in (("description", description), ("tags", tags)) if v is not None]
+        request = registry_pb2.UpdateModelRequest(
+            model=resources_pb2.Model(
+                name=f"models/{model}",
+                description=description or "",
+                tags=dict(tags or {}),
+                etag=etag,
+            ),
+            update_mask=field_mask_pb2.FieldMask(paths=paths),
+        )
+        return self._unary("UpdateModel", request).model
 
     def set_alias(self, reference: str, alias: str) -> resources_pb2.ModelAlias:
         """Point ``model@alias`` at a version."""

@@ -244,6 +244,20 @@ class ListModelsResponse(_message.Message):
     next_page_token: str
     def __init__(self, models: _Optional[_Iterable[_Union[_resources_pb2.Model, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class UpdateModelRequest(_message.Message):
+    __slots__ = ("model", "update_mask")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    model: _resources_pb2.Model
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, model: _Optional[_Union[_resources_pb2.Model, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateModelResponse(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: _resources_pb2.Model
+    def __init__(self, model: _Optional[_Union[_resources_pb2.Model, _Mapping]] = ...) -> None: ...
+
 class UpdateModelVersionRequest(_message.Message):
     __slots__ = ("model_version", "update_mask")
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]

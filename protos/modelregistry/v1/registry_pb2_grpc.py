@@ -77,6 +77,11 @@ class RegistryServiceStub:
                 request_serializer=modelregistry_dot_v1_dot_registry__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
+        self.UpdateModel = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/UpdateModel',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelResponse.FromString,
+                _registered_method=True)
         self.UpdateModelVersion = channel.unary_unary(
                 '/modelregistry.v1.RegistryService/UpdateModelVersion',
                 request_serializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelVersionRequest.SerializeToString,
@@ -290,6 +295,21 @@ class RegistryServiceServicer:
         Errors:
         * INVALID_ARGUMENT: page size out of range, or a page token that belongs
         to another query or was tampered with.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateModel(self, request, context):
+        """UpdateModel changes the fields of a model named in `update_mask`:
+        description, owner, team, tags (the whole map), archived; optimistic
+        concurrency by `etag`.
+
+        Errors:
+        * INVALID_ARGUMENT: the mask is empty or names a field that cannot be
+        updated; a value is invalid or too long.
+        * NOT_FOUND: the model does not exist.
+        * ABORTED: `model.etag` is set and stale.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -690,6 +710,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListModelsRequest.FromString,
                     response_serializer=modelregistry_dot_v1_dot_registry__pb2.ListModelsResponse.SerializeToString,
             ),
+            'UpdateModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateModel,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelResponse.SerializeToString,
+            ),
             'UpdateModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateModelVersion,
                     request_deserializer=modelregistry_dot_v1_dot_registry__pb2.UpdateModelVersionRequest.FromString,
@@ -1008,6 +1033,33 @@ class RegistryService:
             '/modelregistry.v1.RegistryService/ListModels',
             modelregistry_dot_v1_dot_registry__pb2.ListModelsRequest.SerializeToString,
             modelregistry_dot_v1_dot_registry__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/UpdateModel',
+            modelregistry_dot_v1_dot_registry__pb2.UpdateModelRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.UpdateModelResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,8 +2,8 @@
 
 One module per group of commands: :mod:`.transfers` (push, pull), :mod:`.versions` (show,
 ls, search, compare, evaluate, alias, deploy), :mod:`.promotions`, :mod:`.lineage`,
-:mod:`.events` and :mod:`.admin` (serve, token, gc, db). :mod:`.failures` says how errors
-print and which exit status they give.
+:mod:`.events`, :mod:`.imports` (import mlflow) and :mod:`.admin` (serve, token, gc,
+db). :mod:`.failures` says how errors print and which exit status they give.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import click
 
-from mreg.cli import admin, events, lineage, promotions, transfers, versions
+from mreg.cli import admin, events, imports, lineage, promotions, transfers, versions
 from mreg.cli.failures import USAGE, MregGroup, say, usage_line
 
 
@@ -59,7 +59,7 @@ def cli() -> None:
     pass
 
 
-for module in (transfers, versions, promotions, lineage, events, admin):
+for module in (transfers, versions, promotions, lineage, events, imports, admin):
     module.register(cli)
 
 

@@ -1,0 +1,3 @@
+"""Copying models from other registries: :mod:`.mlflow` reads an MLflow server,
+:mod:`.mapping` turns its names and values into this registry's, :mod:`.plan` decides
+what is new and copies it."""
