@@ -7,7 +7,7 @@ older server gives (no ``chunk_digest_algorithms``), then checks what the push s
 from __future__ import annotations
 
 import hashlib
-import os
+import random
 from pathlib import Path
 
 import pytest
@@ -35,9 +35,12 @@ def _stored_chunks(root: Path) -> tuple[int, int]:
 
 
 def _model(tmp_path: Path, name: str, size: int) -> Path:
+    """Random bytes from a fixed seed: FastCDC cuts 3 MiB of them into several chunks (of
+    os.urandom's, now and then into one: a cut point is a property of the bytes)."""
     path = tmp_path / "src" / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(os.urandom(size))
+    path.write_bytes(random.Random(f"{name}:{size}").randbytes(size))
+    assert len(hash_file(path)[1]) >= 2, "pick bytes FastCDC cuts into several chunks"
     return path
 
 
