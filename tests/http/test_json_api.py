@@ -3,7 +3,6 @@ transcoded to the gateway's gRPC API."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import httpx
@@ -241,13 +240,3 @@ def test_a_body_that_is_not_json_is_415(registry: Registry) -> None:
     assert answer.json()["message"] == (
         "request bodies must be application/json, got application/x-www-form-urlencoded"
     )
-
-
-def test_the_openapi_description_is_served(registry: Registry) -> None:
-    from services.gateway.http.json_api import registry_openapi
-
-    with registry.http(None) as http:
-        answer = http.get("/v1/openapi.json")
-    assert answer.status_code == 200
-    assert answer.json() == json.loads(json.dumps(registry_openapi()))
-    assert "/v1/models/{model}/versions/{version}:promote" in answer.json()["paths"]
