@@ -87,7 +87,10 @@ class EmbeddedRegistry:
                 f"artifacts  listening on {self.address(self.artifacts)}",
                 f"metadata   listening on {self.address(self.metadata)}",
                 *(
-                    [f"http       {self.http.url}/ (web UI; OCI pull under /v2/)"]
+                    [
+                        f"http       {self.http.url}/ "
+                        "(web UI; HTTP/JSON under /v1/; OCI pull under /v2/)"
+                    ]
                     if self.http
                     else []
                 ),
