@@ -189,6 +189,11 @@ def test_a_method_not_allowed_is_405_with_allow(registry: Registry) -> None:
         "DELETE is not allowed on /v1/models/m/versions/1.0.0; use GET, PATCH"
     )
     assert put.status_code == 405 and put.headers["allow"] == "GET"
+    with registry.http() as http:
+        options = http.options("/v1/models")
+        root = http.get("/v1")
+    assert options.status_code == 405 and options.json()["code"] == 12
+    assert root.status_code == 404 and root.json()["code"] == 5
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, ServiceDescriptor
+from google.protobuf.message import Message
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -45,6 +46,7 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 CALL_TIMEOUT_SECONDS = 60.0
 _FORWARDED = ("authorization", "x-request-id")
 _JSON = {"application/json"}
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
 def _not_found(path: str) -> HttpJsonError:
@@ -74,13 +76,16 @@ class JsonApi:
         self._channel: grpc.aio.Channel | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._streams: set[grpc.aio.Call] = set()
+        self._callables: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
         self._lock = threading.Lock()
 
     def routes(self) -> list[BaseRoute]:
-        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        """``/v1/openapi.json``, then everything else under ``/v1``, whatever its method
+        (so an unknown path or method gets a Status body, never another page)."""
         return [
             Route("/v1/openapi.json", self.openapi, methods=["GET"]),
-            Route("/v1/{path:path}", self.dispatch, methods=methods),
+            Route("/v1", self.dispatch, methods=_ANY_METHOD),
+            Route("/v1/{path:path}", self.dispatch, methods=_ANY_METHOD),
         ]
 
     def close(self) -> None:
@@ -181,12 +186,13 @@ class JsonApi:
         return [(k, request.headers[k]) for k in _FORWARDED if k in request.headers]
 
     async def _unary(self, request: Request, rule: HttpRule, message) -> Response:
-        output = rule.method.output_type
-        call = self._stub_channel().unary_unary(
-            self._path(rule),
-            request_serializer=lambda m: m.SerializeToString(),
-            response_deserializer=_parser(output),
-        )
+        call = self._callables.get(rule.rpc)
+        if call is None:
+            call = self._callables[rule.rpc] = self._stub_channel().unary_unary(
+                self._path(rule),
+                request_serializer=_serialize,
+                response_deserializer=_parser(rule.method.output_type),
+            )
         try:
             response = await call(
                 message, metadata=self._metadata(request), timeout=CALL_TIMEOUT_SECONDS
@@ -212,7 +218,7 @@ class JsonApi:
         output = rule.method.output_type
         call = self._stub_channel().unary_stream(
             self._path(rule),
-            request_serializer=lambda m: m.SerializeToString(),
+            request_serializer=_serialize,
             response_deserializer=_parser(output),
         )(message, metadata=self._metadata(request))
         # The gateway sends WATCH_ACCEPTED once it has checked the request, so errors
@@ -248,6 +254,10 @@ class JsonApi:
             call.cancel()
             with self._lock:
                 self._streams.discard(call)
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
 
 
 def _parser(descriptor: Descriptor) -> Callable[[bytes], object]:
