@@ -142,6 +142,19 @@ def test_an_unknown_field_is_400_naming_it(registry: Registry) -> None:
     assert _violations(answer.json()) == ["modelVersion.colour"]
     assert query.status_code == 400
     assert query.json()["message"] == "ListModelsRequest has no field 'colour'"
+    with registry.http("writer") as http:
+        path_field = http.get("/v1/models/m", params={"name": "models/other"})
+        body_field = http.patch(
+            "/v1/models/m/versions/1.0.0", params={"modelVersion.description": "x"}, json={}
+        )
+    assert path_field.status_code == 400
+    assert (
+        path_field.json()["message"] == "field 'name' is given by the path, not a query parameter"
+    )
+    assert body_field.status_code == 400
+    assert body_field.json()["message"] == (
+        "field 'modelVersion.description' is given by the body, not a query parameter"
+    )
     assert _violations(query.json()) == ["colour"]
 
 

@@ -132,8 +132,13 @@ def build_request(
             field=next(iter(seen)),
             reason="UNKNOWN_FIELD",
         )
+    taken = {rule.body, *variables}
     for name, texts in seen.items():
         fields = _resolve(descriptor, name)
+        dotted = ".".join(f.name for f in fields)
+        if any(dotted == t or dotted.startswith(t + ".") for t in taken if t):
+            where = "the body" if fields[0].name == rule.body else "the path"
+            raise invalid(f"field {name!r} is given by {where}, not a query parameter", name)
         last = fields[-1]
         if last.type == FieldDescriptor.TYPE_MESSAGE and last.message_type.full_name not in (
             _SCALAR_MESSAGES
