@@ -258,3 +258,23 @@ def test_a_body_that_is_not_json_is_415(registry: Registry) -> None:
     assert answer.json()["message"] == (
         "request bodies must be application/json, got application/x-www-form-urlencoded"
     )
+
+
+def test_a_bug_is_500_internal_without_a_traceback(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from services.gateway.http.json_api import api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(api, "build_request", broken)
+    with registry.http() as http:
+        answer = http.get("/v1/models")
+    assert answer.status_code == 500
+    assert answer.json()["code"] == 13
+    assert answer.json()["message"] == (
+        "internal error in GET /v1/models; the gateway's log has the details"
+    )
+    assert "secret detail" not in answer.text
+    assert "secret detail" in caplog.text

@@ -114,6 +114,15 @@ class JsonApi:
             return await self._unary(request, rule, message)
         except HttpJsonError as error:
             return error.response()
+        except Exception:
+            # A bug: INTERNAL as a Status, the traceback in the log, never to the client.
+            logger.exception("HTTP/JSON %s %s failed", request.method, request.url.path[:200])
+            return HttpJsonError(
+                grpc.StatusCode.INTERNAL,
+                f"internal error in {request.method} {request.url.path[:200]}; "
+                "the gateway's log has the details",
+                reason="INTERNAL",
+            ).response()
 
     def _match(self, request: Request) -> tuple[HttpRule, dict[str, str]]:
         raw = request.scope.get("raw_path") or request.url.path.encode()
