@@ -116,6 +116,13 @@ def test_errors_come_from_the_rpc_with_their_http_status(registry: Registry) -> 
         )
         assert again.status_code == 409
         assert again.json()["code"] == 6
+        absent = {"hash": "0" * 64, "sizeBytes": "10"}
+        unknown_blob = http.post(
+            "/v1/models/twice/versions",
+            json={"modelVersion": {"version": "2.0.0", "artifactDigest": absent}},
+        )
+        assert unknown_blob.status_code == 400  # FAILED_PRECONDITION, as google.rpc maps it
+        assert unknown_blob.json()["code"] == 9
 
 
 def test_malformed_json_is_400(registry: Registry) -> None:
