@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,8 @@ class Registry:
     gateway: str
     artifacts: str
     tokens: dict[str, str]
+    #: Stops the HTTP listener (as on shutdown), the gRPC servers staying up.
+    stop_http: Callable[[], None]
 
     def http(self, who: str | None = "admin") -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
@@ -81,6 +83,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
             embedded.address(embedded.gateway),
             embedded.address(embedded.artifacts),
             tokens,
+            embedded.stop_http,
         )
     finally:
         stop_background()

@@ -21,6 +21,7 @@ import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, ServiceDescriptor
 from google.protobuf.message import Message
+from google.rpc import status_pb2
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -76,6 +77,7 @@ class JsonApi:
         self._channel: grpc.aio.Channel | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._streams: set[grpc.aio.Call] = set()
+        self._closing = False
         self._callables: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
         self._lock = threading.Lock()
 
@@ -92,6 +94,7 @@ class JsonApi:
         """End every open event stream (before the HTTP server stops); callable from any
         thread."""
         with self._lock:
+            self._closing = True
             loop, streams = self._loop, list(self._streams)
         if loop is not None and not loop.is_closed():
             for call in streams:
@@ -249,20 +252,38 @@ class JsonApi:
         )
 
     async def _events(self, call: grpc.aio.UnaryStreamCall) -> AsyncIterator[str]:
+        last = None
         try:
             yield "retry: 2000\n\n"
             async for response in call:
                 event = response.event
+                last = event.sequence
                 data = json.dumps(to_json(event), separators=(",", ":"))
                 yield f"id: {event.sequence}\ndata: {data}\n\n"
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.CANCELLED:
-                data = json.dumps(status_json(from_rpc_error(error)), separators=(",", ":"))
-                yield f"event: error\ndata: {data}\n\n"
+                yield _error_event(from_rpc_error(error))
+        except asyncio.CancelledError:
+            if not self._closing:
+                raise  # the client went away
+            # close(): end the stream whole, telling the client to come back.
+            yield _error_event(_shutting_down(last))
         finally:
             call.cancel()
             with self._lock:
                 self._streams.discard(call)
+
+
+def _error_event(status: status_pb2.Status) -> str:
+    return f"event: error\ndata: {json.dumps(status_json(status), separators=(',', ':'))}\n\n"
+
+
+def _shutting_down(last: int | None) -> status_pb2.Status:
+    resume = "with Last-Event-ID" if last is None else f"after event {last} (Last-Event-ID)"
+    return status_pb2.Status(
+        code=grpc.StatusCode.UNAVAILABLE.value[0],
+        message=f"this gateway is shutting down; reconnect to any gateway and resume {resume}",
+    )
 
 
 def _serialize(message: Message) -> bytes:
