@@ -33,6 +33,7 @@ def generate(out_dir: Path) -> None:
     args = [
         "protoc",
         f"-I{PROTO_ROOT}",
+        f"-I{PROTO_ROOT / 'third_party'}",  # google/api (vendored; its Python is installed)
         f"-I{well_known}",
         f"--python_out={out_dir}",
         f"--pyi_out={out_dir}",

@@ -87,7 +87,10 @@ class EmbeddedRegistry:
                 f"artifacts  listening on {self.address(self.artifacts)}",
                 f"metadata   listening on {self.address(self.metadata)}",
                 *(
-                    [f"http       {self.http.url}/ (web UI; OCI pull under /v2/)"]
+                    [
+                        f"http       {self.http.url}/ "
+                        "(web UI; HTTP/JSON under /v1/; OCI pull under /v2/)"
+                    ]
                     if self.http
                     else []
                 ),
@@ -172,5 +175,7 @@ def build_embedded(
     http_app = None
     if http_port is not None:
         blobs_app = artifacts_http_app(blobs, grant_secret(base), tokens_file is not None)
-        http_app = build_http_app(settings, gateway_service, [Mount("/artifacts", blobs_app)])
+        # HTTP/JSON calls the gateway's gRPC port: the one it bound (the port may be 0).
+        bound = settings.model_copy(update={"gateway_listen": f"{host}:{gateway.port}"})
+        http_app = build_http_app(bound, gateway_service, [Mount("/artifacts", blobs_app)])
     return EmbeddedRegistry(gateway, artifacts, metadata, host, settings, gateway_service, http_app)

@@ -178,7 +178,10 @@ def test_mreg_serve_runs_all_three_and_stops_on_ctrl_c_without_a_warning(
     assert f"artifacts  listening on 127.0.0.1:{ports[1]}" in out
     assert f"metadata   listening on 127.0.0.1:{ports[2]}" in out
     assert re.search(
-        r"^http       http://127\.0\.0\.1:\d+/ \(web UI; OCI pull under /v2/\)$", out, re.M
+        r"^http       http://127\.0\.0\.1:\d+/ "
+        r"\(web UI; HTTP/JSON under /v1/; OCI pull under /v2/\)$",
+        out,
+        re.M,
     ), out
     assert f"data       {data_dir.resolve()}" in out
     assert "auth       off: open to every process on this machine (loopback only)" in out

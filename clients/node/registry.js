@@ -28,7 +28,7 @@ const CHANNEL_OPTIONS = {
 function loadServices() {
   const definition = protoLoader.loadSync(
     ['modelregistry/v1/registry.proto', 'modelregistry/v1/artifacts.proto'],
-    { includeDirs: [PROTO_ROOT], longs: String, enums: String, defaults: true, oneofs: true },
+    { includeDirs: [PROTO_ROOT, path.join(PROTO_ROOT, 'third_party')], longs: String, enums: String, defaults: true, oneofs: true },
   );
   const v1 = grpc.loadPackageDefinition(definition).modelregistry.v1;
   return { RegistryService: v1.RegistryService, ArtifactService: v1.ArtifactService };

@@ -43,6 +43,9 @@ from services.gateway.peers import Peers
 logger = logging.getLogger(__name__)
 
 PAGE = 500
+#: Initial metadata a ``WatchEvents`` call gets once its request is accepted (after the
+#: checks that can refuse it), before any event.
+WATCH_ACCEPTED = "x-mreg-watch-accepted"
 #: Newest events the hub keeps for its watchers (trimmed back to this at twice as many).
 RING_EVENTS = 2000
 #: Watchers woken per turn of the event loop when events arrive: a fan-out to thousands of
@@ -316,6 +319,8 @@ class EventHub:
         # which also tells whether the cursor lies beyond the newest event.
         first = request.stop_when_caught_up or not self._covers(watcher.cursor)
         try:
+            if not first:
+                await _accepted(context)
             while True:
                 if watcher.closed:
                     raise _unavailable(watcher.cursor)
@@ -332,6 +337,8 @@ class EventHub:
                             "gave you",
                             metadata={"latest_sequence": str(page.latest_sequence)},
                         )
+                    if first:
+                        await _accepted(context)
                     first = False
                     events, end = list(page.events), page.next_after_sequence
                     if len(page.events) < PAGE:
@@ -357,6 +364,13 @@ class EventHub:
                     return
         finally:
             self._forget(watcher)
+
+
+async def _accepted(context: Any) -> None:
+    """Tell the caller its watch is accepted (``WATCH_ACCEPTED`` initial metadata), so a
+    proxy such as the HTTP/JSON API knows no request error is coming."""
+    if context is not None:
+        await context.send_initial_metadata(((WATCH_ACCEPTED, "1"),))
 
 
 def _unavailable(cursor: int, why: str = "is shutting down") -> RegistryError:

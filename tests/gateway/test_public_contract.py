@@ -1,7 +1,8 @@
 """The public contract stands alone.
 
 A client generated from ``registry.proto`` and ``resources.proto`` alone (copied to an
-empty folder, so an import of anything else fails to compile) talks to a real gateway, in
+empty folder beside the ``google/api`` HTTP annotations googleapis-common-protos ships,
+so an import of anything else fails to compile) talks to a real gateway, in
 a Python process that cannot see the repository's generated code. And the methods the
 gateway forwards have, on both sides of ``services/gateway/contract.py``, the same shape,
 which is what its wire round trip relies on.
@@ -16,6 +17,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import google.api.annotations_pb2
 import grpc_tools
 import pytest
 from google.protobuf import json_format
@@ -90,6 +92,11 @@ def public_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in PUBLIC:
         (sources / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / "protos" / name, sources / name)
+    # google.api.http annotations: the copies googleapis-common-protos installs (its
+    # generated annotations_pb2 is what the generated registry_pb2 imports).
+    (sources / "google" / "api").mkdir(parents=True)
+    for name in ("annotations.proto", "http.proto"):
+        shutil.copy(Path(google.api.annotations_pb2.__file__).parent / name, sources / "google/api")
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     args = [f"-I{sources}", f"-I{well_known}", f"--python_out={out}", f"--grpc_python_out={out}"]
     assert protoc.main(["protoc", *args, *PUBLIC]) == 0, "the public protos do not compile alone"
@@ -116,7 +123,11 @@ def test_a_client_generated_from_the_public_files_alone_works(
     report = json.loads(result.stdout)
     assert all(Path(m).is_relative_to(public_client) for m in report["modules"]), report
     assert report["internal_importable"] is False
-    assert report["imports"] == ["google/protobuf/field_mask.proto", PUBLIC[1]]
+    assert report["imports"] == [
+        "google/api/annotations.proto",
+        "google/protobuf/field_mask.proto",
+        PUBLIC[1],
+    ]
     assert report["artifact_service_address"] == stack.address("artifacts")
     name = "models/standalone/versions/1.0.0"
     assert report["registered"] == [name, "VERSION_STATE_READY"]
@@ -133,9 +144,9 @@ def test_the_public_files_import_nothing_internal() -> None:
     allowed = {"modelregistry/v1/resources.proto"}
     for module in (registry_pb2, resources_pb2, artifacts_pb2):
         for dependency in module.DESCRIPTOR.dependencies:
-            assert dependency.name in allowed or dependency.name.startswith("google/protobuf/"), (
-                f"{module.DESCRIPTOR.name} imports {dependency.name}"
-            )
+            assert dependency.name in allowed or dependency.name.startswith(
+                ("google/protobuf/", "google/api/")
+            ), f"{module.DESCRIPTOR.name} imports {dependency.name}"
         assert module.DESCRIPTOR.package == "modelregistry.v1"
 
 

@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from modelregistry.v1 import resources_pb2 as modelregistry_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fmodelregistry/v1/registry.proto\x12\x10modelregistry.v1\x1a google/protobuf/field_mask.proto\x1a modelregistry/v1/resources.proto\"\x16\n\x14GetServerInfoRequest\"\x87\x02\n\x15GetServerInfoResponse\x12 \n\x18\x61rtifact_service_address\x18\x01 \x01(\t\x12\x19\n\x11max_message_bytes\x18\x02 \x01(\x03\x12\x1f\n\x17preferred_message_bytes\x18\x03 \x01(\x03\x12\x17\n\x0fmax_chunk_bytes\x18\x04 \x01(\x03\x12\x1b\n\x13\x61verage_chunk_bytes\x18\x05 \x01(\x03\x12\x16\n\x0eserver_version\x18\x06 \x01(\t\x12\x42\n\x17\x63hunk_digest_algorithms\x18\x07 \x03(\x0e\x32!.modelregistry.v1.DigestAlgorithm\"\xd5\x01\n\x1bRegisterModelVersionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x35\n\rmodel_version\x18\x02 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12+\n\x04\x62ump\x18\x03 \x01(\x0e\x32\x1d.modelregistry.v1.VersionBump\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12.\n\x07lineage\x18\x05 \x03(\x0b\x32\x1d.modelregistry.v1.LineageLink\"U\n\x1cRegisterModelVersionResponse\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"g\n\x12WatchEventsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12\r\n\x05types\x18\x02 \x03(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x1b\n\x13stop_when_caught_up\x18\x04 \x01(\x08\"=\n\x13WatchEventsResponse\x12&\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.modelregistry.v1.Event\"}\n\x1aPromoteModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\x0ctarget_stage\x18\x02 \x01(\x0e\x32\x17.modelregistry.v1.Stage\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\xc1\x01\n\x1bPromoteModelVersionResponse\x12.\n\tpromotion\x18\x01 \x01(\x0b\x32\x1b.modelregistry.v1.Promotion\x12\x35\n\rmodel_version\x18\x02 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12;\n\x13previous_production\x18\x03 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"L\n\x17\x41pprovePromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\xbe\x01\n\x18\x41pprovePromotionResponse\x12.\n\tpromotion\x18\x01 \x01(\x0b\x32\x1b.modelregistry.v1.Promotion\x12\x35\n\rmodel_version\x18\x02 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12;\n\x13previous_production\x18\x03 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"7\n\x16RejectPromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"I\n\x17RejectPromotionResponse\x12.\n\tpromotion\x18\x01 \x01(\x0b\x32\x1b.modelregistry.v1.Promotion\"8\n\x18WithdrawPromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x19WithdrawPromotionResponse\x12.\n\tpromotion\x18\x01 \x01(\x0b\x32\x1b.modelregistry.v1.Promotion\"M\n\x19RollbackProductionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x10\n\x08override\x18\x03 \x01(\x08\"\xc0\x01\n\x1aRollbackProductionResponse\x12.\n\tpromotion\x18\x01 \x01(\x0b\x32\x1b.modelregistry.v1.Promotion\x12\x35\n\rmodel_version\x18\x02 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12;\n\x13previous_production\x18\x03 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"%\n\x15GetModelReportRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x8a\x03\n\x16GetModelReportResponse\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12\x31\n\x0b\x65valuations\x18\x02 \x03(\x0b\x32\x1c.modelregistry.v1.Evaluation\x12\x34\n\rlineage_nodes\x18\x03 \x03(\x0b\x32\x1d.modelregistry.v1.LineageNode\x12\x34\n\rlineage_edges\x18\x04 \x03(\x0b\x32\x1d.modelregistry.v1.LineageEdge\x12\x36\n\x0btransitions\x18\x05 \x03(\x0b\x32!.modelregistry.v1.StageTransition\x12/\n\npromotions\x18\x06 \x03(\x0b\x32\x1b.modelregistry.v1.Promotion\x12\x31\n\x0b\x64\x65ployments\x18\x07 \x03(\x0b\x32\x1c.modelregistry.v1.Deployment\"&\n\x16GetModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"P\n\x17GetModelVersionResponse\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"h\n\x18ListModelVersionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x15\n\rshow_archived\x18\x04 \x01(\x08\"l\n\x19ListModelVersionsResponse\x12\x36\n\x0emodel_versions\x18\x01 \x03(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\x0fGetModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\":\n\x10GetModelResponse\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.modelregistry.v1.Model\"Q\n\x11ListModelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x15\n\rshow_archived\x18\x03 \x01(\x08\"V\n\x12ListModelsResponse\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.modelregistry.v1.Model\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"m\n\x12UpdateModelRequest\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.modelregistry.v1.Model\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"=\n\x13UpdateModelResponse\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.modelregistry.v1.Model\"\x83\x01\n\x19UpdateModelVersionRequest\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"S\n\x1aUpdateModelVersionResponse\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"|\n\x1aSearchModelVersionsRequest\x12\x0e\n\x06\x66ilter\x18\x01 \x01(\t\x12\x10\n\x08order_by\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x15\n\rshow_archived\x18\x05 \x01(\x08\"n\n\x1bSearchModelVersionsResponse\x12\x36\n\x0emodel_versions\x18\x01 \x03(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"V\n\x1b\x43ompareModelVersionsRequest\x12\r\n\x05names\x18\x01 \x03(\t\x12\x0f\n\x07metrics\x18\x02 \x03(\t\x12\x17\n\x0flower_is_better\x18\x03 \x03(\t\"\x8c\x01\n\x1c\x43ompareModelVersionsResponse\x12\x0f\n\x07metrics\x18\x01 \x03(\t\x12/\n\x04rows\x18\x02 \x03(\x0b\x32!.modelregistry.v1.ComparedVersion\x12*\n\x04\x62\x65st\x18\x03 \x03(\x0b\x32\x1c.modelregistry.v1.MetricBest\"R\n\x1bListStageTransitionsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"o\n\x1cListStageTransitionsResponse\x12\x36\n\x0btransitions\x18\x01 \x03(\x0b\x32!.modelregistry.v1.StageTransition\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"7\n\x0fSetAliasRequest\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\"_\n\x10SetAliasResponse\x12+\n\x05\x61lias\x18\x01 \x01(\x0b\x32\x1c.modelregistry.v1.ModelAlias\x12\x1e\n\x16previous_model_version\x18\x02 \x01(\t\"3\n\x12\x44\x65leteAliasRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\"5\n\x13\x44\x65leteAliasResponse\x12\x1e\n\x16previous_model_version\x18\x01 \x01(\t\"$\n\x12ListAliasesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\"D\n\x13ListAliasesResponse\x12-\n\x07\x61liases\x18\x01 \x03(\x0b\x32\x1c.modelregistry.v1.ModelAlias\"o\n\x17\x43reateEvaluationRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x30\n\nevaluation\x18\x02 \x01(\x0b\x32\x1c.modelregistry.v1.Evaluation\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"L\n\x18\x43reateEvaluationResponse\x12\x30\n\nevaluation\x18\x01 \x01(\x0b\x32\x1c.modelregistry.v1.Evaluation\"\xae\x01\n\x16ListEvaluationsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x14\n\x0c\x64\x61taset_name\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x61taset_version\x18\x03 \x01(\t\x12.\n\x04type\x18\x04 \x01(\x0e\x32 .modelregistry.v1.EvaluationType\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"e\n\x17ListEvaluationsResponse\x12\x31\n\x0b\x65valuations\x18\x01 \x03(\x0b\x32\x1c.modelregistry.v1.Evaluation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"G\n\x18\x43reateLineageEdgeRequest\x12+\n\x04\x65\x64ge\x18\x01 \x01(\x0b\x32\x1d.modelregistry.v1.LineageEdge\"H\n\x19\x43reateLineageEdgeResponse\x12+\n\x04\x65\x64ge\x18\x01 \x01(\x0b\x32\x1d.modelregistry.v1.LineageEdge\"\xc1\x01\n\x11GetLineageRequest\x12+\n\x04node\x18\x01 \x01(\x0b\x32\x1d.modelregistry.v1.LineageNode\x12\x35\n\tdirection\x18\x02 \x01(\x0e\x32\".modelregistry.v1.LineageDirection\x12\x11\n\tmax_depth\x18\x03 \x01(\x05\x12\x35\n\nedge_types\x18\x04 \x03(\x0e\x32!.modelregistry.v1.LineageEdgeType\"p\n\x12GetLineageResponse\x12,\n\x05nodes\x18\x01 \x03(\x0b\x32\x1d.modelregistry.v1.LineageNode\x12,\n\x05\x65\x64ges\x18\x02 \x03(\x0b\x32\x1d.modelregistry.v1.LineageEdge\"\xb6\x01\n\x14\x41nalyzeImpactRequest\x12+\n\x04node\x18\x01 \x01(\x0b\x32\x1d.modelregistry.v1.LineageNode\x12\x11\n\tmax_depth\x18\x02 \x01(\x05\x12\x35\n\nedge_types\x18\x03 \x03(\x0e\x32!.modelregistry.v1.LineageEdgeType\x12\'\n\x06stages\x18\x04 \x03(\x0e\x32\x17.modelregistry.v1.Stage\"L\n\x15\x41nalyzeImpactResponse\x12\x33\n\x08versions\x18\x01 \x03(\x0b\x32!.modelregistry.v1.ImpactedVersion\"N\n\x13ListAuditLogRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x14ListAuditLogResponse\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.modelregistry.v1.AuditEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x13GetPromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"F\n\x14GetPromotionResponse\x12.\n\tpromotion\x18\x01 \x01(\x0b\x32\x1b.modelregistry.v1.Promotion\"\xaa\x01\n\x15ListPromotionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12/\n\x05state\x18\x02 \x01(\x0e\x32 .modelregistry.v1.PromotionState\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"b\n\x16ListPromotionsResponse\x12/\n\npromotions\x18\x01 \x03(\x0b\x32\x1b.modelregistry.v1.Promotion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9d\x02\n\x17ReportDeploymentRequest\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x02 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x03 \x01(\t\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".modelregistry.v1.DeploymentStatus\x12\x0e\n\x06health\x18\x05 \x01(\t\x12M\n\nattributes\x18\x06 \x03(\x0b\x32\x39.modelregistry.v1.ReportDeploymentRequest.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"L\n\x18ReportDeploymentResponse\x12\x30\n\ndeployment\x18\x01 \x01(\x0b\x32\x1c.modelregistry.v1.Deployment\"(\n\x16ListDeploymentsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\"L\n\x17ListDeploymentsResponse\x12\x31\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x1c.modelregistry.v1.Deployment\"/\n\x1aResolveModelVersionRequest\x12\x11\n\treference\x18\x01 \x01(\t\"u\n\x1bResolveModelVersionResponse\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12\x1f\n\x17observed_event_sequence\x18\x02 \x01(\x03\x32\xde\x1a\n\x0fRegistryService\x12\x65\n\rGetServerInfo\x12&.modelregistry.v1.GetServerInfoRequest\x1a\'.modelregistry.v1.GetServerInfoResponse\"\x03\x90\x02\x01\x12u\n\x14RegisterModelVersion\x12-.modelregistry.v1.RegisterModelVersionRequest\x1a..modelregistry.v1.RegisterModelVersionResponse\x12w\n\x13ResolveModelVersion\x12,.modelregistry.v1.ResolveModelVersionRequest\x1a-.modelregistry.v1.ResolveModelVersionResponse\"\x03\x90\x02\x01\x12k\n\x0fGetModelVersion\x12(.modelregistry.v1.GetModelVersionRequest\x1a).modelregistry.v1.GetModelVersionResponse\"\x03\x90\x02\x01\x12q\n\x11ListModelVersions\x12*.modelregistry.v1.ListModelVersionsRequest\x1a+.modelregistry.v1.ListModelVersionsResponse\"\x03\x90\x02\x01\x12V\n\x08GetModel\x12!.modelregistry.v1.GetModelRequest\x1a\".modelregistry.v1.GetModelResponse\"\x03\x90\x02\x01\x12\\\n\nListModels\x12#.modelregistry.v1.ListModelsRequest\x1a$.modelregistry.v1.ListModelsResponse\"\x03\x90\x02\x01\x12Z\n\x0bUpdateModel\x12$.modelregistry.v1.UpdateModelRequest\x1a%.modelregistry.v1.UpdateModelResponse\x12o\n\x12UpdateModelVersion\x12+.modelregistry.v1.UpdateModelVersionRequest\x1a,.modelregistry.v1.UpdateModelVersionResponse\x12w\n\x13SearchModelVersions\x12,.modelregistry.v1.SearchModelVersionsRequest\x1a-.modelregistry.v1.SearchModelVersionsResponse\"\x03\x90\x02\x01\x12z\n\x14\x43ompareModelVersions\x12-.modelregistry.v1.CompareModelVersionsRequest\x1a..modelregistry.v1.CompareModelVersionsResponse\"\x03\x90\x02\x01\x12z\n\x14ListStageTransitions\x12-.modelregistry.v1.ListStageTransitionsRequest\x1a..modelregistry.v1.ListStageTransitionsResponse\"\x03\x90\x02\x01\x12Q\n\x08SetAlias\x12!.modelregistry.v1.SetAliasRequest\x1a\".modelregistry.v1.SetAliasResponse\x12Z\n\x0b\x44\x65leteAlias\x12$.modelregistry.v1.DeleteAliasRequest\x1a%.modelregistry.v1.DeleteAliasResponse\x12_\n\x0bListAliases\x12$.modelregistry.v1.ListAliasesRequest\x1a%.modelregistry.v1.ListAliasesResponse\"\x03\x90\x02\x01\x12i\n\x10\x43reateEvaluation\x12).modelregistry.v1.CreateEvaluationRequest\x1a*.modelregistry.v1.CreateEvaluationResponse\x12k\n\x0fListEvaluations\x12(.modelregistry.v1.ListEvaluationsRequest\x1a).modelregistry.v1.ListEvaluationsResponse\"\x03\x90\x02\x01\x12q\n\x11\x43reateLineageEdge\x12*.modelregistry.v1.CreateLineageEdgeRequest\x1a+.modelregistry.v1.CreateLineageEdgeResponse\"\x03\x90\x02\x02\x12\\\n\nGetLineage\x12#.modelregistry.v1.GetLineageRequest\x1a$.modelregistry.v1.GetLineageResponse\"\x03\x90\x02\x01\x12\x65\n\rAnalyzeImpact\x12&.modelregistry.v1.AnalyzeImpactRequest\x1a\'.modelregistry.v1.AnalyzeImpactResponse\"\x03\x90\x02\x01\x12\x62\n\x0cListAuditLog\x12%.modelregistry.v1.ListAuditLogRequest\x1a&.modelregistry.v1.ListAuditLogResponse\"\x03\x90\x02\x01\x12\x61\n\x0bWatchEvents\x12$.modelregistry.v1.WatchEventsRequest\x1a%.modelregistry.v1.WatchEventsResponse\"\x03\x90\x02\x01\x30\x01\x12r\n\x13PromoteModelVersion\x12,.modelregistry.v1.PromoteModelVersionRequest\x1a-.modelregistry.v1.PromoteModelVersionResponse\x12i\n\x10\x41pprovePromotion\x12).modelregistry.v1.ApprovePromotionRequest\x1a*.modelregistry.v1.ApprovePromotionResponse\x12\x66\n\x0fRejectPromotion\x12(.modelregistry.v1.RejectPromotionRequest\x1a).modelregistry.v1.RejectPromotionResponse\x12l\n\x11WithdrawPromotion\x12*.modelregistry.v1.WithdrawPromotionRequest\x1a+.modelregistry.v1.WithdrawPromotionResponse\x12\x62\n\x0cGetPromotion\x12%.modelregistry.v1.GetPromotionRequest\x1a&.modelregistry.v1.GetPromotionResponse\"\x03\x90\x02\x01\x12h\n\x0eListPromotions\x12\'.modelregistry.v1.ListPromotionsRequest\x1a(.modelregistry.v1.ListPromotionsResponse\"\x03\x90\x02\x01\x12o\n\x12RollbackProduction\x12+.modelregistry.v1.RollbackProductionRequest\x1a,.modelregistry.v1.RollbackProductionResponse\x12n\n\x10ReportDeployment\x12).modelregistry.v1.ReportDeploymentRequest\x1a*.modelregistry.v1.ReportDeploymentResponse\"\x03\x90\x02\x02\x12k\n\x0fListDeployments\x12(.modelregistry.v1.ListDeploymentsRequest\x1a).modelregistry.v1.ListDeploymentsResponse\"\x03\x90\x02\x01\x12h\n\x0eGetModelReport\x12\'.modelregistry.v1.GetModelReportRequest\x1a(.modelregistry.v1.GetModelReportResponse\"\x03\x90\x02\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fmodelregistry/v1/registry.proto\x12\x10modelregistry.v1\x1a\x1cgoogle/api/annotations.proto\x1a google/protobuf/field_mask.proto\x1a modelregistry/v1/resources.proto\"\x16\n\x14GetServerInfoRequest\"\x87\x02\n\x15GetServerInfoResponse\x12 \n\x18\x61rtifact_service_address\x18\x01 \x01(\t\x12\x19\n\x11max_message_bytes\x18\x02 \x01(\x03\x12\x1f\n\x17preferred_message_bytes\x18\x03 \x01(\x03\x12\x17\n\x0fmax_chunk_bytes\x18\x04 \x01(\x03\x12\x1b\n\x13\x61verage_chunk_bytes\x18\x05 \x01(\x03\x12\x16\n\x0eserver_version\x18\x06 \x01(\t\x12\x42\n\x17\x63hunk_digest_algorithms\x18\x07 \x03(\x0e\x32!.modelregistry.v1.DigestAlgorithm\"\xd5\x01\n\x1bRegisterModelVersionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x35\n\rmodel_version\x18\x02 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12+\n\x04\x62ump\x18\x03 \x01(\x0e\x32\x1d.modelregistry.v1.VersionBump\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12.\n\x07lineage\x18\x05 \x03(\x0b\x32\x1d.modelregistry.v1.LineageLink\"U\n\x1cRegisterModelVersionResponse\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"g\n\x12WatchEventsRequest\x12\x16\n\x0e\x61\x66ter_sequence\x18\x01 \x01(\x03\x12\r\n\x05types\x18\x02 \x03(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x1b\n\x13stop_when_caught_up\x18\x04 \x01(\x08\"=\n\x13WatchEventsResponse\x12&\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.modelregistry.v1.Event\"}\n\x1aPromoteModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\x0ctarget_stage\x18\x02 \x01(\x0e\x32\x17.modelregistry.v1.Stage\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\xc1\x01\n\x1bPromoteModelVersionResponse\x12.\n\tpromotion\x18\x01 \x01(\x0b\x32\x1b.modelregistry.v1.Promotion\x12\x35\n\rmodel_version\x18\x02 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12;\n\x13previous_production\x18\x03 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"L\n\x17\x41pprovePromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\xbe\x01\n\x18\x41pprovePromotionResponse\x12.\n\tpromotion\x18\x01 \x01(\x0b\x32\x1b.modelregistry.v1.Promotion\x12\x35\n\rmodel_version\x18\x02 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12;\n\x13previous_production\x18\x03 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"7\n\x16RejectPromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"I\n\x17RejectPromotionResponse\x12.\n\tpromotion\x18\x01 \x01(\x0b\x32\x1b.modelregistry.v1.Promotion\"8\n\x18WithdrawPromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x19WithdrawPromotionResponse\x12.\n\tpromotion\x18\x01 \x01(\x0b\x32\x1b.modelregistry.v1.Promotion\"M\n\x19RollbackProductionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x10\n\x08override\x18\x03 \x01(\x08\"\xc0\x01\n\x1aRollbackProductionResponse\x12.\n\tpromotion\x18\x01 \x01(\x0b\x32\x1b.modelregistry.v1.Promotion\x12\x35\n\rmodel_version\x18\x02 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12;\n\x13previous_production\x18\x03 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"%\n\x15GetModelReportRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x8a\x03\n\x16GetModelReportResponse\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12\x31\n\x0b\x65valuations\x18\x02 \x03(\x0b\x32\x1c.modelregistry.v1.Evaluation\x12\x34\n\rlineage_nodes\x18\x03 \x03(\x0b\x32\x1d.modelregistry.v1.LineageNode\x12\x34\n\rlineage_edges\x18\x04 \x03(\x0b\x32\x1d.modelregistry.v1.LineageEdge\x12\x36\n\x0btransitions\x18\x05 \x03(\x0b\x32!.modelregistry.v1.StageTransition\x12/\n\npromotions\x18\x06 \x03(\x0b\x32\x1b.modelregistry.v1.Promotion\x12\x31\n\x0b\x64\x65ployments\x18\x07 \x03(\x0b\x32\x1c.modelregistry.v1.Deployment\"&\n\x16GetModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"P\n\x17GetModelVersionResponse\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"h\n\x18ListModelVersionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x15\n\rshow_archived\x18\x04 \x01(\x08\"l\n\x19ListModelVersionsResponse\x12\x36\n\x0emodel_versions\x18\x01 \x03(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1f\n\x0fGetModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\":\n\x10GetModelResponse\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.modelregistry.v1.Model\"Q\n\x11ListModelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x15\n\rshow_archived\x18\x03 \x01(\x08\"V\n\x12ListModelsResponse\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.modelregistry.v1.Model\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"m\n\x12UpdateModelRequest\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.modelregistry.v1.Model\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"=\n\x13UpdateModelResponse\x12&\n\x05model\x18\x01 \x01(\x0b\x32\x17.modelregistry.v1.Model\"\x83\x01\n\x19UpdateModelVersionRequest\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"S\n\x1aUpdateModelVersionResponse\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\"|\n\x1aSearchModelVersionsRequest\x12\x0e\n\x06\x66ilter\x18\x01 \x01(\t\x12\x10\n\x08order_by\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x15\n\rshow_archived\x18\x05 \x01(\x08\"n\n\x1bSearchModelVersionsResponse\x12\x36\n\x0emodel_versions\x18\x01 \x03(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"V\n\x1b\x43ompareModelVersionsRequest\x12\r\n\x05names\x18\x01 \x03(\t\x12\x0f\n\x07metrics\x18\x02 \x03(\t\x12\x17\n\x0flower_is_better\x18\x03 \x03(\t\"\x8c\x01\n\x1c\x43ompareModelVersionsResponse\x12\x0f\n\x07metrics\x18\x01 \x03(\t\x12/\n\x04rows\x18\x02 \x03(\x0b\x32!.modelregistry.v1.ComparedVersion\x12*\n\x04\x62\x65st\x18\x03 \x03(\x0b\x32\x1c.modelregistry.v1.MetricBest\"R\n\x1bListStageTransitionsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"o\n\x1cListStageTransitionsResponse\x12\x36\n\x0btransitions\x18\x01 \x03(\x0b\x32!.modelregistry.v1.StageTransition\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"7\n\x0fSetAliasRequest\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\"_\n\x10SetAliasResponse\x12+\n\x05\x61lias\x18\x01 \x01(\x0b\x32\x1c.modelregistry.v1.ModelAlias\x12\x1e\n\x16previous_model_version\x18\x02 \x01(\t\"3\n\x12\x44\x65leteAliasRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\"5\n\x13\x44\x65leteAliasResponse\x12\x1e\n\x16previous_model_version\x18\x01 \x01(\t\"$\n\x12ListAliasesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\"D\n\x13ListAliasesResponse\x12-\n\x07\x61liases\x18\x01 \x03(\x0b\x32\x1c.modelregistry.v1.ModelAlias\"o\n\x17\x43reateEvaluationRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x30\n\nevaluation\x18\x02 \x01(\x0b\x32\x1c.modelregistry.v1.Evaluation\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"L\n\x18\x43reateEvaluationResponse\x12\x30\n\nevaluation\x18\x01 \x01(\x0b\x32\x1c.modelregistry.v1.Evaluation\"\xae\x01\n\x16ListEvaluationsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x14\n\x0c\x64\x61taset_name\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x61taset_version\x18\x03 \x01(\t\x12.\n\x04type\x18\x04 \x01(\x0e\x32 .modelregistry.v1.EvaluationType\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"e\n\x17ListEvaluationsResponse\x12\x31\n\x0b\x65valuations\x18\x01 \x03(\x0b\x32\x1c.modelregistry.v1.Evaluation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"G\n\x18\x43reateLineageEdgeRequest\x12+\n\x04\x65\x64ge\x18\x01 \x01(\x0b\x32\x1d.modelregistry.v1.LineageEdge\"H\n\x19\x43reateLineageEdgeResponse\x12+\n\x04\x65\x64ge\x18\x01 \x01(\x0b\x32\x1d.modelregistry.v1.LineageEdge\"\xc1\x01\n\x11GetLineageRequest\x12+\n\x04node\x18\x01 \x01(\x0b\x32\x1d.modelregistry.v1.LineageNode\x12\x35\n\tdirection\x18\x02 \x01(\x0e\x32\".modelregistry.v1.LineageDirection\x12\x11\n\tmax_depth\x18\x03 \x01(\x05\x12\x35\n\nedge_types\x18\x04 \x03(\x0e\x32!.modelregistry.v1.LineageEdgeType\"p\n\x12GetLineageResponse\x12,\n\x05nodes\x18\x01 \x03(\x0b\x32\x1d.modelregistry.v1.LineageNode\x12,\n\x05\x65\x64ges\x18\x02 \x03(\x0b\x32\x1d.modelregistry.v1.LineageEdge\"\xb6\x01\n\x14\x41nalyzeImpactRequest\x12+\n\x04node\x18\x01 \x01(\x0b\x32\x1d.modelregistry.v1.LineageNode\x12\x11\n\tmax_depth\x18\x02 \x01(\x05\x12\x35\n\nedge_types\x18\x03 \x03(\x0e\x32!.modelregistry.v1.LineageEdgeType\x12\'\n\x06stages\x18\x04 \x03(\x0e\x32\x17.modelregistry.v1.Stage\"L\n\x15\x41nalyzeImpactResponse\x12\x33\n\x08versions\x18\x01 \x03(\x0b\x32!.modelregistry.v1.ImpactedVersion\"N\n\x13ListAuditLogRequest\x12\x10\n\x08resource\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x14ListAuditLogResponse\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.modelregistry.v1.AuditEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"#\n\x13GetPromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"F\n\x14GetPromotionResponse\x12.\n\tpromotion\x18\x01 \x01(\x0b\x32\x1b.modelregistry.v1.Promotion\"\xaa\x01\n\x15ListPromotionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12/\n\x05state\x18\x02 \x01(\x0e\x32 .modelregistry.v1.PromotionState\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x15\n\rmodel_version\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"b\n\x16ListPromotionsResponse\x12/\n\npromotions\x18\x01 \x03(\x0b\x32\x1b.modelregistry.v1.Promotion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9d\x02\n\x17ReportDeploymentRequest\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x02 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x03 \x01(\t\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".modelregistry.v1.DeploymentStatus\x12\x0e\n\x06health\x18\x05 \x01(\t\x12M\n\nattributes\x18\x06 \x03(\x0b\x32\x39.modelregistry.v1.ReportDeploymentRequest.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"L\n\x18ReportDeploymentResponse\x12\x30\n\ndeployment\x18\x01 \x01(\x0b\x32\x1c.modelregistry.v1.Deployment\"(\n\x16ListDeploymentsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\"L\n\x17ListDeploymentsResponse\x12\x31\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x1c.modelregistry.v1.Deployment\"/\n\x1aResolveModelVersionRequest\x12\x11\n\treference\x18\x01 \x01(\t\"u\n\x1bResolveModelVersionResponse\x12\x35\n\rmodel_version\x18\x01 \x01(\x0b\x32\x1e.modelregistry.v1.ModelVersion\x12\x1f\n\x17observed_event_sequence\x18\x02 \x01(\x03\x32\xc0%\n\x0fRegistryService\x12{\n\rGetServerInfo\x12&.modelregistry.v1.GetServerInfoRequest\x1a\'.modelregistry.v1.GetServerInfoResponse\"\x19\x90\x02\x01\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/serverInfo\x12\xa0\x01\n\x14RegisterModelVersion\x12-.modelregistry.v1.RegisterModelVersionRequest\x1a..modelregistry.v1.RegisterModelVersionResponse\")\x82\xd3\xe4\x93\x02#\"\x1e/v1/{parent=models/*}/versions:\x01*\x12\x99\x01\n\x13ResolveModelVersion\x12,.modelregistry.v1.ResolveModelVersionRequest\x1a-.modelregistry.v1.ResolveModelVersionResponse\"%\x90\x02\x01\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/references/{reference}\x12\x91\x01\n\x0fGetModelVersion\x12(.modelregistry.v1.GetModelVersionRequest\x1a).modelregistry.v1.GetModelVersionResponse\")\x90\x02\x01\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{name=models/*/versions/*}\x12\x97\x01\n\x11ListModelVersions\x12*.modelregistry.v1.ListModelVersionsRequest\x1a+.modelregistry.v1.ListModelVersionsResponse\")\x90\x02\x01\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{parent=models/*}/versions\x12q\n\x08GetModel\x12!.modelregistry.v1.GetModelRequest\x1a\".modelregistry.v1.GetModelResponse\"\x1e\x90\x02\x01\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=models/*}\x12n\n\nListModels\x12#.modelregistry.v1.ListModelsRequest\x1a$.modelregistry.v1.ListModelsResponse\"\x15\x90\x02\x01\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/models\x12\x84\x01\n\x0bUpdateModel\x12$.modelregistry.v1.UpdateModelRequest\x1a%.modelregistry.v1.UpdateModelResponse\"(\x82\xd3\xe4\x93\x02\"2\x19/v1/{model.name=models/*}:\x05model\x12\xb4\x01\n\x12UpdateModelVersion\x12+.modelregistry.v1.UpdateModelVersionRequest\x1a,.modelregistry.v1.UpdateModelVersionResponse\"C\x82\xd3\xe4\x93\x02=2,/v1/{model_version.name=models/*/versions/*}:\rmodel_version\x12\x92\x01\n\x13SearchModelVersions\x12,.modelregistry.v1.SearchModelVersionsRequest\x1a-.modelregistry.v1.SearchModelVersionsResponse\"\x1e\x90\x02\x01\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/versions:search\x12\x96\x01\n\x14\x43ompareModelVersions\x12-.modelregistry.v1.CompareModelVersionsRequest\x1a..modelregistry.v1.CompareModelVersionsResponse\"\x1f\x90\x02\x01\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/versions:compare\x12\xb1\x01\n\x14ListStageTransitions\x12-.modelregistry.v1.ListStageTransitionsRequest\x1a..modelregistry.v1.ListStageTransitionsResponse\":\x90\x02\x01\x82\xd3\xe4\x93\x02\x31\x12//v1/{name=models/*/versions/*}/stageTransitions\x12\x8e\x01\n\x08SetAlias\x12!.modelregistry.v1.SetAliasRequest\x1a\".modelregistry.v1.SetAliasResponse\";\x82\xd3\xe4\x93\x02\x35\"0/v1/{model_version=models/*/versions/*}:setAlias:\x01*\x12\x89\x01\n\x0b\x44\x65leteAlias\x12$.modelregistry.v1.DeleteAliasRequest\x1a%.modelregistry.v1.DeleteAliasResponse\"-\x82\xd3\xe4\x93\x02\'*%/v1/{parent=models/*}/aliases/{alias}\x12\x84\x01\n\x0bListAliases\x12$.modelregistry.v1.ListAliasesRequest\x1a%.modelregistry.v1.ListAliasesResponse\"(\x90\x02\x01\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{parent=models/*}/aliases\x12\xa2\x01\n\x10\x43reateEvaluation\x12).modelregistry.v1.CreateEvaluationRequest\x1a*.modelregistry.v1.CreateEvaluationResponse\"7\x82\xd3\xe4\x93\x02\x31\",/v1/{parent=models/*/versions/*}/evaluations:\x01*\x12\x9f\x01\n\x0fListEvaluations\x12(.modelregistry.v1.ListEvaluationsRequest\x1a).modelregistry.v1.ListEvaluationsResponse\"7\x90\x02\x01\x82\xd3\xe4\x93\x02.\x12,/v1/{parent=models/*/versions/*}/evaluations\x12\x8d\x01\n\x11\x43reateLineageEdge\x12*.modelregistry.v1.CreateLineageEdgeRequest\x1a+.modelregistry.v1.CreateLineageEdgeResponse\"\x1f\x90\x02\x02\x82\xd3\xe4\x93\x02\x16\"\x11/v1/lineage/edges:\x01*\x12o\n\nGetLineage\x12#.modelregistry.v1.GetLineageRequest\x1a$.modelregistry.v1.GetLineageResponse\"\x16\x90\x02\x01\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/lineage\x12\x86\x01\n\rAnalyzeImpact\x12&.modelregistry.v1.AnalyzeImpactRequest\x1a\'.modelregistry.v1.AnalyzeImpactResponse\"$\x90\x02\x01\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/lineage:analyzeImpact\x12v\n\x0cListAuditLog\x12%.modelregistry.v1.ListAuditLogRequest\x1a&.modelregistry.v1.ListAuditLogResponse\"\x17\x90\x02\x01\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/auditLog\x12s\n\x0bWatchEvents\x12$.modelregistry.v1.WatchEventsRequest\x1a%.modelregistry.v1.WatchEventsResponse\"\x15\x90\x02\x01\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/events0\x01\x12\xa5\x01\n\x13PromoteModelVersion\x12,.modelregistry.v1.PromoteModelVersionRequest\x1a-.modelregistry.v1.PromoteModelVersionResponse\"1\x82\xd3\xe4\x93\x02+\"&/v1/{name=models/*/versions/*}:promote:\x01*\x12\x9e\x01\n\x10\x41pprovePromotion\x12).modelregistry.v1.ApprovePromotionRequest\x1a*.modelregistry.v1.ApprovePromotionResponse\"3\x82\xd3\xe4\x93\x02-\"(/v1/{name=models/*/promotions/*}:approve:\x01*\x12\x9a\x01\n\x0fRejectPromotion\x12(.modelregistry.v1.RejectPromotionRequest\x1a).modelregistry.v1.RejectPromotionResponse\"2\x82\xd3\xe4\x93\x02,\"\'/v1/{name=models/*/promotions/*}:reject:\x01*\x12\xa2\x01\n\x11WithdrawPromotion\x12*.modelregistry.v1.WithdrawPromotionRequest\x1a+.modelregistry.v1.WithdrawPromotionResponse\"4\x82\xd3\xe4\x93\x02.\")/v1/{name=models/*/promotions/*}:withdraw:\x01*\x12\x8a\x01\n\x0cGetPromotion\x12%.modelregistry.v1.GetPromotionRequest\x1a&.modelregistry.v1.GetPromotionResponse\"+\x90\x02\x01\x82\xd3\xe4\x93\x02\"\x12 /v1/{name=models/*/promotions/*}\x12\x90\x01\n\x0eListPromotions\x12\'.modelregistry.v1.ListPromotionsRequest\x1a(.modelregistry.v1.ListPromotionsResponse\"+\x90\x02\x01\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=models/*}/promotions\x12\xa4\x01\n\x12RollbackProduction\x12+.modelregistry.v1.RollbackProductionRequest\x1a,.modelregistry.v1.RollbackProductionResponse\"3\x82\xd3\xe4\x93\x02-\"(/v1/{parent=models/*}:rollbackProduction:\x01*\x12\xac\x01\n\x10ReportDeployment\x12).modelregistry.v1.ReportDeploymentRequest\x1a*.modelregistry.v1.ReportDeploymentResponse\"A\x90\x02\x02\x82\xd3\xe4\x93\x02\x38\"3/v1/{model_version=models/*/versions/*}/deployments:\x01*\x12\xc4\x01\n\x0fListDeployments\x12(.modelregistry.v1.ListDeploymentsRequest\x1a).modelregistry.v1.ListDeploymentsResponse\"\\\x90\x02\x01\x82\xd3\xe4\x93\x02S\x12!/v1/{parent=models/*}/deploymentsZ.\x12,/v1/{parent=models/*/versions/*}/deployments\x12\x95\x01\n\x0eGetModelReport\x12\'.modelregistry.v1.GetModelReportRequest\x1a(.modelregistry.v1.GetModelReportResponse\"0\x90\x02\x01\x82\xd3\xe4\x93\x02\'\x12%/v1/{name=models/*/versions/*}:reportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,177 +37,199 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REPORTDEPLOYMENTREQUEST_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_REPORTDEPLOYMENTREQUEST_ATTRIBUTESENTRY']._serialized_options = b'8\001'
   _globals['_REGISTRYSERVICE'].methods_by_name['GetServerInfo']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['GetServerInfo']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetServerInfo']._serialized_options = b'\220\002\001\202\323\344\223\002\020\022\016/v1/serverInfo'
+  _globals['_REGISTRYSERVICE'].methods_by_name['RegisterModelVersion']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['RegisterModelVersion']._serialized_options = b'\202\323\344\223\002#\"\036/v1/{parent=models/*}/versions:\001*'
   _globals['_REGISTRYSERVICE'].methods_by_name['ResolveModelVersion']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['ResolveModelVersion']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ResolveModelVersion']._serialized_options = b'\220\002\001\202\323\344\223\002\034\022\032/v1/references/{reference}'
   _globals['_REGISTRYSERVICE'].methods_by_name['GetModelVersion']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['GetModelVersion']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetModelVersion']._serialized_options = b'\220\002\001\202\323\344\223\002 \022\036/v1/{name=models/*/versions/*}'
   _globals['_REGISTRYSERVICE'].methods_by_name['ListModelVersions']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['ListModelVersions']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListModelVersions']._serialized_options = b'\220\002\001\202\323\344\223\002 \022\036/v1/{parent=models/*}/versions'
   _globals['_REGISTRYSERVICE'].methods_by_name['GetModel']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['GetModel']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetModel']._serialized_options = b'\220\002\001\202\323\344\223\002\025\022\023/v1/{name=models/*}'
   _globals['_REGISTRYSERVICE'].methods_by_name['ListModels']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['ListModels']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListModels']._serialized_options = b'\220\002\001\202\323\344\223\002\014\022\n/v1/models'
+  _globals['_REGISTRYSERVICE'].methods_by_name['UpdateModel']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['UpdateModel']._serialized_options = b'\202\323\344\223\002\"2\031/v1/{model.name=models/*}:\005model'
+  _globals['_REGISTRYSERVICE'].methods_by_name['UpdateModelVersion']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['UpdateModelVersion']._serialized_options = b'\202\323\344\223\002=2,/v1/{model_version.name=models/*/versions/*}:\rmodel_version'
   _globals['_REGISTRYSERVICE'].methods_by_name['SearchModelVersions']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['SearchModelVersions']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['SearchModelVersions']._serialized_options = b'\220\002\001\202\323\344\223\002\025\022\023/v1/versions:search'
   _globals['_REGISTRYSERVICE'].methods_by_name['CompareModelVersions']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['CompareModelVersions']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['CompareModelVersions']._serialized_options = b'\220\002\001\202\323\344\223\002\026\022\024/v1/versions:compare'
   _globals['_REGISTRYSERVICE'].methods_by_name['ListStageTransitions']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['ListStageTransitions']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListStageTransitions']._serialized_options = b'\220\002\001\202\323\344\223\0021\022//v1/{name=models/*/versions/*}/stageTransitions'
+  _globals['_REGISTRYSERVICE'].methods_by_name['SetAlias']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['SetAlias']._serialized_options = b'\202\323\344\223\0025\"0/v1/{model_version=models/*/versions/*}:setAlias:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['DeleteAlias']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['DeleteAlias']._serialized_options = b'\202\323\344\223\002\'*%/v1/{parent=models/*}/aliases/{alias}'
   _globals['_REGISTRYSERVICE'].methods_by_name['ListAliases']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['ListAliases']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListAliases']._serialized_options = b'\220\002\001\202\323\344\223\002\037\022\035/v1/{parent=models/*}/aliases'
+  _globals['_REGISTRYSERVICE'].methods_by_name['CreateEvaluation']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['CreateEvaluation']._serialized_options = b'\202\323\344\223\0021\",/v1/{parent=models/*/versions/*}/evaluations:\001*'
   _globals['_REGISTRYSERVICE'].methods_by_name['ListEvaluations']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['ListEvaluations']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListEvaluations']._serialized_options = b'\220\002\001\202\323\344\223\002.\022,/v1/{parent=models/*/versions/*}/evaluations'
   _globals['_REGISTRYSERVICE'].methods_by_name['CreateLineageEdge']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['CreateLineageEdge']._serialized_options = b'\220\002\002'
+  _globals['_REGISTRYSERVICE'].methods_by_name['CreateLineageEdge']._serialized_options = b'\220\002\002\202\323\344\223\002\026\"\021/v1/lineage/edges:\001*'
   _globals['_REGISTRYSERVICE'].methods_by_name['GetLineage']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['GetLineage']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetLineage']._serialized_options = b'\220\002\001\202\323\344\223\002\r\022\013/v1/lineage'
   _globals['_REGISTRYSERVICE'].methods_by_name['AnalyzeImpact']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['AnalyzeImpact']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['AnalyzeImpact']._serialized_options = b'\220\002\001\202\323\344\223\002\033\022\031/v1/lineage:analyzeImpact'
   _globals['_REGISTRYSERVICE'].methods_by_name['ListAuditLog']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['ListAuditLog']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListAuditLog']._serialized_options = b'\220\002\001\202\323\344\223\002\016\022\014/v1/auditLog'
   _globals['_REGISTRYSERVICE'].methods_by_name['WatchEvents']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['WatchEvents']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['WatchEvents']._serialized_options = b'\220\002\001\202\323\344\223\002\014\022\n/v1/events'
+  _globals['_REGISTRYSERVICE'].methods_by_name['PromoteModelVersion']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['PromoteModelVersion']._serialized_options = b'\202\323\344\223\002+\"&/v1/{name=models/*/versions/*}:promote:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ApprovePromotion']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['ApprovePromotion']._serialized_options = b'\202\323\344\223\002-\"(/v1/{name=models/*/promotions/*}:approve:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['RejectPromotion']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['RejectPromotion']._serialized_options = b'\202\323\344\223\002,\"\'/v1/{name=models/*/promotions/*}:reject:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['WithdrawPromotion']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['WithdrawPromotion']._serialized_options = b'\202\323\344\223\002.\")/v1/{name=models/*/promotions/*}:withdraw:\001*'
   _globals['_REGISTRYSERVICE'].methods_by_name['GetPromotion']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['GetPromotion']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetPromotion']._serialized_options = b'\220\002\001\202\323\344\223\002\"\022 /v1/{name=models/*/promotions/*}'
   _globals['_REGISTRYSERVICE'].methods_by_name['ListPromotions']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['ListPromotions']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListPromotions']._serialized_options = b'\220\002\001\202\323\344\223\002\"\022 /v1/{parent=models/*}/promotions'
+  _globals['_REGISTRYSERVICE'].methods_by_name['RollbackProduction']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['RollbackProduction']._serialized_options = b'\202\323\344\223\002-\"(/v1/{parent=models/*}:rollbackProduction:\001*'
   _globals['_REGISTRYSERVICE'].methods_by_name['ReportDeployment']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['ReportDeployment']._serialized_options = b'\220\002\002'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ReportDeployment']._serialized_options = b'\220\002\002\202\323\344\223\0028\"3/v1/{model_version=models/*/versions/*}/deployments:\001*'
   _globals['_REGISTRYSERVICE'].methods_by_name['ListDeployments']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['ListDeployments']._serialized_options = b'\220\002\001'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ListDeployments']._serialized_options = b'\220\002\001\202\323\344\223\002S\022!/v1/{parent=models/*}/deploymentsZ.\022,/v1/{parent=models/*/versions/*}/deployments'
   _globals['_REGISTRYSERVICE'].methods_by_name['GetModelReport']._loaded_options = None
-  _globals['_REGISTRYSERVICE'].methods_by_name['GetModelReport']._serialized_options = b'\220\002\001'
-  _globals['_GETSERVERINFOREQUEST']._serialized_start=121
-  _globals['_GETSERVERINFOREQUEST']._serialized_end=143
-  _globals['_GETSERVERINFORESPONSE']._serialized_start=146
-  _globals['_GETSERVERINFORESPONSE']._serialized_end=409
-  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_start=412
-  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_end=625
-  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_start=627
-  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_end=712
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=714
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=817
-  _globals['_WATCHEVENTSRESPONSE']._serialized_start=819
-  _globals['_WATCHEVENTSRESPONSE']._serialized_end=880
-  _globals['_PROMOTEMODELVERSIONREQUEST']._serialized_start=882
-  _globals['_PROMOTEMODELVERSIONREQUEST']._serialized_end=1007
-  _globals['_PROMOTEMODELVERSIONRESPONSE']._serialized_start=1010
-  _globals['_PROMOTEMODELVERSIONRESPONSE']._serialized_end=1203
-  _globals['_APPROVEPROMOTIONREQUEST']._serialized_start=1205
-  _globals['_APPROVEPROMOTIONREQUEST']._serialized_end=1281
-  _globals['_APPROVEPROMOTIONRESPONSE']._serialized_start=1284
-  _globals['_APPROVEPROMOTIONRESPONSE']._serialized_end=1474
-  _globals['_REJECTPROMOTIONREQUEST']._serialized_start=1476
-  _globals['_REJECTPROMOTIONREQUEST']._serialized_end=1531
-  _globals['_REJECTPROMOTIONRESPONSE']._serialized_start=1533
-  _globals['_REJECTPROMOTIONRESPONSE']._serialized_end=1606
-  _globals['_WITHDRAWPROMOTIONREQUEST']._serialized_start=1608
-  _globals['_WITHDRAWPROMOTIONREQUEST']._serialized_end=1664
-  _globals['_WITHDRAWPROMOTIONRESPONSE']._serialized_start=1666
-  _globals['_WITHDRAWPROMOTIONRESPONSE']._serialized_end=1741
-  _globals['_ROLLBACKPRODUCTIONREQUEST']._serialized_start=1743
-  _globals['_ROLLBACKPRODUCTIONREQUEST']._serialized_end=1820
-  _globals['_ROLLBACKPRODUCTIONRESPONSE']._serialized_start=1823
-  _globals['_ROLLBACKPRODUCTIONRESPONSE']._serialized_end=2015
-  _globals['_GETMODELREPORTREQUEST']._serialized_start=2017
-  _globals['_GETMODELREPORTREQUEST']._serialized_end=2054
-  _globals['_GETMODELREPORTRESPONSE']._serialized_start=2057
-  _globals['_GETMODELREPORTRESPONSE']._serialized_end=2451
-  _globals['_GETMODELVERSIONREQUEST']._serialized_start=2453
-  _globals['_GETMODELVERSIONREQUEST']._serialized_end=2491
-  _globals['_GETMODELVERSIONRESPONSE']._serialized_start=2493
-  _globals['_GETMODELVERSIONRESPONSE']._serialized_end=2573
-  _globals['_LISTMODELVERSIONSREQUEST']._serialized_start=2575
-  _globals['_LISTMODELVERSIONSREQUEST']._serialized_end=2679
-  _globals['_LISTMODELVERSIONSRESPONSE']._serialized_start=2681
-  _globals['_LISTMODELVERSIONSRESPONSE']._serialized_end=2789
-  _globals['_GETMODELREQUEST']._serialized_start=2791
-  _globals['_GETMODELREQUEST']._serialized_end=2822
-  _globals['_GETMODELRESPONSE']._serialized_start=2824
-  _globals['_GETMODELRESPONSE']._serialized_end=2882
-  _globals['_LISTMODELSREQUEST']._serialized_start=2884
-  _globals['_LISTMODELSREQUEST']._serialized_end=2965
-  _globals['_LISTMODELSRESPONSE']._serialized_start=2967
-  _globals['_LISTMODELSRESPONSE']._serialized_end=3053
-  _globals['_UPDATEMODELREQUEST']._serialized_start=3055
-  _globals['_UPDATEMODELREQUEST']._serialized_end=3164
-  _globals['_UPDATEMODELRESPONSE']._serialized_start=3166
-  _globals['_UPDATEMODELRESPONSE']._serialized_end=3227
-  _globals['_UPDATEMODELVERSIONREQUEST']._serialized_start=3230
-  _globals['_UPDATEMODELVERSIONREQUEST']._serialized_end=3361
-  _globals['_UPDATEMODELVERSIONRESPONSE']._serialized_start=3363
-  _globals['_UPDATEMODELVERSIONRESPONSE']._serialized_end=3446
-  _globals['_SEARCHMODELVERSIONSREQUEST']._serialized_start=3448
-  _globals['_SEARCHMODELVERSIONSREQUEST']._serialized_end=3572
-  _globals['_SEARCHMODELVERSIONSRESPONSE']._serialized_start=3574
-  _globals['_SEARCHMODELVERSIONSRESPONSE']._serialized_end=3684
-  _globals['_COMPAREMODELVERSIONSREQUEST']._serialized_start=3686
-  _globals['_COMPAREMODELVERSIONSREQUEST']._serialized_end=3772
-  _globals['_COMPAREMODELVERSIONSRESPONSE']._serialized_start=3775
-  _globals['_COMPAREMODELVERSIONSRESPONSE']._serialized_end=3915
-  _globals['_LISTSTAGETRANSITIONSREQUEST']._serialized_start=3917
-  _globals['_LISTSTAGETRANSITIONSREQUEST']._serialized_end=3999
-  _globals['_LISTSTAGETRANSITIONSRESPONSE']._serialized_start=4001
-  _globals['_LISTSTAGETRANSITIONSRESPONSE']._serialized_end=4112
-  _globals['_SETALIASREQUEST']._serialized_start=4114
-  _globals['_SETALIASREQUEST']._serialized_end=4169
-  _globals['_SETALIASRESPONSE']._serialized_start=4171
-  _globals['_SETALIASRESPONSE']._serialized_end=4266
-  _globals['_DELETEALIASREQUEST']._serialized_start=4268
-  _globals['_DELETEALIASREQUEST']._serialized_end=4319
-  _globals['_DELETEALIASRESPONSE']._serialized_start=4321
-  _globals['_DELETEALIASRESPONSE']._serialized_end=4374
-  _globals['_LISTALIASESREQUEST']._serialized_start=4376
-  _globals['_LISTALIASESREQUEST']._serialized_end=4412
-  _globals['_LISTALIASESRESPONSE']._serialized_start=4414
-  _globals['_LISTALIASESRESPONSE']._serialized_end=4482
-  _globals['_CREATEEVALUATIONREQUEST']._serialized_start=4484
-  _globals['_CREATEEVALUATIONREQUEST']._serialized_end=4595
-  _globals['_CREATEEVALUATIONRESPONSE']._serialized_start=4597
-  _globals['_CREATEEVALUATIONRESPONSE']._serialized_end=4673
-  _globals['_LISTEVALUATIONSREQUEST']._serialized_start=4676
-  _globals['_LISTEVALUATIONSREQUEST']._serialized_end=4850
-  _globals['_LISTEVALUATIONSRESPONSE']._serialized_start=4852
-  _globals['_LISTEVALUATIONSRESPONSE']._serialized_end=4953
-  _globals['_CREATELINEAGEEDGEREQUEST']._serialized_start=4955
-  _globals['_CREATELINEAGEEDGEREQUEST']._serialized_end=5026
-  _globals['_CREATELINEAGEEDGERESPONSE']._serialized_start=5028
-  _globals['_CREATELINEAGEEDGERESPONSE']._serialized_end=5100
-  _globals['_GETLINEAGEREQUEST']._serialized_start=5103
-  _globals['_GETLINEAGEREQUEST']._serialized_end=5296
-  _globals['_GETLINEAGERESPONSE']._serialized_start=5298
-  _globals['_GETLINEAGERESPONSE']._serialized_end=5410
-  _globals['_ANALYZEIMPACTREQUEST']._serialized_start=5413
-  _globals['_ANALYZEIMPACTREQUEST']._serialized_end=5595
-  _globals['_ANALYZEIMPACTRESPONSE']._serialized_start=5597
-  _globals['_ANALYZEIMPACTRESPONSE']._serialized_end=5673
-  _globals['_LISTAUDITLOGREQUEST']._serialized_start=5675
-  _globals['_LISTAUDITLOGREQUEST']._serialized_end=5753
-  _globals['_LISTAUDITLOGRESPONSE']._serialized_start=5755
-  _globals['_LISTAUDITLOGRESPONSE']._serialized_end=5849
-  _globals['_GETPROMOTIONREQUEST']._serialized_start=5851
-  _globals['_GETPROMOTIONREQUEST']._serialized_end=5886
-  _globals['_GETPROMOTIONRESPONSE']._serialized_start=5888
-  _globals['_GETPROMOTIONRESPONSE']._serialized_end=5958
-  _globals['_LISTPROMOTIONSREQUEST']._serialized_start=5961
-  _globals['_LISTPROMOTIONSREQUEST']._serialized_end=6131
-  _globals['_LISTPROMOTIONSRESPONSE']._serialized_start=6133
-  _globals['_LISTPROMOTIONSRESPONSE']._serialized_end=6231
-  _globals['_REPORTDEPLOYMENTREQUEST']._serialized_start=6234
-  _globals['_REPORTDEPLOYMENTREQUEST']._serialized_end=6519
-  _globals['_REPORTDEPLOYMENTREQUEST_ATTRIBUTESENTRY']._serialized_start=6470
-  _globals['_REPORTDEPLOYMENTREQUEST_ATTRIBUTESENTRY']._serialized_end=6519
-  _globals['_REPORTDEPLOYMENTRESPONSE']._serialized_start=6521
-  _globals['_REPORTDEPLOYMENTRESPONSE']._serialized_end=6597
-  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_start=6599
-  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_end=6639
-  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_start=6641
-  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_end=6717
-  _globals['_RESOLVEMODELVERSIONREQUEST']._serialized_start=6719
-  _globals['_RESOLVEMODELVERSIONREQUEST']._serialized_end=6766
-  _globals['_RESOLVEMODELVERSIONRESPONSE']._serialized_start=6768
-  _globals['_RESOLVEMODELVERSIONRESPONSE']._serialized_end=6885
-  _globals['_REGISTRYSERVICE']._serialized_start=6888
-  _globals['_REGISTRYSERVICE']._serialized_end=10310
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetModelReport']._serialized_options = b'\220\002\001\202\323\344\223\002\'\022%/v1/{name=models/*/versions/*}:report'
+  _globals['_GETSERVERINFOREQUEST']._serialized_start=151
+  _globals['_GETSERVERINFOREQUEST']._serialized_end=173
+  _globals['_GETSERVERINFORESPONSE']._serialized_start=176
+  _globals['_GETSERVERINFORESPONSE']._serialized_end=439
+  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_start=442
+  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_end=655
+  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_start=657
+  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_end=742
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=744
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=847
+  _globals['_WATCHEVENTSRESPONSE']._serialized_start=849
+  _globals['_WATCHEVENTSRESPONSE']._serialized_end=910
+  _globals['_PROMOTEMODELVERSIONREQUEST']._serialized_start=912
+  _globals['_PROMOTEMODELVERSIONREQUEST']._serialized_end=1037
+  _globals['_PROMOTEMODELVERSIONRESPONSE']._serialized_start=1040
+  _globals['_PROMOTEMODELVERSIONRESPONSE']._serialized_end=1233
+  _globals['_APPROVEPROMOTIONREQUEST']._serialized_start=1235
+  _globals['_APPROVEPROMOTIONREQUEST']._serialized_end=1311
+  _globals['_APPROVEPROMOTIONRESPONSE']._serialized_start=1314
+  _globals['_APPROVEPROMOTIONRESPONSE']._serialized_end=1504
+  _globals['_REJECTPROMOTIONREQUEST']._serialized_start=1506
+  _globals['_REJECTPROMOTIONREQUEST']._serialized_end=1561
+  _globals['_REJECTPROMOTIONRESPONSE']._serialized_start=1563
+  _globals['_REJECTPROMOTIONRESPONSE']._serialized_end=1636
+  _globals['_WITHDRAWPROMOTIONREQUEST']._serialized_start=1638
+  _globals['_WITHDRAWPROMOTIONREQUEST']._serialized_end=1694
+  _globals['_WITHDRAWPROMOTIONRESPONSE']._serialized_start=1696
+  _globals['_WITHDRAWPROMOTIONRESPONSE']._serialized_end=1771
+  _globals['_ROLLBACKPRODUCTIONREQUEST']._serialized_start=1773
+  _globals['_ROLLBACKPRODUCTIONREQUEST']._serialized_end=1850
+  _globals['_ROLLBACKPRODUCTIONRESPONSE']._serialized_start=1853
+  _globals['_ROLLBACKPRODUCTIONRESPONSE']._serialized_end=2045
+  _globals['_GETMODELREPORTREQUEST']._serialized_start=2047
+  _globals['_GETMODELREPORTREQUEST']._serialized_end=2084
+  _globals['_GETMODELREPORTRESPONSE']._serialized_start=2087
+  _globals['_GETMODELREPORTRESPONSE']._serialized_end=2481
+  _globals['_GETMODELVERSIONREQUEST']._serialized_start=2483
+  _globals['_GETMODELVERSIONREQUEST']._serialized_end=2521
+  _globals['_GETMODELVERSIONRESPONSE']._serialized_start=2523
+  _globals['_GETMODELVERSIONRESPONSE']._serialized_end=2603
+  _globals['_LISTMODELVERSIONSREQUEST']._serialized_start=2605
+  _globals['_LISTMODELVERSIONSREQUEST']._serialized_end=2709
+  _globals['_LISTMODELVERSIONSRESPONSE']._serialized_start=2711
+  _globals['_LISTMODELVERSIONSRESPONSE']._serialized_end=2819
+  _globals['_GETMODELREQUEST']._serialized_start=2821
+  _globals['_GETMODELREQUEST']._serialized_end=2852
+  _globals['_GETMODELRESPONSE']._serialized_start=2854
+  _globals['_GETMODELRESPONSE']._serialized_end=2912
+  _globals['_LISTMODELSREQUEST']._serialized_start=2914
+  _globals['_LISTMODELSREQUEST']._serialized_end=2995
+  _globals['_LISTMODELSRESPONSE']._serialized_start=2997
+  _globals['_LISTMODELSRESPONSE']._serialized_end=3083
+  _globals['_UPDATEMODELREQUEST']._serialized_start=3085
+  _globals['_UPDATEMODELREQUEST']._serialized_end=3194
+  _globals['_UPDATEMODELRESPONSE']._serialized_start=3196
+  _globals['_UPDATEMODELRESPONSE']._serialized_end=3257
+  _globals['_UPDATEMODELVERSIONREQUEST']._serialized_start=3260
+  _globals['_UPDATEMODELVERSIONREQUEST']._serialized_end=3391
+  _globals['_UPDATEMODELVERSIONRESPONSE']._serialized_start=3393
+  _globals['_UPDATEMODELVERSIONRESPONSE']._serialized_end=3476
+  _globals['_SEARCHMODELVERSIONSREQUEST']._serialized_start=3478
+  _globals['_SEARCHMODELVERSIONSREQUEST']._serialized_end=3602
+  _globals['_SEARCHMODELVERSIONSRESPONSE']._serialized_start=3604
+  _globals['_SEARCHMODELVERSIONSRESPONSE']._serialized_end=3714
+  _globals['_COMPAREMODELVERSIONSREQUEST']._serialized_start=3716
+  _globals['_COMPAREMODELVERSIONSREQUEST']._serialized_end=3802
+  _globals['_COMPAREMODELVERSIONSRESPONSE']._serialized_start=3805
+  _globals['_COMPAREMODELVERSIONSRESPONSE']._serialized_end=3945
+  _globals['_LISTSTAGETRANSITIONSREQUEST']._serialized_start=3947
+  _globals['_LISTSTAGETRANSITIONSREQUEST']._serialized_end=4029
+  _globals['_LISTSTAGETRANSITIONSRESPONSE']._serialized_start=4031
+  _globals['_LISTSTAGETRANSITIONSRESPONSE']._serialized_end=4142
+  _globals['_SETALIASREQUEST']._serialized_start=4144
+  _globals['_SETALIASREQUEST']._serialized_end=4199
+  _globals['_SETALIASRESPONSE']._serialized_start=4201
+  _globals['_SETALIASRESPONSE']._serialized_end=4296
+  _globals['_DELETEALIASREQUEST']._serialized_start=4298
+  _globals['_DELETEALIASREQUEST']._serialized_end=4349
+  _globals['_DELETEALIASRESPONSE']._serialized_start=4351
+  _globals['_DELETEALIASRESPONSE']._serialized_end=4404
+  _globals['_LISTALIASESREQUEST']._serialized_start=4406
+  _globals['_LISTALIASESREQUEST']._serialized_end=4442
+  _globals['_LISTALIASESRESPONSE']._serialized_start=4444
+  _globals['_LISTALIASESRESPONSE']._serialized_end=4512
+  _globals['_CREATEEVALUATIONREQUEST']._serialized_start=4514
+  _globals['_CREATEEVALUATIONREQUEST']._serialized_end=4625
+  _globals['_CREATEEVALUATIONRESPONSE']._serialized_start=4627
+  _globals['_CREATEEVALUATIONRESPONSE']._serialized_end=4703
+  _globals['_LISTEVALUATIONSREQUEST']._serialized_start=4706
+  _globals['_LISTEVALUATIONSREQUEST']._serialized_end=4880
+  _globals['_LISTEVALUATIONSRESPONSE']._serialized_start=4882
+  _globals['_LISTEVALUATIONSRESPONSE']._serialized_end=4983
+  _globals['_CREATELINEAGEEDGEREQUEST']._serialized_start=4985
+  _globals['_CREATELINEAGEEDGEREQUEST']._serialized_end=5056
+  _globals['_CREATELINEAGEEDGERESPONSE']._serialized_start=5058
+  _globals['_CREATELINEAGEEDGERESPONSE']._serialized_end=5130
+  _globals['_GETLINEAGEREQUEST']._serialized_start=5133
+  _globals['_GETLINEAGEREQUEST']._serialized_end=5326
+  _globals['_GETLINEAGERESPONSE']._serialized_start=5328
+  _globals['_GETLINEAGERESPONSE']._serialized_end=5440
+  _globals['_ANALYZEIMPACTREQUEST']._serialized_start=5443
+  _globals['_ANALYZEIMPACTREQUEST']._serialized_end=5625
+  _globals['_ANALYZEIMPACTRESPONSE']._serialized_start=5627
+  _globals['_ANALYZEIMPACTRESPONSE']._serialized_end=5703
+  _globals['_LISTAUDITLOGREQUEST']._serialized_start=5705
+  _globals['_LISTAUDITLOGREQUEST']._serialized_end=5783
+  _globals['_LISTAUDITLOGRESPONSE']._serialized_start=5785
+  _globals['_LISTAUDITLOGRESPONSE']._serialized_end=5879
+  _globals['_GETPROMOTIONREQUEST']._serialized_start=5881
+  _globals['_GETPROMOTIONREQUEST']._serialized_end=5916
+  _globals['_GETPROMOTIONRESPONSE']._serialized_start=5918
+  _globals['_GETPROMOTIONRESPONSE']._serialized_end=5988
+  _globals['_LISTPROMOTIONSREQUEST']._serialized_start=5991
+  _globals['_LISTPROMOTIONSREQUEST']._serialized_end=6161
+  _globals['_LISTPROMOTIONSRESPONSE']._serialized_start=6163
+  _globals['_LISTPROMOTIONSRESPONSE']._serialized_end=6261
+  _globals['_REPORTDEPLOYMENTREQUEST']._serialized_start=6264
+  _globals['_REPORTDEPLOYMENTREQUEST']._serialized_end=6549
+  _globals['_REPORTDEPLOYMENTREQUEST_ATTRIBUTESENTRY']._serialized_start=6500
+  _globals['_REPORTDEPLOYMENTREQUEST_ATTRIBUTESENTRY']._serialized_end=6549
+  _globals['_REPORTDEPLOYMENTRESPONSE']._serialized_start=6551
+  _globals['_REPORTDEPLOYMENTRESPONSE']._serialized_end=6627
+  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_start=6629
+  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_end=6669
+  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_start=6671
+  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_end=6747
+  _globals['_RESOLVEMODELVERSIONREQUEST']._serialized_start=6749
+  _globals['_RESOLVEMODELVERSIONREQUEST']._serialized_end=6796
+  _globals['_RESOLVEMODELVERSIONRESPONSE']._serialized_start=6798
+  _globals['_RESOLVEMODELVERSIONRESPONSE']._serialized_end=6915
+  _globals['_REGISTRYSERVICE']._serialized_start=6918
+  _globals['_REGISTRYSERVICE']._serialized_end=11718
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,244 @@
+"""The OpenAPI 3 description of the HTTP/JSON API, built from the service's descriptors.
+
+Paths and methods come from the ``google.api.http`` rules (:mod:`.rules`), schemas from
+the messages, in their proto3 JSON form: lowerCamelCase names, 64-bit integers as strings,
+enums as their names, ``Timestamp`` as an RFC 3339 ``date-time`` string, ``FieldMask`` as
+a comma-separated string, maps as objects. A path variable with a pattern
+(``{name=models/*/versions/*}``) becomes one path parameter per ``*``, named after the
+collection before it: ``/v1/models/{model}/versions/{version}``. ``scripts/gen_openapi.py``
+writes it to ``protos/openapi.json``; the gateway serves the same document at
+``/v1/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.descriptor import (
+    Descriptor,
+    EnumDescriptor,
+    FieldDescriptor,
+    ServiceDescriptor,
+)
+
+from services.gateway.http.json_api.rules import HttpRule, Variable, rules_of
+
+T = FieldDescriptor
+_INT32 = {T.TYPE_INT32, T.TYPE_SINT32, T.TYPE_SFIXED32, T.TYPE_UINT32, T.TYPE_FIXED32}
+_INT64 = {T.TYPE_INT64, T.TYPE_SINT64, T.TYPE_SFIXED64, T.TYPE_UINT64, T.TYPE_FIXED64}
+_WELL_KNOWN: dict[str, dict[str, Any]] = {
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+    "google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?s$"},
+    "google.protobuf.FieldMask": {"type": "string", "description": "comma-separated field paths"},
+    "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
+    "google.protobuf.Value": {},
+    "google.protobuf.Empty": {"type": "object"},
+    "google.protobuf.Any": {
+        "type": "object",
+        "properties": {"@type": {"type": "string"}},
+        "additionalProperties": True,
+    },
+    "google.protobuf.DoubleValue": {"type": "number"},
+    "google.protobuf.FloatValue": {"type": "number"},
+    "google.protobuf.Int64Value": {"type": "string", "format": "int64"},
+    "google.protobuf.UInt64Value": {"type": "string", "format": "uint64"},
+    "google.protobuf.Int32Value": {"type": "integer", "format": "int32"},
+    "google.protobuf.UInt32Value": {"type": "integer", "format": "int32"},
+    "google.protobuf.BoolValue": {"type": "boolean"},
+    "google.protobuf.StringValue": {"type": "string"},
+}
+_STATUS = "google.rpc.Status"
+
+
+class _Schemas:
+    """Component schemas, added as messages and enums are met."""
+
+    def __init__(self) -> None:
+        self.components: dict[str, dict[str, Any]] = {}
+
+    def ref(self, name: str) -> dict[str, Any]:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def message(self, descriptor: Descriptor) -> dict[str, Any]:
+        if descriptor.full_name in _WELL_KNOWN:
+            return dict(_WELL_KNOWN[descriptor.full_name])
+        name = descriptor.full_name
+        if name not in self.components:
+            self.components[name] = {}  # before the fields: messages may nest themselves
+            properties = {f.json_name: self.field(f) for f in descriptor.fields}
+            schema: dict[str, Any] = {"type": "object", "properties": properties}
+            self.components[name] = schema
+        return self.ref(name)
+
+    def enum(self, descriptor: EnumDescriptor) -> dict[str, Any]:
+        name = descriptor.full_name
+        if name not in self.components:
+            self.components[name] = {"type": "string", "enum": [v.name for v in descriptor.values]}
+        return self.ref(name)
+
+    def scalar(self, field: FieldDescriptor) -> dict[str, Any]:
+        if field.type == T.TYPE_MESSAGE:
+            return self.message(field.message_type)
+        if field.type == T.TYPE_ENUM:
+            return self.enum(field.enum_type)
+        if field.type in (T.TYPE_DOUBLE, T.TYPE_FLOAT):
+            return {
+                "type": "number",
+                "format": "double" if field.type == T.TYPE_DOUBLE else "float",
+            }
+        if field.type in _INT32:
+            return {"type": "integer", "format": "int32"}
+        if field.type in _INT64:
+            return {"type": "string", "format": "int64"}
+        if field.type == T.TYPE_BOOL:
+            return {"type": "boolean"}
+        if field.type == T.TYPE_BYTES:
+            return {"type": "string", "format": "byte"}
+        return {"type": "string"}
+
+    def field(self, field: FieldDescriptor) -> dict[str, Any]:
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            value = field.message_type.fields_by_name["value"]
+            return {"type": "object", "additionalProperties": self.scalar(value)}
+        if field.is_repeated:
+            return {"type": "array", "items": self.scalar(field)}
+        return self.scalar(field)
+
+
+def _path(rule: HttpRule) -> tuple[str, list[dict[str, Any]]]:
+    """The OpenAPI path of a rule and its path parameters."""
+    parts: list[str] = []
+    parameters: list[dict[str, Any]] = []
+    for segment in rule.template.segments:
+        if isinstance(segment, str):
+            parts.append(segment)
+            continue
+        names = _expand(segment)
+        for index, piece in enumerate(segment.pattern):
+            if piece in ("*", "**"):
+                parts.append("{" + names[index] + "}")
+                parameters.append(
+                    {
+                        "name": names[index],
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": f"part of `{segment.field}` (`{'/'.join(segment.pattern)}`)",
+                    }
+                )
+            else:
+                parts.append(piece)
+    path = "/" + "/".join(parts)
+    return (path + ":" + rule.template.verb if rule.template.verb else path), parameters
+
+
+def _expand(variable: Variable) -> dict[int, str]:
+    """Parameter names for a variable's wildcards: the collection before each, singular
+    (``models/*`` -> ``model``), or the field's own name for ``{field}``."""
+    if variable.pattern == ("*",):
+        return {0: variable.field.split(".")[-1]}
+    names = {}
+    for index, piece in enumerate(variable.pattern):
+        if piece in ("*", "**"):
+            before = variable.pattern[index - 1] if index else variable.field
+            names[index] = before[:-1] if before.endswith("s") else before
+    return names
+
+
+def _query(
+    schemas: _Schemas, descriptor: Descriptor, bound: set[str], prefix: str = "", named: str = ""
+) -> list[dict[str, Any]]:
+    """Query parameters for the fields of ``descriptor`` that neither path nor body take;
+    a message field is flattened one level (``node.type``)."""
+    found: list[dict[str, Any]] = []
+    for field in descriptor.fields:
+        dotted = prefix + field.name
+        if dotted in bound:
+            continue
+        message = field.message_type
+        if message is not None and message.GetOptions().map_entry:
+            continue
+        if message is not None and message.full_name not in _WELL_KNOWN:
+            if not prefix and not field.is_repeated:
+                found += _query(schemas, message, bound, dotted + ".", field.json_name + ".")
+            continue
+        name = named + field.json_name
+        found.append({"name": name, "in": "query", "schema": schemas.field(field)})
+    return found
+
+
+def _operation(schemas: _Schemas, rule: HttpRule, parameters: list[dict[str, Any]]) -> dict:
+    method = rule.method
+    bound = {v.field for v in rule.template.variables}
+    operation: dict[str, Any] = {
+        "operationId": method.name + (f"_{rule.binding}" if rule.binding else ""),
+        "summary": f"{method.containing_service.name}.{method.name}",
+        "tags": [method.containing_service.name],
+    }
+    if rule.body == "*":
+        body_schema = schemas.message(method.input_type)
+    elif rule.body:
+        field = method.input_type.fields_by_name[rule.body]
+        bound.add(rule.body)
+        body_schema = schemas.field(field)
+    query = [] if rule.body == "*" else _query(schemas, method.input_type, bound)
+    operation["parameters"] = parameters + query
+    if rule.body:
+        operation["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": body_schema}},
+        }
+    if method.server_streaming:
+        ok = {
+            "description": "server-sent events: `id:` the event's sequence (send it back as "
+            "`Last-Event-ID` to resume), `data:` the proto3 JSON of one "
+            f"`{method.output_type.fields[0].message_type.full_name}`",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    else:
+        ok = {
+            "description": "OK",
+            "content": {"application/json": {"schema": schemas.message(method.output_type)}},
+        }
+    operation["responses"] = {
+        "200": ok,
+        "default": {
+            "description": "an error: a google.rpc.Status",
+            "content": {"application/json": {"schema": schemas.ref(_STATUS)}},
+        },
+    }
+    return operation
+
+
+def build_openapi(service: ServiceDescriptor) -> dict[str, Any]:
+    """The OpenAPI 3.0 document of ``service``'s HTTP bindings."""
+    schemas = _Schemas()
+    schemas.components[_STATUS] = {
+        "type": "object",
+        "properties": {
+            "code": {"type": "integer", "format": "int32", "description": "a google.rpc.Code"},
+            "message": {"type": "string"},
+            "details": {"type": "array", "items": _WELL_KNOWN["google.protobuf.Any"]},
+        },
+    }
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(rules_of(service), key=lambda r: r.method.index):
+        path, parameters = _path(rule)
+        operation = _operation(schemas, rule, parameters)
+        paths.setdefault(path, {})[rule.http_method.lower()] = operation
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": service.full_name,
+            "version": service.file.package.rsplit(".", 1)[-1],
+            "description": "HTTP/JSON bindings of the gRPC service, from the google.api.http "
+            f"annotations of {service.file.name}, which documents every RPC and its errors. "
+            "Bodies and answers are proto3 JSON; errors are google.rpc.Status JSON.",
+        },
+        "security": [{"bearer": []}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": dict(sorted(schemas.components.items())),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
