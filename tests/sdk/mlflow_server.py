@@ -1,5 +1,6 @@
-"""A real ``mlflow server`` for the import tests, run from MLflow's own venv (.venv-mlflow,
-which scripts/test installs), and a populator that fills it through MLflow's client."""
+"""A real ``mlflow server`` for the import tests, run from MLflow's own venv (.venv-mlflow
+for MLflow 3, .venv-mlflow2 for MLflow 2; scripts/test installs both), and a populator
+that fills it through the same venv's MLflow client."""
 
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from pathlib import Path
 from tests.conftest import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / ".venv-mlflow"
+#: The MLflow servers the import tests run against, by major version.
+VENVS = {3: ROOT / ".venv-mlflow", 2: ROOT / ".venv-mlflow2"}
 POPULATE = ROOT / "tests" / "mlflow" / "populate.py"
 
 
 @dataclass
 class MlflowServer:
     url: str
+    version: str
     artifacts: Path
     server: subprocess.Popen
     populator: subprocess.Popen
@@ -32,6 +35,10 @@ class MlflowServer:
         self.populator.stdin.write(json.dumps(spec) + "\n")
         self.populator.stdin.flush()
         return json.loads(_line_starting(self.populator, "ANSWER ").removeprefix("ANSWER "))
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
 
     def artifact_dir(self, experiment_id: str, run_id: str) -> Path:
         """Where the server keeps a run's artifacts (``--artifacts-destination``)."""
@@ -62,9 +69,11 @@ def _line_starting(proc: subprocess.Popen, prefix: str) -> str:
     raise AssertionError(f"the MLflow populator ended (exit {proc.wait()}) before {prefix!r}")
 
 
-def start_mlflow(tmp: Path) -> MlflowServer:
-    """``mlflow server`` on a free loopback port, SQLite in ``tmp``, artifacts served."""
-    mlflow = VENV / "bin" / "mlflow"
+def start_mlflow(tmp: Path, major: int = 3) -> MlflowServer:
+    """``mlflow server`` of MLflow ``major`` (a key of :data:`VENVS`) on a free loopback
+    port, SQLite in ``tmp``, artifacts served."""
+    venv = VENVS[major]
+    mlflow = venv / "bin" / "mlflow"
     assert mlflow.exists(), f"{mlflow} is missing: scripts/test installs it (run it once)"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -91,7 +100,7 @@ def start_mlflow(tmp: Path) -> MlflowServer:
     )
     # The populator imports MLflow while the server starts, then waits for /health.
     populator = subprocess.Popen(
-        [str(VENV / "bin" / "python"), str(POPULATE), url],
+        [str(venv / "bin" / "python"), str(POPULATE), url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=(tmp / "mlflow-populate.log").open("w"),
@@ -99,9 +108,10 @@ def start_mlflow(tmp: Path) -> MlflowServer:
         cwd=POPULATE.parent,
     )
     try:
-        _line_starting(populator, "READY")
+        version = _line_starting(populator, "READY ").removeprefix("READY ")
     except AssertionError:
         _stop_group(server)
         print((tmp / "mlflow-server.log").read_text()[-2000:], file=sys.stderr)
         raise
-    return MlflowServer(url, tmp / "artifacts", server, populator)
+    assert version.startswith(f"{major}."), f"{venv} has MLflow {version}, not {major}.x"
+    return MlflowServer(url, version, tmp / "artifacts", server, populator)

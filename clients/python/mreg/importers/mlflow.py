@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -257,11 +257,27 @@ class MlflowSource:
             text = getattr(error, "message", None) or str(error)
             if "RESOURCE_DOES_NOT_EXIST" in text or "404 Client Error" in text:
                 raise SourceError(f"{missing}: its artifact store answered 404") from None
+            if self._absent(uri):
+                # MLflow 2's artifact proxy answers 500, not 404, for a path it lacks.
+                absent = f"{missing}: its artifact store has nothing at that path"
+                raise SourceError(absent) from None
             raise SourceError(f"{missing}: downloading failed: {_message(error)}") from None
         result = Path(path)
         if not result.exists() or (result.is_dir() and not any(_files(result))):
             raise SourceError(missing)
         return result
+
+    def _absent(self, uri: str) -> bool:
+        """Whether the artifact store lists the parent of ``uri`` without its last part;
+        False when that cannot be told (no parent, or listing it fails too)."""
+        parent, _, name = uri.rstrip("/").rpartition("/")
+        if not name or not parent:
+            return False
+        try:
+            listed = _mlflow().artifacts.list_artifacts(artifact_uri=parent, tracking_uri=self.uri)
+        except Exception:
+            return False
+        return all(PurePosixPath(entry.path).name != name for entry in listed or [])
 
 
 def _logged_model_of(source: str) -> str:
