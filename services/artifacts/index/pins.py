@@ -1,0 +1,131 @@
+"""Pins in the index: ``pins(blob_hash, holder, create_time)``, primary key (blob, holder).
+
+Each question is one indexed statement, whatever the number of holders: pinning is an
+insert that ignores a present row, unpinning a delete, a count is a range of the primary
+key, a page of holders is a keyset range (``holder > after``, ordered, limited), and "does
+a version within model prefix P pin one of these blobs" is a range of the primary key per
+blob, ``holder >= 'models/P' AND holder < upper(P)``: holders compare byte by byte (see
+:mod:`.schema`), so that range is exactly the holders that start with ``models/P`` (no LIKE,
+so no pattern characters to escape, and no case folding, which SQLite's LIKE does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, and_, delete, func, literal, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.artifacts.index.database import IndexDatabase
+from services.artifacts.index.schema import PinRow
+
+PINS = PinRow.__table__
+#: Most holders an answer lists (``BlobInfo.pins``, a scrub report's ``pinned_by``); the
+#: count says how many there are, ``ListBlobPins`` pages through them all.
+PINS_LISTED = 100
+HOLDER_PREFIX = "models/"
+
+
+def prefix_range(model_prefix: str) -> tuple[str, str] | None:
+    """The ``[low, high)`` range of the holders that are versions of models whose names
+    start with ``model_prefix``; None when no holder can be (a prefix with ``/``: model
+    names have none, so the rule of :func:`services.artifacts.visibility.holder_in_prefix`
+    matches nothing)."""
+    if "/" in model_prefix:
+        return None
+    low = HOLDER_PREFIX + model_prefix
+    return low, low[:-1] + chr(ord(low[-1]) + 1)
+
+
+def _within(model_prefix: str) -> ColumnElement[bool]:
+    if not model_prefix:
+        return true()
+    bounds = prefix_range(model_prefix)
+    if bounds is None:
+        return literal(False)
+    return and_(PINS.c.holder >= bounds[0], PINS.c.holder < bounds[1])
+
+
+class PinIndex:
+    """Pins of blobs by holders, in the index database."""
+
+    def __init__(self, db: IndexDatabase) -> None:
+        self.db = db
+        self._dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+
+    def add(self, pins: Iterable[tuple[str, str]]) -> None:
+        """Record each ``(blob, holder)`` pin (idempotent), in one transaction."""
+        rows = [{"blob_hash": sha, "holder": h, "create_time": _now()} for sha, h in pins]
+        if not rows:
+            return
+        stmt = self._dialect.insert(PINS).on_conflict_do_nothing(
+            index_elements=["blob_hash", "holder"]
+        )
+        with self.db.write() as conn:
+            conn.execute(stmt, rows)
+
+    def remove(self, sha: str, holder: str) -> bool:
+        """Remove a pin; ``True`` when it existed."""
+        stmt = delete(PINS).where(PINS.c.blob_hash == sha, PINS.c.holder == holder)
+        with self.db.write() as conn:
+            return conn.execute(stmt).rowcount > 0
+
+    def count(self, sha: str, model_prefix: str = "") -> int:
+        """How many holders pin ``sha`` (only versions within ``model_prefix``, if given)."""
+        stmt = select(func.count()).where(PINS.c.blob_hash == sha, _within(model_prefix))
+        with self.db.read() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def holders(
+        self, sha: str, *, limit: int, after: str = "", model_prefix: str = ""
+    ) -> list[str]:
+        """At most ``limit`` holders of ``sha`` after ``after``, in byte order."""
+        stmt = (
+            select(PINS.c.holder)
+            .where(PINS.c.blob_hash == sha, PINS.c.holder > after, _within(model_prefix))
+            .order_by(PINS.c.holder)
+            .limit(limit)
+        )
+        with self.db.read() as conn:
+            return list(conn.execute(stmt).scalars())
+
+    def view(self, sha: str, *, limit: int, model_prefix: str = "") -> tuple[list[str], int]:
+        """The first ``limit`` holders of ``sha`` and how many there are, on one connection."""
+        within = _within(model_prefix)
+        first = (
+            select(PINS.c.holder)
+            .where(PINS.c.blob_hash == sha, within)
+            .order_by(PINS.c.holder)
+            .limit(limit)
+        )
+        with self.db.read() as conn:
+            holders = list(conn.execute(first).scalars())
+            if len(holders) < limit:
+                return holders, len(holders)
+            counted = select(func.count()).where(PINS.c.blob_hash == sha, within)
+            return holders, int(conn.execute(counted).scalar_one())
+
+    def any_within(self, shas: list[str], model_prefix: str) -> bool:
+        """Whether a version within ``model_prefix`` pins any of ``shas``."""
+        if not shas:
+            return False
+        stmt = (
+            select(PINS.c.blob_hash)
+            .where(PINS.c.blob_hash.in_(shas), _within(model_prefix))
+            .limit(1)
+        )
+        with self.db.read() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def pinned(self, shas: Iterable[str] | None = None) -> set[str]:
+        """The blobs with at least one pin (of ``shas``, or all of them)."""
+        stmt = select(PINS.c.blob_hash).distinct()
+        if shas is not None:
+            stmt = stmt.where(PINS.c.blob_hash.in_(list(shas)))
+        with self.db.read() as conn:
+            return set(conn.execute(stmt).scalars())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
