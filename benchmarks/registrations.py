@@ -81,12 +81,28 @@ def _upload(address: str, data: bytes):
         return stub.UploadBlob(iter(requests), timeout=30).blob.digest
 
 
+def _call_retrying(stub, request, retried: list[str], attempts: int = 60) -> None:
+    """RegisterModelVersion, again with the same request id on UNAVAILABLE (the shared
+    PostgreSQL of this machine is sometimes restarted by other tests): the time of a retried
+    call includes the outage, and the count is reported."""
+    for attempt in range(attempts):
+        try:
+            stub.RegisterModelVersion(request, timeout=60)
+            return
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == attempts - 1:
+                raise
+            retried.append(error.details())
+            time.sleep(0.5)
+
+
 def _register(address: str, model: str, versions: list[str], digests: list, clients: int):
     """Register ``versions`` (with ``digests``) from ``clients`` threads; (seconds each,
     wall seconds)."""
     from modelregistry.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
 
     latencies: list[float] = []
+    retried: list[str] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
     work = list(zip(versions, digests, strict=True))
@@ -107,7 +123,7 @@ def _register(address: str, model: str, versions: list[str], digests: list, clie
                     request_id=str(uuid.uuid4()),
                 )
                 started = time.perf_counter()
-                stub.RegisterModelVersion(request, timeout=60)
+                _call_retrying(stub, request, retried)
                 mine.append(time.perf_counter() - started)
         except BaseException as error:  # reported after the join
             errors.append(error)
@@ -127,13 +143,16 @@ def _register(address: str, model: str, versions: list[str], digests: list, clie
         channel.close()
     if errors:
         raise errors[0]
-    return latencies, wall
+    if retried:
+        logger.warning("%d registrations retried after UNAVAILABLE: %s", len(retried), retried[0])
+    return latencies, wall, len(retried)
 
 
-def _figures(latencies: list[float], wall: float) -> dict[str, float | int]:
+def _figures(latencies: list[float], wall: float, retried: int) -> dict[str, float | int]:
     ordered = sorted(latencies)
     return {
         "n": len(ordered),
+        "retried_unavailable": retried,
         "per_second": len(ordered) / wall,
         "p50_ms": statistics.median(ordered) * 1000,
         "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
@@ -163,10 +182,10 @@ def main(argv: list[str] | None = None) -> None:
 
             def case(name: str, model: str, start: int, count: int, digests=None) -> None:
                 versions = [f"1.0.{i}" for i in range(start, start + count)]
-                latencies, wall = _register(
+                latencies, wall, retried = _register(
                     address, model, versions, digests or [shared] * count, args.clients
                 )
-                result[name] = _figures(latencies, wall)
+                result[name] = _figures(latencies, wall, retried)
                 logger.info("%s: %s", name, result[name])
 
             m = args.measure

@@ -32,11 +32,10 @@ SCHEMA = SchemaMigrations(
 )
 
 
-def unavailable(error: DBAPIError) -> Unavailable:
-    """The UNAVAILABLE answered while the index cannot be reached."""
+def unavailable() -> Unavailable:
+    """The UNAVAILABLE answered while the index cannot be reached (the cause is logged)."""
     return Unavailable(
-        "the artifact index database is unavailable (connection lost or refused); retry: "
-        f"{type(error.orig).__name__ if error.orig is not None else type(error).__name__}",
+        "the artifact index database is unavailable (connection lost or refused); retry",
         reason="INDEX_UNAVAILABLE",
     )
 
@@ -81,7 +80,7 @@ class IndexDatabase:
     def _translate(error: DBAPIError) -> Exception:
         if error.connection_invalidated or isinstance(error, OperationalError):
             logger.warning("artifact index unavailable: %s", error.orig or error)
-            return unavailable(error)
+            return unavailable()
         return error
 
     def problem(self) -> str:
