@@ -2,10 +2,9 @@
 
 Digests arrive here validated (hex SHA-256, size not negative) as ``(hash, size)`` pairs.
 State lives in the backend and in the index database (pins), so instances share nothing
-but those two. Use cases that read or
-name a blob take the caller's :class:`Identity`: a token limited to a model-name prefix sees
-only the blobs :mod:`services.artifacts.visibility` allows, and upload sessions belong to
-the principal that started them.
+but those two. Use cases that read or name a blob take the caller's :class:`Identity`: a
+token limited to a model-name prefix sees only the blobs :mod:`services.artifacts.visibility`
+allows, and upload sessions belong to the principal that started them.
 """
 
 from __future__ import annotations
@@ -387,16 +386,13 @@ class ArtifactService:
         is seen here (the pin is taken back: NOT_FOUND).
         """
         _validate_holder(holder)
-        sha = digest[0]
-        if self.records.get_manifest(sha) is None:
-            raise not_found(sha)
-        self.pins.add([(sha, holder)])
-        manifest = self.records.get_manifest(sha)
-        if manifest is None:
-            self.pins.remove(sha, holder)
-            raise not_found(sha)
+        manifest = self.manifest(digest)
         if manifest.is_tree:  # trees committed before membership records existed
             self.records.add_members(manifest.hash, [e.hash for e in self._entries(manifest) or []])
+        self.pins.add([(manifest.hash, holder)])
+        if self.backend.stat([blob_key(manifest.hash)])[0] is None:
+            self.pins.remove(manifest.hash, holder)
+            raise not_found(manifest.hash)
         return self._view(manifest)
 
     def unpin(self, digest: Digest, holder: str) -> bool:
