@@ -10,8 +10,9 @@ one model:
 * ``first``: the first ``--measure`` versions (the blob has no pins yet);
 * then ``--versions`` more, as fast as they go (``fill``: throughput only);
 * ``after``: ``--measure`` more of the same model and blob, now pinned by all the others;
-* ``after_fresh_blob``: ``--measure`` versions of a new model, each with a blob of its own
-  (no pins): what is left of the slowdown there comes from the number of versions, not pins.
+* ``after_same_model_fresh_blob``: ``--measure`` more of the same model, each with a blob
+  of its own (no pins): a slowdown here comes from the model's number of versions;
+* ``after_fresh_blob``: ``--measure`` versions of a new model, each with a blob of its own.
 
 Prints one JSON document: per case registrations per second, p50/p99/max in milliseconds,
 and ``after`` / ``first`` ratios.
@@ -193,8 +194,9 @@ def main(argv: list[str] | None = None) -> None:
             fill = max(0, args.versions - m)
             case("fill", "shared", m, fill)
             case("after", "shared", m + fill, m)
-            fresh = [_upload(address, f"fresh blob {i}\n".encode()) for i in range(m)]
-            case("after_fresh_blob", "control", 0, m, fresh)
+            fresh = [_upload(address, f"fresh blob {i}\n".encode()) for i in range(2 * m)]
+            case("after_same_model_fresh_blob", "shared", 2 * m + fill, m, fresh[:m])
+            case("after_fresh_blob", "control", 0, m, fresh[m:])
             first, after = result["first"], result["after"]
             result["after_over_first"] = {
                 "per_second": after["per_second"] / first["per_second"],  # type: ignore[index]
