@@ -332,3 +332,23 @@ def test_an_unreachable_index_answers_unavailable_and_health_follows_it(
             client.close()
     finally:
         proxy.close()
+
+
+def test_the_stored_count_follows_every_pin_and_unpin(database_url: str) -> None:
+    db = open_index(database_url)
+    try:
+        pins = PinIndex(db)
+        a, b = "a" * 64, "b" * 64
+        pins.add(
+            [(a, "models/m/versions/1"), (a, "models/m/versions/2"), (b, "models/m/versions/1")]
+        )
+        pins.add([(a, "models/m/versions/1"), (a, "models/m/versions/1")])  # present: no change
+        assert (pins.count(a), pins.count(b)) == (2, 1)
+        assert pins.remove(a, "models/m/versions/1")
+        assert not pins.remove(a, "models/m/versions/1")
+        assert not pins.remove(a, "models/never/versions/1")
+        assert pins.remove(b, "models/m/versions/1")
+        assert (pins.count(a), pins.count(b)) == (1, 0)
+        assert pins.pinned() == {a}
+    finally:
+        db.dispose()

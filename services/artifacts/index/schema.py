@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String
+from sqlalchemy import BigInteger, DateTime, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: Holders compare byte by byte, so a model prefix is one range of the index.
@@ -24,3 +24,12 @@ class PinRow(Base):
     blob_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(HOLDER, primary_key=True)
     create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PinCountRow(Base):
+    """How many holders pin a blob, kept with every pin and unpin (migration ``0001_pins``)."""
+
+    __tablename__ = "pin_counts"
+
+    blob_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pin_count: Mapped[int] = mapped_column(BigInteger)

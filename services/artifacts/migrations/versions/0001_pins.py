@@ -1,10 +1,12 @@
-"""Pins: which holder (a version's resource name) keeps which blob alive.
+"""Pins: which holder (a version's resource name) keeps which blob alive, and how many.
 
 One row per (blob, holder), the primary key, so pinning twice is one row and the pins of a
 blob are one index range; ``create_time`` for people. ``holder`` is compared byte by byte
 (``COLLATE "C"`` on PostgreSQL; SQLite compares bytes anyway), so the holders within a model
 prefix are one range of the primary key (``blob_hash = ? AND holder >= ? AND holder < ?``)
-and of ``ix_pins_holder``.
+and of ``ix_pins_holder``. ``pin_counts`` keeps each blob's number of pins, updated in the
+transaction that adds or removes one, so ``BlobInfo.pin_count`` is one row, not a count
+over every holder.
 
 Revision ID: 0001
 Revises:
@@ -25,7 +27,7 @@ HOLDER = sa.String(512).with_variant(sa.String(512, collation="C"), "postgresql"
 
 
 def upgrade() -> None:
-    """Create ``pins`` with its holder index."""
+    """Create ``pins`` with its holder index, and ``pin_counts``."""
     op.create_table(
         "pins",
         sa.Column("blob_hash", sa.String(64), nullable=False),
@@ -34,9 +36,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("blob_hash", "holder", name="pk_pins"),
     )
     op.create_index("ix_pins_holder", "pins", ["holder", "blob_hash"])
+    op.create_table(
+        "pin_counts",
+        sa.Column("blob_hash", sa.String(64), primary_key=True),
+        sa.Column("pin_count", sa.BigInteger, nullable=False),
+    )
 
 
 def downgrade() -> None:
-    """Drop ``pins``."""
+    """Drop ``pin_counts`` and ``pins``."""
+    op.drop_table("pin_counts")
     op.drop_index("ix_pins_holder", table_name="pins")
     op.drop_table("pins")
