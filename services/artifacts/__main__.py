@@ -35,6 +35,7 @@ from services.artifacts.backends import open_backend
 from services.artifacts.gc import DEFAULT_GRACE_SECONDS
 from services.artifacts.http import start_artifacts_http
 from services.artifacts.index.database import SCHEMA, open_index
+from services.artifacts.index.identity import IndexMismatch, bind
 from services.artifacts.index.legacy import import_legacy_pins
 from services.artifacts.index.pins import PinIndex
 from services.artifacts.service import ArtifactService
@@ -69,6 +70,7 @@ def _migrate(settings: Settings) -> None:
     backend = open_backend(settings)
     index = open_index(settings.resolved_artifacts_database_url)
     try:
+        bind(backend, index)
         imported = import_legacy_pins(backend, PinIndex(index))
     finally:
         index.dispose()
@@ -99,6 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = load_settings()
+    try:
+        return _run(args, settings)
+    except IndexMismatch as error:
+        logger.error("%s", error)
+        print(f"artifacts: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "scrub":
         rate = args.max_mb_per_second
         report = _once(

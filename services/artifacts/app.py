@@ -11,6 +11,7 @@ from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc
 from services.artifacts.aio_servicer import AsyncArtifactServicer
 from services.artifacts.backends import open_backend
 from services.artifacts.index.database import open_index
+from services.artifacts.index.identity import bind
 from services.artifacts.index.legacy import import_legacy_pins
 from services.artifacts.index.pins import PinIndex
 from services.artifacts.limits import StreamLimiter
@@ -25,11 +26,19 @@ SERVICE_NAME = artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full
 def build_service(settings: Settings) -> ArtifactService:
     """The artifact service's use cases over the backend and the index ``settings`` name.
 
-    The index is migrated first, then pin objects older code left in the backend are
-    imported into it (:mod:`services.artifacts.index.legacy`).
+    The index is migrated first and checked to be the store's own
+    (:class:`~services.artifacts.index.identity.IndexMismatch` otherwise), then pin objects
+    older code left in the backend are imported into it
+    (:mod:`services.artifacts.index.legacy`).
     """
     backend = open_backend(settings)
     index = open_index(settings.resolved_artifacts_database_url)
+    try:
+        bind(backend, index)
+    except BaseException:
+        index.dispose()
+        backend.close()
+        raise
     import_legacy_pins(backend, PinIndex(index))
     return ArtifactService(
         backend,

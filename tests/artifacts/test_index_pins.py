@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from modelregistry.v1 import artifacts_pb2
 from services.artifacts.app import bindings_for, build_service
 from services.artifacts.index.database import open_index
+from services.artifacts.index.identity import IndexMismatch
 from services.artifacts.index.pins import PINS_LISTED, PinIndex
 from services.artifacts.store import PIN_PREFIX, blob_key, pin_key
 from services.artifacts.visibility import holder_in_prefix
@@ -352,3 +353,43 @@ def test_the_stored_count_follows_every_pin_and_unpin(database_url: str) -> None
         assert pins.pinned() == {a}
     finally:
         db.dispose()
+
+
+def test_a_store_refuses_an_index_that_is_not_its_own(settings: Settings, tmp_path: Path) -> None:
+    first = build_service(settings.model_copy(update={"compact": False}))
+    try:
+        manifest = first.put_bytes(b"a pinned config\n")
+        first.pin((manifest.hash, manifest.size), "models/m/versions/1")
+    finally:
+        first.close()
+    other = f"sqlite:///{tmp_path / 'another-index.db'}"
+    with pytest.raises(IndexMismatch) as info:
+        build_service(settings.model_copy(update={"artifacts_database_url": other}))
+    message = str(info.value)
+    assert "but sqlite:///" in message and "is a new, empty index" in message
+    assert "set MREG_ARTIFACTS_DATABASE_URL (or, for the SQLite default, MREG_DATA_DIR)" in message
+
+    env = {"MREG_DATA_DIR": str(settings.data_dir), "MREG_ARTIFACTS_DATABASE_URL": other}
+    if settings.storage_backend == "s3":
+        env |= {
+            "MREG_STORAGE_BACKEND": "s3",
+            "MREG_S3_BUCKET": settings.s3_bucket,
+            "MREG_S3_ENDPOINT_URL": settings.s3_endpoint_url,
+            "MREG_S3_PREFIX": settings.s3_prefix,
+        }
+    done = subprocess.run(
+        [sys.executable, "-m", "services.artifacts", "gc", "--grace-seconds", "0"],
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "the store's pins are in the other one" in done.stderr
+    again = build_service(settings.model_copy(update={"compact": False}))  # its own: fine
+    try:
+        assert again.pins.count(manifest.hash) == 1
+        assert again.collect_garbage(grace_seconds=0).blobs_removed == 0
+    finally:
+        again.close()

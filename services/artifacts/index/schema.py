@@ -33,3 +33,12 @@ class PinCountRow(Base):
 
     blob_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     pin_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class IndexIdentityRow(Base):
+    """The index's id (one row, ``name = 'self'``), also kept in the backend it serves."""
+
+    __tablename__ = "index_identity"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    index_id: Mapped[str] = mapped_column(String(64))
