@@ -15,6 +15,7 @@ instance shares too), so any instance can serve any request::
     members/{h}/{tree}        tree ``tree`` lists blob ``h`` (pins of the tree cover ``h``)
     uploads/{principal-b64}/{upload_id}.json  plain-upload session of one principal
     quarantine/{h}.json       chunk ``h`` failed verification (record); ``.data``: its bytes
+    index/identity.json       the id of the store's index (:mod:`services.artifacts.index.identity`)
 
 Chunk keys are the hash (BLAKE3, or SHA-256 as older clients name chunks; see
 :mod:`services.common.chunkids`) of the chunk's raw bytes; the two kinds never share a key,
