@@ -25,6 +25,7 @@ from pathlib import Path
 from benchmarks import harness
 from benchmarks.models import MIB, write_safetensors
 from services.artifacts.backends.local import LocalBackend
+from services.artifacts.index.database import open_index
 from services.artifacts.service import ArtifactService
 from services.artifacts.store import CHUNK_PREFIX
 from services.artifacts.uploads import Data, Finish, Header
@@ -58,7 +59,9 @@ def _read_and_hash(root: Path, keys: list[str]) -> int:
 def run(size_mib: int, repeats: int, limit_mb_s: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="mreg-scrub-") as tmp:
         root = Path(tmp) / "store"
-        service = ArtifactService(LocalBackend(root, fsync=False))
+        service = ArtifactService(
+            LocalBackend(root, fsync=False), open_index(f"sqlite:///{Path(tmp) / 'index.db'}")
+        )
         try:
             model = write_safetensors(Path(tmp) / "model.safetensors", size_mib * MIB, "BF16", 1)
             raw = _store(service, model)

@@ -97,6 +97,7 @@ class EmbeddedRegistry:
                 f"data       {s.data_dir.resolve()}",
                 f"  database {s.resolved_database_url}",
                 f"  blobs    {s.resolved_storage_path.resolve()}",
+                f"  index    {s.resolved_artifacts_database_url}",
                 f"auth       {auth}",
                 f"policy     {policy}",
             ]

@@ -1,6 +1,10 @@
 """``python -m services.artifacts`` serves on ``MREG_ARTIFACTS_LISTEN``, and blobs over HTTP
 on ``MREG_ARTIFACTS_HTTP_LISTEN`` (where the gateway redirects OCI clients).
 
+``python -m services.artifacts migrate`` upgrades the index database
+(``MREG_ARTIFACTS_DATABASE_URL``) to the newest schema and imports pin objects older code
+left in the backend, printing JSON (the revision, pins imported). Serving does both at start.
+
 ``python -m services.artifacts gc [--grace-seconds N] [--dry-run]`` runs garbage collection
 once over the configured backend and prints what it removed as JSON.
 
@@ -27,8 +31,13 @@ from typing import Any
 
 from services.artifacts.access import METHOD_ROLES
 from services.artifacts.app import build_server, build_service
+from services.artifacts.backends import open_backend
 from services.artifacts.gc import DEFAULT_GRACE_SECONDS
 from services.artifacts.http import start_artifacts_http
+from services.artifacts.index.database import SCHEMA, open_index
+from services.artifacts.index.identity import IndexMismatch, bind
+from services.artifacts.index.legacy import import_legacy_pins
+from services.artifacts.index.pins import PinIndex
 from services.artifacts.service import ArtifactService
 from services.common.auth import auth_interceptors, check_bind_is_safe
 from services.common.logs import configure_logging
@@ -57,6 +66,18 @@ def _once(settings: Settings, run: Callable[[ArtifactService], Any]) -> Any:
     return report
 
 
+def _migrate(settings: Settings) -> None:
+    backend = open_backend(settings)
+    index = open_index(settings.resolved_artifacts_database_url)
+    try:
+        bind(backend, index)
+        imported = import_legacy_pins(backend, PinIndex(index))
+    finally:
+        index.dispose()
+        backend.close()
+    print(json.dumps({"revision": SCHEMA.head(), "legacy_pins_imported": imported}))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(prog="python -m services.artifacts", description=__doc__)
@@ -75,8 +96,20 @@ def main(argv: list[str] | None = None) -> int:
         help="rate limit in MB/s read (default MREG_SCRUB_MAX_MB_PER_SECOND; 0: none)",
     )
     sub.add_parser("compact", help="compress every chunk stored raw, print a JSON report")
+    sub.add_parser(
+        "migrate", help="migrate the index database, import legacy pin objects, print JSON"
+    )
     args = parser.parse_args(argv)
     settings = load_settings()
+    try:
+        return _run(args, settings)
+    except IndexMismatch as error:
+        logger.error("%s", error)
+        print(f"artifacts: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "scrub":
         rate = args.max_mb_per_second
         report = _once(
@@ -85,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if report.unreadable else 0
     if args.command == "gc":
         _once(settings, lambda s: s.collect_garbage(args.grace_seconds, args.dry_run))
+        return 0
+    if args.command == "migrate":
+        configure_logging(settings.log_level, settings.log_format)
+        _migrate(settings)
         return 0
     if args.command == "compact":
         _once(settings, lambda s: s.compact_all())

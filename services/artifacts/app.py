@@ -10,6 +10,10 @@ import grpc
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc
 from services.artifacts.aio_servicer import AsyncArtifactServicer
 from services.artifacts.backends import open_backend
+from services.artifacts.index.database import open_index
+from services.artifacts.index.identity import bind
+from services.artifacts.index.legacy import import_legacy_pins
+from services.artifacts.index.pins import PinIndex
 from services.artifacts.limits import StreamLimiter
 from services.artifacts.probe import BackendProbe
 from services.artifacts.service import ArtifactService
@@ -20,9 +24,25 @@ SERVICE_NAME = artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full
 
 
 def build_service(settings: Settings) -> ArtifactService:
-    """The artifact service's use cases over the backend ``settings`` name."""
+    """The artifact service's use cases over the backend and the index ``settings`` name.
+
+    The index is migrated first and checked to be the store's own
+    (:class:`~services.artifacts.index.identity.IndexMismatch` otherwise), then pin objects
+    older code left in the backend are imported into it
+    (:mod:`services.artifacts.index.legacy`).
+    """
+    backend = open_backend(settings)
+    index = open_index(settings.resolved_artifacts_database_url)
+    try:
+        bind(backend, index)
+    except BaseException:
+        index.dispose()
+        backend.close()
+        raise
+    import_legacy_pins(backend, PinIndex(index))
     return ArtifactService(
-        open_backend(settings),
+        backend,
+        index,
         default_scrub_rate=settings.scrub_max_mb_per_second,
         compact=settings.compact,
         compact_delay_seconds=settings.compact_delay_seconds,
@@ -64,7 +84,8 @@ def build_server(
 ) -> AioRunningServer:
     """The artifact service's aio server on ``address`` (not started).
 
-    Its health follows the backend write probe (every ``backend_probe_seconds``); the probe
+    Its health follows the probe (every ``backend_probe_seconds``) of a backend write and
+    an index query; the probe
     stops when the server stops. On stop, open uploads are drained first (they store what
     they received and end with UNAVAILABLE naming their offset), within the shutdown grace.
     """
@@ -81,7 +102,12 @@ def build_server(
     running.on_stopping.append(lambda: running.loop.run(servicer.refuse_new(), timeout=10))
     running.on_stop.append(lambda: running.loop.run(servicer.drain(grace), timeout=grace + 10))
     if settings.backend_probe_seconds > 0:
-        probe = BackendProbe(service.backend, settings.backend_probe_seconds, running.set_serving)
+        probe = BackendProbe(
+            service.backend,
+            settings.backend_probe_seconds,
+            running.set_serving,
+            index=service.index,
+        )
         probe.start()
         running.on_stop.insert(0, probe.stop)
     return running

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from google.protobuf import timestamp_pb2
 
 from modelregistry.v1 import artifacts_pb2, resources_pb2
@@ -11,6 +14,7 @@ from services.artifacts.scrub import ScrubReport
 from services.artifacts.service import BlobView, Digest
 from services.artifacts.store import BlobManifest
 from services.artifacts.uploads import UploadStatus
+from services.common.errors import InvalidArgument
 from services.common.validation import validate_digest
 
 
@@ -61,10 +65,36 @@ def blob_out(manifest: BlobManifest, pins: list[str] = ()) -> artifacts_pb2.Blob
 
 
 def view_out(view: BlobView) -> artifacts_pb2.BlobInfo:
-    """The ``BlobInfo`` of a blob, its pins and its quarantined chunks."""
+    """The ``BlobInfo`` of a blob, its first pins, their count and its quarantined chunks."""
     info = blob_out(view.manifest, view.pins)
+    info.pin_count = view.pin_count
     info.quarantined_chunks.extend(digest_out(*d) for d in view.quarantined)
     return info
+
+
+_PIN_TOKEN = "p1:"
+
+
+def pin_token_out(after: str) -> str:
+    """The opaque ``next_page_token`` of ``ListBlobPins`` resuming after holder ``after``."""
+    if not after:
+        return ""
+    return base64.urlsafe_b64encode((_PIN_TOKEN + after).encode()).decode()
+
+
+def pin_token_in(token: str) -> str:
+    """The holder a ``ListBlobPins`` page token resumes after; INVALID_ARGUMENT if forged."""
+    if not token:
+        return ""
+    try:
+        text = base64.urlsafe_b64decode(token.encode("ascii")).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        text = ""
+    if not text.startswith(_PIN_TOKEN) or len(text) == len(_PIN_TOKEN):
+        raise InvalidArgument.field(
+            "page_token", "the page token is not one a ListBlobPins response gave"
+        )
+    return text.removeprefix(_PIN_TOKEN)
 
 
 def upload_status_fields(status: UploadStatus) -> dict:

@@ -1,7 +1,9 @@
 """Garbage collection: sweep unpinned blobs and unreferenced chunks older than a grace period.
 
-Roots are the pinned blobs, blobs younger than the grace period, the files of live trees, and
-the chunks of upload sessions that have not finished. A chunk is removed only when no live
+Roots are the pinned blobs (read from the index, :mod:`services.artifacts.index.pins`, after
+importing legacy pin objects an older instance may still have written), blobs younger than
+the grace period, the files of live trees, and the chunks of upload sessions that have not
+finished. A chunk is removed only when no live
 blob or session lists it and it was neither written nor touched within the grace period
 (writers touch a chunk they find present, and ``FindMissingChunks`` touches the chunks it
 reports present). Just before removing an object its age is checked again, so an object
@@ -23,6 +25,8 @@ from services.artifacts import trees
 from services.artifacts.backends.base import Backend
 from services.artifacts.blobs import BlobReader
 from services.artifacts.chunks import ChunkStore
+from services.artifacts.index.legacy import import_legacy_pins
+from services.artifacts.index.pins import PinIndex
 from services.artifacts.store import (
     BLOB_PREFIX,
     CHUNK_PREFIX,
@@ -37,7 +41,6 @@ from services.artifacts.store import (
     blob_key,
     chunk_hash_of,
     chunk_key,
-    pin_prefix,
 )
 
 logger = logging.getLogger(__name__)
@@ -59,14 +62,21 @@ class GcReport:
 
 
 def collect_garbage(
-    backend: Backend, chunks: ChunkStore, grace_seconds: float, dry_run: bool = False
+    backend: Backend,
+    chunks: ChunkStore,
+    pins: PinIndex,
+    grace_seconds: float,
+    dry_run: bool = False,
 ) -> GcReport:
     """One sweep over the whole store."""
     records = Records(backend)
     now = time.time()
     cutoff = now - grace_seconds
 
-    pinned = {info.key.split("/")[1] for info in backend.list(PIN_PREFIX)}
+    if not dry_run:
+        import_legacy_pins(backend, pins)
+    # Legacy objects still listed (a dry run imports nothing) pin their blobs all the same.
+    pinned = pins.pinned() | {info.key.split("/")[1] for info in backend.list(PIN_PREFIX)}
     manifest_infos = {blob_hash_of(info.key): info for info in backend.list(BLOB_PREFIX)}
     manifests: dict[str, BlobManifest] = {}
     for sha in manifest_infos:
@@ -89,16 +99,23 @@ def collect_garbage(
     blobs_removed = 0
     for sha in manifests.keys() - live:
         # Pinned or recommitted while we looked?
-        if _pinned_now(backend, sha):
+        if pins.pinned([sha]):
             live.add(sha)
             continue
         info = backend.stat([blob_key(sha)])[0]
         if info is None or info.mtime > cutoff:
             live.add(sha)
             continue
-        blobs_removed += 1
         if not dry_run:
             backend.delete([blob_key(sha)])
+            # A pin that landed between the check and the delete: put the manifest back.
+            # PinBlob inserts its pin, then reads the manifest, so one side always sees
+            # the other (see ArtifactService.pin).
+            if pins.pinned([sha]):
+                records.put_manifest(manifests[sha])
+                live.add(sha)
+                continue
+        blobs_removed += 1
         logger.info("gc: blob %s%s", sha, " (dry run)" if dry_run else " removed")
 
     if not dry_run:
@@ -157,7 +174,3 @@ def _sweep_records(backend: Backend, live: set[str], cutoff: float) -> None:
         if info.mtime <= cutoff and info.key.rsplit("/", 1)[-1] not in live
     ]
     backend.delete(stale)
-
-
-def _pinned_now(backend: Backend, sha: str) -> bool:
-    return next(iter(backend.list(pin_prefix(sha))), None) is not None

@@ -4,7 +4,8 @@ Reads keep working on a full disk, but every upload fails; a health check that s
 SERVING then sends clients to an instance that cannot take their bytes. The probe writes a
 small object every ``MREG_BACKEND_PROBE_SECONDS`` (and deletes it); while that write fails
 (disk full, bucket unreachable) the service reports NOT_SERVING, and SERVING again as soon
-as a write succeeds.
+as a write succeeds. The index database is probed too (one ``SELECT 1``): without it no pin
+can be read or written, so registration and prefix-limited reads fail.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from collections.abc import Callable
 
 from services.artifacts.backends.base import Backend
+from services.artifacts.index.database import IndexDatabase
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +46,15 @@ class BackendProbe:
     """
 
     def __init__(
-        self, backend: Backend, interval: float, on_change: Callable[[bool], None]
+        self,
+        backend: Backend,
+        interval: float,
+        on_change: Callable[[bool], None],
+        *,
+        index: IndexDatabase | None = None,
     ) -> None:
         self.backend = backend
+        self.index = index
         self.interval = interval
         self.on_change = on_change
         self.key = probe_key()
@@ -57,12 +65,14 @@ class BackendProbe:
     def check(self) -> bool:
         """Probe once now; report a change. Returns whether writes work."""
         problem = probe_once(self.backend, self.key)
+        if not problem and self.index is not None:
+            problem = self.index.problem()
         serving = not problem
         if serving != self.serving:
             if serving:
-                logger.info("storage backend accepts writes again: SERVING")
+                logger.info("storage backend and index work again: SERVING")
             else:
-                logger.error("storage backend refuses writes (%s): NOT_SERVING", problem)
+                logger.error("storage backend or index failing (%s): NOT_SERVING", problem)
             self.serving = serving
             self.on_change(serving)
         return serving

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from services.artifacts.backends.base import ObjectNotFound
 from services.artifacts.chunks import ChunkStore
+from services.artifacts.index.pins import PINS_LISTED, PinIndex
 from services.artifacts.store import (
     BLOB_PREFIX,
     CHUNK_PREFIX,
@@ -59,6 +60,7 @@ class ScrubReport:
 
 def scrub(
     chunks: ChunkStore,
+    pins: PinIndex,
     max_mb_per_second: float,
     *,
     clock: Callable[[], float] = time.monotonic,
@@ -108,7 +110,7 @@ def scrub(
         seconds=round(seconds, 3),
         mb_per_second=round(nbytes / 1e6 / seconds, 1) if seconds > 0 else 0.0,
         max_mb_per_second=max_mb_per_second,
-        unreadable=unreadable_blobs(chunks),
+        unreadable=unreadable_blobs(chunks, pins),
     )
     logger.info(
         "scrub: %d chunks (%d bytes) in %.1f s, %d quarantined, %d blobs unreadable",
@@ -121,8 +123,9 @@ def scrub(
     return report
 
 
-def unreadable_blobs(chunks: ChunkStore) -> list[UnreadableBlob]:
-    """Every blob listing a quarantined chunk, with the holders pinning it or its trees."""
+def unreadable_blobs(chunks: ChunkStore, pins: PinIndex) -> list[UnreadableBlob]:
+    """Every blob listing a quarantined chunk, with the holders pinning it or its trees
+    (at most :data:`PINS_LISTED` of each: the first in byte order)."""
     if chunks.quarantine is None:
         return []
     bad = chunks.quarantine.active()
@@ -138,9 +141,9 @@ def unreadable_blobs(chunks: ChunkStore) -> list[UnreadableBlob]:
         if not hit:
             continue
         trees = sorted(records.trees_listing(manifest.hash))
-        holders = set(records.iter_pins(manifest.hash))
+        holders = set(pins.holders(manifest.hash, limit=PINS_LISTED))
         for tree in trees:
-            holders.update(records.iter_pins(tree))
+            holders.update(pins.holders(tree, limit=PINS_LISTED))
         out.append(
             UnreadableBlob(
                 manifest.hash, manifest.size, manifest.is_tree, hit, sorted(holders), trees

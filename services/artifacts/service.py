@@ -1,10 +1,10 @@
 """Use cases of the artifact service, on domain values; the servicer converts protos.
 
 Digests arrive here validated (hex SHA-256, size not negative) as ``(hash, size)`` pairs.
-All state lives in the backend, so instances share nothing but it. Use cases that read or
-name a blob take the caller's :class:`Identity`: a token limited to a model-name prefix sees
-only the blobs :mod:`services.artifacts.visibility` allows, and upload sessions belong to
-the principal that started them.
+State lives in the backend and in the index database (pins), so instances share nothing
+but those two. Use cases that read or name a blob take the caller's :class:`Identity`: a
+token limited to a model-name prefix sees only the blobs :mod:`services.artifacts.visibility`
+allows, and upload sessions belong to the principal that started them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from services.artifacts.backends.base import Backend
 from services.artifacts.blobs import BlobReader, Piece
 from services.artifacts.chunks import ChunkStore, StoredChunk
 from services.artifacts.compactor import CompactionReport, Compactor
+from services.artifacts.index.database import IndexDatabase
+from services.artifacts.index.pins import PINS_LISTED, PinIndex
 from services.artifacts.quarantine import Quarantine
 from services.artifacts.store import BlobManifest, Records, blob_key
 from services.artifacts.uploads import (
@@ -32,7 +34,7 @@ from services.artifacts.uploads import (
     UploadStatus,
     UploadStream,
 )
-from services.artifacts.visibility import Visibility, holder_in_prefix, not_found
+from services.artifacts.visibility import Visibility, not_found
 from services.common.auth import ANONYMOUS, Identity
 from services.common.errors import (
     FailedPrecondition,
@@ -47,6 +49,7 @@ Digest = tuple[str, int]
 
 MAX_FIND_MISSING = 10_000
 MAX_HOLDER = 512
+MAX_PIN_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,21 @@ class ChunkUploadReport:
 
 @dataclass(frozen=True)
 class BlobView:
-    """A blob with the holders pinning it and its quarantined chunks (with sizes)."""
+    """A blob with the first holders pinning it (at most ``PINS_LISTED``), how many pin it,
+    and its quarantined chunks (with sizes)."""
 
     manifest: BlobManifest
     pins: list[str]
     quarantined: list[Digest] = field(default_factory=list)
+    pin_count: int = 0
+
+
+@dataclass(frozen=True)
+class PinPage:
+    """One page of a blob's holders and the token of the next (empty on the last)."""
+
+    holders: list[str]
+    next_after: str
 
 
 class ArtifactService:
@@ -83,6 +96,7 @@ class ArtifactService:
     def __init__(
         self,
         backend: Backend,
+        index: IndexDatabase,
         *,
         threads: int = 4,
         default_scrub_rate: float = scrubbing.DEFAULT_MAX_MB_PER_SECOND,
@@ -91,6 +105,8 @@ class ArtifactService:
         compact_max_mb_per_second: float = 0.0,
     ) -> None:
         self.backend = backend
+        self.index = index
+        self.pins = PinIndex(index)
         self.default_scrub_rate = default_scrub_rate
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="artifacts")
         self.records = Records(backend)
@@ -105,13 +121,14 @@ class ArtifactService:
         if compact:
             self.compactor.start()
         self.uploads = PlainUploads(self.records, self.chunks, self.compactor)
-        self.visibility = Visibility(self.records)
+        self.visibility = Visibility(self.records, self.pins)
 
     def close(self) -> None:
-        """Stop the compactor and the worker threads, and release the backend."""
+        """Stop the compactor and the worker threads, and release the backend and index."""
         self.compactor.stop()
         self.pool.shutdown(wait=True)
         self.backend.close()
+        self.index.dispose()
 
     # ------------------------------------------------------------------ dedup path
 
@@ -301,11 +318,12 @@ class ArtifactService:
         quarantined: Sequence[Digest] = (),
         identity: Identity = ANONYMOUS,
     ) -> BlobView:
-        """The blob with its pins (to a prefix-limited caller: only its prefix's versions)."""
-        pins = self.records.pins(manifest.hash)
-        if identity.model_prefix:
-            pins = [p for p in pins if holder_in_prefix(p, identity.model_prefix)]
-        return BlobView(manifest, pins, list(quarantined))
+        """The blob with its first pins and their count (to a prefix-limited caller: only
+        its prefix's versions)."""
+        pins, count = self.pins.view(
+            manifest.hash, limit=PINS_LISTED, model_prefix=identity.model_prefix
+        )
+        return BlobView(manifest, pins, list(quarantined), count)
 
     def _entries(self, manifest: BlobManifest) -> list[trees.Entry] | None:
         if not manifest.is_tree:
@@ -361,18 +379,44 @@ class ArtifactService:
     # ------------------------------------------------------------------ pins and GC
 
     def pin(self, digest: Digest, holder: str) -> BlobView:
-        """Pin a blob for ``holder`` (idempotent)."""
+        """Pin a blob for ``holder`` (idempotent).
+
+        The pin is written first and the manifest read after it, so a garbage collection
+        that removes the blob meanwhile either sees the pin (and puts the manifest back) or
+        is seen here (the pin is taken back: NOT_FOUND).
+        """
         _validate_holder(holder)
         manifest = self.manifest(digest)
         if manifest.is_tree:  # trees committed before membership records existed
             self.records.add_members(manifest.hash, [e.hash for e in self._entries(manifest) or []])
-        self.records.add_pin(manifest.hash, holder)
+        self.pins.add([(manifest.hash, holder)])
+        if self.backend.stat([blob_key(manifest.hash)])[0] is None:
+            self.pins.remove(manifest.hash, holder)
+            raise not_found(manifest.hash)
         return self._view(manifest)
 
     def unpin(self, digest: Digest, holder: str) -> bool:
         """Remove ``holder``'s pin; ``True`` when there was one."""
         _validate_holder(holder)
-        return self.records.remove_pin(digest[0], holder)
+        return self.pins.remove(digest[0], holder)
+
+    def list_pins(
+        self, digest: Digest, page_size: int, after: str, identity: Identity = ANONYMOUS
+    ) -> PinPage:
+        """A page of the holders pinning a blob the caller may see, in byte order, after
+        the holder ``after`` (to a prefix-limited caller: only its prefix's versions)."""
+        if page_size < 0:
+            raise InvalidArgument.field(
+                "page_size", f"page_size must not be negative, got {page_size}"
+            )
+        size = min(page_size or PINS_LISTED, MAX_PIN_PAGE)
+        self.manifest(digest, identity)
+        holders = self.pins.holders(
+            digest[0], limit=size + 1, after=after, model_prefix=identity.model_prefix
+        )
+        more = len(holders) > size
+        holders = holders[:size]
+        return PinPage(holders, holders[-1] if more else "")
 
     def collect_garbage(self, grace_seconds: float, dry_run: bool = False) -> gc.GcReport:
         """Sweep unpinned blobs and unreferenced chunks older than ``grace_seconds``."""
@@ -380,7 +424,7 @@ class ArtifactService:
             raise InvalidArgument.field(
                 "grace_period", f"the grace period must not be negative, got {grace_seconds} s"
             )
-        return gc.collect_garbage(self.backend, self.chunks, grace_seconds, dry_run)
+        return gc.collect_garbage(self.backend, self.chunks, self.pins, grace_seconds, dry_run)
 
     def compact_all(self) -> CompactionReport:
         """Compress every chunk stored raw (see :mod:`services.artifacts.compactor`)."""
@@ -393,7 +437,7 @@ class ArtifactService:
                 "max_mb_per_second",
                 f"the rate limit must not be negative, got {max_mb_per_second} MB/s",
             )
-        return scrubbing.scrub(self.chunks, max_mb_per_second)
+        return scrubbing.scrub(self.chunks, self.pins, max_mb_per_second)
 
 
 class ChunkUpload:

@@ -99,6 +99,17 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
         view = self.service.pin(convert.digest_in(request.digest), request.holder)
         return artifacts_pb2.PinBlobResponse(blob=convert.view_out(view))
 
+    def ListBlobPins(self, request, context):
+        page = self.service.list_pins(
+            convert.digest_in(request.digest),
+            request.page_size,
+            convert.pin_token_in(request.page_token),
+            current_identity(),
+        )
+        return artifacts_pb2.ListBlobPinsResponse(
+            holders=page.holders, next_page_token=convert.pin_token_out(page.next_after)
+        )
+
     def UnpinBlob(self, request, context):
         removed = self.service.unpin(convert.digest_in(request.digest), request.holder)
         return artifacts_pb2.UnpinBlobResponse(removed=removed)

@@ -1,17 +1,21 @@
 """What the artifact service keeps in its backend, and how: key layout and record formats.
 
-Everything lives in the backend, so any instance can serve any request::
+Everything but pins lives in the backend (pins are in the index database, which every
+instance shares too), so any instance can serve any request::
 
     chunks/{h[:2]}/{h}        one chunk named by SHA-256 ``h``: 1 byte codec (``Codec``,
                               | 0x80 when a checksum follows), 16 bytes XXH3-128 of the
                               payload, the encoded bytes
     chunks/blake3/{h[:2]}/{h} one chunk named by BLAKE3 ``h`` (id ``b3:{h}``), same format
     blobs/{h[:2]}/{h}.json    blob manifest: size, ordered chunk list, inspection, tree flag
-    pins/{h}/{holder-b64}     one pin of blob ``h`` by a holder (JSON with the holder)
+    pins/{h}/{holder-b64}     legacy: a pin written before pins moved into the index
+                              (:mod:`services.artifacts.index`); imported at start, then
+                              deleted (:mod:`services.artifacts.index.legacy`)
     owners/{h}/{principal-b64}  a principal that committed blob ``h`` (may read it)
     members/{h}/{tree}        tree ``tree`` lists blob ``h`` (pins of the tree cover ``h``)
     uploads/{principal-b64}/{upload_id}.json  plain-upload session of one principal
     quarantine/{h}.json       chunk ``h`` failed verification (record); ``.data``: its bytes
+    index/identity.json       the id of the store's index (:mod:`services.artifacts.index.identity`)
 
 Chunk keys are the hash (BLAKE3, or SHA-256 as older clients name chunks; see
 :mod:`mreg.chunkids`) of the chunk's raw bytes; the two kinds never share a key,
@@ -74,7 +78,7 @@ def blob_hash_of(key: str) -> str:
 
 
 def pin_prefix(sha: str) -> str:
-    """Prefix of the pins of blob ``sha``."""
+    """Prefix of the legacy pin objects of blob ``sha``."""
     return f"{PIN_PREFIX}{sha}/"
 
 
@@ -87,7 +91,7 @@ def _unb64(encoded: str) -> str:
 
 
 def pin_key(sha: str, holder: str) -> str:
-    """Key of ``holder``'s pin on blob ``sha``."""
+    """Key of ``holder``'s legacy pin object on blob ``sha`` (what older code wrote)."""
     return f"{pin_prefix(sha)}{_b64(holder)}"
 
 
@@ -260,7 +264,7 @@ class UploadSession:
 
 
 class Records:
-    """Typed access to manifests, sessions and pins in a backend."""
+    """Typed access to manifests, sessions, owners and tree members in a backend."""
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
@@ -294,14 +298,6 @@ class Records:
         session.update_time = time.time()
         self.backend.put(upload_key(session.upload_id, session.principal), [session.to_bytes()])
 
-    def pins(self, sha: str) -> list[str]:
-        """Holders pinning blob ``sha``, sorted."""
-        return sorted(self.iter_pins(sha))
-
-    def iter_pins(self, sha: str) -> Iterator[str]:
-        """Holders pinning blob ``sha``, as the backend lists them (lazily)."""
-        return (holder_of(info.key) for info in self.backend.list(pin_prefix(sha)))
-
     def owners(self, sha: str) -> Iterator[str]:
         """Principals that committed blob ``sha``."""
         return (holder_of(info.key) for info in self.backend.list(owner_prefix(sha)))
@@ -322,14 +318,3 @@ class Records:
         for key, present in zip(keys, self.backend.touch(keys), strict=True):
             if not present:
                 self.backend.put(key, [b"{}"])
-
-    def add_pin(self, sha: str, holder: str) -> None:
-        """Record ``holder``'s pin on ``sha`` (idempotent)."""
-        self.backend.put(pin_key(sha, holder), [_dump({"holder": holder, "time": time.time()})])
-
-    def remove_pin(self, sha: str, holder: str) -> bool:
-        """Remove a pin; ``True`` when it existed."""
-        key = pin_key(sha, holder)
-        existed = self.backend.stat([key])[0] is not None
-        self.backend.delete([key])
-        return existed

@@ -20,6 +20,7 @@ caller sends its bytes, which proves it holds the file and makes it an owner.
 from __future__ import annotations
 
 from mreg.chunkids import SHA256, algorithm_of
+from services.artifacts.index.pins import PinIndex
 from services.artifacts.store import Records, blob_key
 from services.common.auth import Identity
 from services.common.errors import NotFound
@@ -37,10 +38,15 @@ def holder_in_prefix(holder: str, prefix: str) -> bool:
 
 
 class Visibility:
-    """Answers "may this caller see blob X?" from pins, tree membership and owners."""
+    """Answers "may this caller see blob X?" from pins, tree membership and owners.
 
-    def __init__(self, records: Records) -> None:
+    The pin part is one indexed query (:meth:`PinIndex.any_within`) over the blob and the
+    trees listing it, however many versions pin them.
+    """
+
+    def __init__(self, records: Records, pins: PinIndex) -> None:
         self.records = records
+        self.pins = pins
 
     def may_see(self, identity: Identity, sha: str) -> bool:
         """Whether ``identity`` may read or describe blob ``sha`` (see the module rule)."""
@@ -49,13 +55,9 @@ class Visibility:
             return True
         if identity.principal in self.records.owners(sha):
             return True
-        if any(holder_in_prefix(h, prefix) for h in self.records.iter_pins(sha)):
+        if self.pins.any_within([sha], prefix):
             return True
-        return any(
-            holder_in_prefix(h, prefix)
-            for tree in self.records.trees_listing(sha)
-            for h in self.records.iter_pins(tree)
-        )
+        return self.pins.any_within(list(self.records.trees_listing(sha)), prefix)
 
     def require(self, identity: Identity, sha: str) -> None:
         """NOT_FOUND unless ``identity`` may see blob ``sha``."""

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         "defaults to SQLite at {data_dir}/metadata.db.",
     )
 
+    artifacts_database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the artifact service's index database (pins); "
+        "defaults to SQLite at {data_dir}/artifacts-index.db. PostgreSQL in production, "
+        "shared by every artifact service instance.",
+    )
+
     storage_backend: Literal["local", "s3"] = Field("local", description="Blob storage backend.")
     storage_path: Path | None = Field(
         None, description="Root of the local backend; defaults to {data_dir}/artifacts."
@@ -218,6 +225,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'metadata.db').resolve()}"
+
+    @property
+    def resolved_artifacts_database_url(self) -> str:
+        """The artifact index URL, with the embedded SQLite default filled in."""
+        if self.artifacts_database_url:
+            return self.artifacts_database_url
+        return f"sqlite:///{(self.data_dir / 'artifacts-index.db').resolve()}"
 
     @property
     def resolved_storage_path(self) -> Path:

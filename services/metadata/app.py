@@ -6,14 +6,12 @@ import logging
 from pathlib import Path
 
 import grpc
-from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool
 
 from modelregistry.metadata.v1 import metadata_pb2, metadata_pb2_grpc
 from services.common.auth import auth_interceptors
+from services.common.database import SchemaMigrations
+from services.common.database import SchemaOutOfDate as SchemaOutOfDate  # re-exported
 from services.common.server import ServiceBinding
 from services.common.settings import Settings
 from services.metadata.access import METHOD_ROLES
@@ -25,10 +23,6 @@ logger = logging.getLogger(__name__)
 SERVICE_NAME = metadata_pb2.DESCRIPTOR.services_by_name["MetadataService"].full_name
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATE_COMMAND = "python -m services.metadata migrate"
-
-
-class SchemaOutOfDate(RuntimeError):
-    """The database schema is not at the revision this code needs."""
 
 
 class AuthMisconfigured(RuntimeError):
@@ -50,52 +44,37 @@ def check_auth_settings(settings: Settings) -> None:
         )
 
 
+SCHEMA = SchemaMigrations(
+    MIGRATIONS,
+    name="metadata",
+    command=MIGRATE_COMMAND,
+    setting="MREG_DATABASE_URL",
+    hint="`mreg serve` migrates its embedded SQLite itself",
+)
+
+
 def _alembic_config(database_url: str) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
-    return config
+    return SCHEMA.config(database_url)
 
 
 def head_revision() -> str:
     """The newest migration revision."""
-    head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
-    assert head is not None
-    return head
+    return SCHEMA.head()
 
 
 def current_revision(database_url: str) -> str | None:
     """The revision the database is at; None for an empty (or absent SQLite) database."""
-    if (
-        database_url.startswith("sqlite:///")
-        and not Path(database_url.removeprefix("sqlite:///")).exists()
-    ):
-        return None
-    engine = create_engine(database_url, poolclass=pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
+    return SCHEMA.current(database_url)
 
 
 def migrate(database_url: str) -> None:
     """Upgrade the schema to the newest revision (creating it in an empty database)."""
-    if database_url.startswith("sqlite:///"):
-        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(_alembic_config(database_url), "head")
-    logger.info("metadata schema at revision %s", head_revision())
+    SCHEMA.upgrade(database_url)
 
 
 def check_schema(database_url: str) -> None:
     """Raise :class:`SchemaOutOfDate`, naming the command that fixes it, unless up to date."""
-    current, head = current_revision(database_url), head_revision()
-    if current != head:
-        raise SchemaOutOfDate(
-            f"the metadata database is at schema revision {current or '(empty)'} but this "
-            f"server needs {head}: run `{MIGRATE_COMMAND}` with MREG_DATABASE_URL set to the "
-            "same database (`mreg serve` migrates its embedded SQLite itself)"
-        )
+    SCHEMA.check(database_url)
 
 
 def build_service(database_url: str) -> MetadataService:

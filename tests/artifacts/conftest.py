@@ -10,12 +10,14 @@ import pytest
 from services.artifacts.app import bindings_for
 from services.artifacts.service import ArtifactService
 from services.common.settings import Settings
-from tests.artifacts.helpers import Client
+from tests.artifacts.helpers import Client, service_of
 
 
 @pytest.fixture(params=["local", "s3"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """Settings of a fresh store: a local directory, or a bucket on moto's S3 server."""
+    """Settings of a fresh store: a local directory with its index on SQLite (the embedded
+    default), or a bucket on moto's S3 server with its index on a fresh PostgreSQL database
+    (as deployed), so every test using it runs on both index databases."""
     if request.param == "local":
         return Settings(data_dir=tmp_path, storage_backend="local")
     bucket = request.getfixturevalue("s3_bucket")
@@ -26,6 +28,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         s3_bucket=bucket,
         s3_endpoint_url=endpoint,
         s3_prefix="store",
+        artifacts_database_url=request.getfixturevalue("postgres_database_factory")(),
     )
 
 
@@ -36,11 +39,9 @@ def local_settings(tmp_path: Path) -> Settings:
 
 
 def _serve(settings: Settings, start_server) -> Iterator[tuple[ArtifactService, Client]]:
-    from services.artifacts.backends import open_backend
-
     # Compaction starts as soon as a blob is committed; tests that look at sizes at rest
     # wait for it (service.compactor.wait_idle).
-    service = ArtifactService(open_backend(settings), compact_delay_seconds=0)
+    service = service_of(settings, compact_delay_seconds=0)
     client = Client(start_server(*bindings_for(service)))
     try:
         yield service, client

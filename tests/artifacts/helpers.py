@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import numpy as np
@@ -14,7 +15,9 @@ from grpc_status import rpc_status
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc, resources_pb2
 from mreg.chunkids import BLAKE3, SHA256, algorithm_of, hex_of
 from mreg.chunking import iter_buffer_chunks
+from services.artifacts.service import ArtifactService
 from services.common.server import insecure_channel
+from services.common.settings import Settings
 
 MESSAGE = 1024 * 1024
 
@@ -43,6 +46,16 @@ def bf16_weights(nbytes: int, seed: int = 0) -> bytes:
 def random_bytes(nbytes: int, seed: int = 0) -> bytes:
     """Incompressible bytes, reproducible by seed."""
     return np.random.default_rng(seed).bytes(nbytes)
+
+
+def service_of(settings: Settings, **options: Any) -> ArtifactService:
+    """An artifact service over the backend and index ``settings`` name (index migrated)."""
+    from services.artifacts.backends import open_backend
+    from services.artifacts.index.database import open_index
+
+    return ArtifactService(
+        open_backend(settings), open_index(settings.resolved_artifacts_database_url), **options
+    )
 
 
 class Client:

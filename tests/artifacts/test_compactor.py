@@ -12,11 +12,10 @@ from modelregistry.v1 import artifacts_pb2
 from mreg.compression import Codec
 from services.artifacts import metrics
 from services.artifacts.app import bindings_for
-from services.artifacts.backends import open_backend
 from services.artifacts.service import ArtifactService
 from services.artifacts.store import CHUNK_PREFIX, chunk_hash_of, unpack_chunk
 from services.common.settings import Settings
-from tests.artifacts.helpers import Client, bf16_weights, digest_of, random_bytes
+from tests.artifacts.helpers import Client, bf16_weights, digest_of, random_bytes, service_of
 from tests.artifacts.processes import ROOT, _env, wait_serving
 from tests.conftest import free_port
 
@@ -54,7 +53,7 @@ def test_incompressible_chunks_stay_raw(served) -> None:
 def test_compaction_waits_for_quiet_and_a_sweep_catches_up(
     local_settings: Settings, start_server
 ) -> None:
-    service = ArtifactService(open_backend(local_settings), compact_delay_seconds=3600)
+    service = service_of(local_settings, compact_delay_seconds=3600)
     client = Client(start_server(*bindings_for(service)))
     try:
         data = bf16_weights(3 * 1024 * 1024, seed=33)
@@ -109,7 +108,7 @@ def test_a_compactor_killed_mid_way_leaves_every_chunk_readable(tmp_path: Path) 
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     settings = Settings(data_dir=tmp_path, storage_backend="local")
-    service = ArtifactService(open_backend(settings), compact=False)
+    service = service_of(settings, compact=False)
     try:
         codecs = _codecs(service)
         assert Codec.IDENTITY in codecs  # the rate limit stopped it part-way
@@ -129,7 +128,7 @@ def test_a_compactor_killed_mid_way_leaves_every_chunk_readable(tmp_path: Path) 
     report = json.loads(done.stdout)
     assert report["chunks_compressed"] == codecs.count(Codec.IDENTITY)
     assert report["stored_bytes"] < report["raw_bytes"]
-    service = ArtifactService(open_backend(settings), compact=False)
+    service = service_of(settings, compact=False)
     try:
         assert set(_codecs(service)) == {Codec.BYTEGROUP2_ZSTD}
         reader = service.read_blob((digest_of(data).hash, len(data)), 0, 0)

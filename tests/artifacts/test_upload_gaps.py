@@ -27,6 +27,7 @@ from mreg.chunking import new_chunker
 from services.artifacts.app import bindings_for
 from services.artifacts.backends.base import Data
 from services.artifacts.backends.local import LocalBackend
+from services.artifacts.index.database import open_index
 from services.artifacts.service import ArtifactService
 from services.artifacts.store import chunk_key
 from tests.artifacts.helpers import Client, digest_of, random_bytes
@@ -67,7 +68,9 @@ def test_a_failed_chunk_write_leaves_no_gap_and_the_upload_resumes(
     ids = [hash_chunk(c, BLAKE3) for c in chunks]  # the server names what it cuts by BLAKE3
     keys = [chunk_key(chunk_id) for chunk_id in ids]
     backend = FailOnePut(tmp_path / "store", fail_key=keys[1], after_key=keys[2])
-    service = ArtifactService(backend, compact=False)
+    service = ArtifactService(
+        backend, open_index(f"sqlite:///{tmp_path / 'index.db'}"), compact=False
+    )
     client = Client(start_server(*bindings_for(service)))
     upload_id = "gap-upload-01"
 

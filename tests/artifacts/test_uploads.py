@@ -12,17 +12,23 @@ import pytest
 
 from modelregistry.v1 import artifacts_pb2
 from services.artifacts.app import bindings_for
-from services.artifacts.backends import open_backend
 from services.artifacts.service import ArtifactService
 from services.artifacts.store import CHUNK_PREFIX
 from services.common.settings import Settings
-from tests.artifacts.helpers import MESSAGE, Client, digest_of, error_of, random_bytes
+from tests.artifacts.helpers import (
+    MESSAGE,
+    Client,
+    digest_of,
+    error_of,
+    random_bytes,
+    service_of,
+)
 
 
 @pytest.fixture
 def two_instances(settings: Settings, start_server) -> Iterator[tuple[Client, Client]]:
     """Two service instances (separate objects, separate servers) over one store."""
-    services = [ArtifactService(open_backend(settings)) for _ in range(2)]
+    services = [service_of(settings) for _ in range(2)]
     clients = [Client(start_server(*bindings_for(s))) for s in services]
     yield clients[0], clients[1]
     for c in clients:
@@ -178,7 +184,7 @@ def test_two_clients_uploading_the_same_content_both_succeed_and_it_is_stored_on
 
 def test_concurrent_identical_uploads_store_each_chunk_once(local_served, start_server) -> None:
     service, client = local_served
-    other = Client(start_server(*bindings_for(ArtifactService(service.backend))))
+    other = Client(start_server(*bindings_for(ArtifactService(service.backend, service.index))))
     data = random_bytes(5 * 1024 * 1024, seed=14)
     threads = [threading.Thread(target=c.upload, args=(data,)) for c in (client, other)]
     for t in threads:

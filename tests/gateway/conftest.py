@@ -86,15 +86,21 @@ class Stack:
 
 
 @pytest.fixture
-def stack(database_url: str, tmp_path: Path) -> Iterator[Stack]:
+def stack(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
     from services.metadata.app import migrate
     from tests.conftest import free_port
 
     migrate(database_url)
     ports = {"metadata": free_port(), "artifacts": free_port()}
+    # The artifact index on the same kind of database as metadata: the embedded SQLite
+    # default, or a fresh PostgreSQL database of its own.
+    index_url = ""
+    if database_url.startswith("postgresql"):
+        index_url = request.getfixturevalue("postgres_database_factory")()
     settings = Settings(
         data_dir=tmp_path,
         database_url=database_url,
+        artifacts_database_url=index_url,
         metadata_address=f"127.0.0.1:{ports['metadata']}",
         artifacts_address=f"127.0.0.1:{ports['artifacts']}",
     )

@@ -1,7 +1,8 @@
 """Several instances over one PostgreSQL and one S3 endpoint: stateless, deduplicated, exclusive.
 
 Two gateways and two artifact services (each its own server) share a metadata service on
-PostgreSQL and a bucket on moto's S3 server; a client spreads its calls over them.
+PostgreSQL, an artifact index on PostgreSQL and a bucket on moto's S3 server; a client
+spreads its calls over them.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def cluster(postgres_database_factory, s3_endpoint, s3_bucket, tmp_path: Path, s
     base = Settings(
         data_dir=tmp_path,
         database_url=database,
+        artifacts_database_url=postgres_database_factory(),
         storage_backend="s3",
         s3_bucket=s3_bucket,
         s3_endpoint_url=s3_endpoint,

@@ -141,7 +141,13 @@ def test_a_read_quarantines_a_corrupt_chunk_and_the_next_push_repairs_it(
 
 
 def _scrub_command(root: Path) -> tuple[int, dict]:
-    env = {**os.environ, "MREG_STORAGE_BACKEND": "local", "MREG_STORAGE_PATH": str(root)}
+    # The store is {data_dir}/artifacts; the pins are in the index in {data_dir}.
+    env = {
+        **os.environ,
+        "MREG_STORAGE_BACKEND": "local",
+        "MREG_STORAGE_PATH": str(root),
+        "MREG_DATA_DIR": str(root.parent),
+    }
     done = subprocess.run(
         [sys.executable, "-m", "services.artifacts", "scrub", "--max-mb-per-second", "0"],
         env=env,

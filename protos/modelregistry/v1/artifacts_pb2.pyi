@@ -162,7 +162,7 @@ class StatBlobResponse(_message.Message):
     def __init__(self, blob: _Optional[_Union[BlobInfo, _Mapping]] = ...) -> None: ...
 
 class BlobInfo(_message.Message):
-    __slots__ = ("digest", "chunk_count", "stored_bytes", "is_tree", "inspection", "create_time", "pins", "quarantined_chunks")
+    __slots__ = ("digest", "chunk_count", "stored_bytes", "is_tree", "inspection", "create_time", "pins", "quarantined_chunks", "pin_count")
     DIGEST_FIELD_NUMBER: _ClassVar[int]
     CHUNK_COUNT_FIELD_NUMBER: _ClassVar[int]
     STORED_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -171,6 +171,7 @@ class BlobInfo(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     PINS_FIELD_NUMBER: _ClassVar[int]
     QUARANTINED_CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    PIN_COUNT_FIELD_NUMBER: _ClassVar[int]
     digest: _resources_pb2.Digest
     chunk_count: int
     stored_bytes: int
@@ -179,7 +180,8 @@ class BlobInfo(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     pins: _containers.RepeatedScalarFieldContainer[str]
     quarantined_chunks: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Digest]
-    def __init__(self, digest: _Optional[_Union[_resources_pb2.Digest, _Mapping]] = ..., chunk_count: _Optional[int] = ..., stored_bytes: _Optional[int] = ..., is_tree: _Optional[bool] = ..., inspection: _Optional[_Union[Inspection, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pins: _Optional[_Iterable[str]] = ..., quarantined_chunks: _Optional[_Iterable[_Union[_resources_pb2.Digest, _Mapping]]] = ...) -> None: ...
+    pin_count: int
+    def __init__(self, digest: _Optional[_Union[_resources_pb2.Digest, _Mapping]] = ..., chunk_count: _Optional[int] = ..., stored_bytes: _Optional[int] = ..., is_tree: _Optional[bool] = ..., inspection: _Optional[_Union[Inspection, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pins: _Optional[_Iterable[str]] = ..., quarantined_chunks: _Optional[_Iterable[_Union[_resources_pb2.Digest, _Mapping]]] = ..., pin_count: _Optional[int] = ...) -> None: ...
 
 class Inspection(_message.Message):
     __slots__ = ("format", "tensor_count", "parameter_count", "dtypes", "may_execute_code", "details")
@@ -251,6 +253,24 @@ class PinBlobResponse(_message.Message):
     BLOB_FIELD_NUMBER: _ClassVar[int]
     blob: BlobInfo
     def __init__(self, blob: _Optional[_Union[BlobInfo, _Mapping]] = ...) -> None: ...
+
+class ListBlobPinsRequest(_message.Message):
+    __slots__ = ("digest", "page_size", "page_token")
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    digest: _resources_pb2.Digest
+    page_size: int
+    page_token: str
+    def __init__(self, digest: _Optional[_Union[_resources_pb2.Digest, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListBlobPinsResponse(_message.Message):
+    __slots__ = ("holders", "next_page_token")
+    HOLDERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    holders: _containers.RepeatedScalarFieldContainer[str]
+    next_page_token: str
+    def __init__(self, holders: _Optional[_Iterable[str]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UnpinBlobRequest(_message.Message):
     __slots__ = ("digest", "holder")

@@ -123,6 +123,11 @@ class ArtifactServiceStub:
                 request_serializer=modelregistry_dot_v1_dot_artifacts__pb2.PinBlobRequest.SerializeToString,
                 response_deserializer=modelregistry_dot_v1_dot_artifacts__pb2.PinBlobResponse.FromString,
                 _registered_method=True)
+        self.ListBlobPins = channel.unary_unary(
+                '/modelregistry.v1.ArtifactService/ListBlobPins',
+                request_serializer=modelregistry_dot_v1_dot_artifacts__pb2.ListBlobPinsRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_artifacts__pb2.ListBlobPinsResponse.FromString,
+                _registered_method=True)
         self.UnpinBlob = channel.unary_unary(
                 '/modelregistry.v1.ArtifactService/UnpinBlob',
                 request_serializer=modelregistry_dot_v1_dot_artifacts__pb2.UnpinBlobRequest.SerializeToString,
@@ -366,9 +371,30 @@ class ArtifactServiceServicer:
         holder, so garbage collection keeps it. Pinning twice with the same
         holder is a no-op.
 
+        Pins live in the artifact service's index database: pinning and
+        unpinning cost the same however many holders a blob has.
+
         Errors:
         * INVALID_ARGUMENT: the digest or holder is malformed.
         * NOT_FOUND: no blob has that digest.
+        * UNAVAILABLE: the artifact index database cannot be reached; nothing
+        was written, retry.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBlobPins(self, request, context):
+        """ListBlobPins pages through the holders pinning a blob, in byte order of
+        the holder; to a token limited to a model prefix, only the versions within
+        its prefix. `BlobInfo` lists at most the first 100 and says how many there
+        are (`pin_count`); this lists them all.
+
+        Errors:
+        * INVALID_ARGUMENT: the digest, page size or page token is malformed.
+        * NOT_FOUND: no blob has that digest, or the caller's model prefix does
+        not let it see the blob (the same message).
+        * UNAVAILABLE: the artifact index database cannot be reached; retry.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -380,6 +406,8 @@ class ArtifactServiceServicer:
 
         Errors:
         * INVALID_ARGUMENT: the digest or holder is malformed.
+        * UNAVAILABLE: the artifact index database cannot be reached; nothing
+        was removed, retry.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -469,6 +497,11 @@ def add_ArtifactServiceServicer_to_server(servicer, server):
                     servicer.PinBlob,
                     request_deserializer=modelregistry_dot_v1_dot_artifacts__pb2.PinBlobRequest.FromString,
                     response_serializer=modelregistry_dot_v1_dot_artifacts__pb2.PinBlobResponse.SerializeToString,
+            ),
+            'ListBlobPins': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBlobPins,
+                    request_deserializer=modelregistry_dot_v1_dot_artifacts__pb2.ListBlobPinsRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_artifacts__pb2.ListBlobPinsResponse.SerializeToString,
             ),
             'UnpinBlob': grpc.unary_unary_rpc_method_handler(
                     servicer.UnpinBlob,
@@ -795,6 +828,33 @@ class ArtifactService:
             '/modelregistry.v1.ArtifactService/PinBlob',
             modelregistry_dot_v1_dot_artifacts__pb2.PinBlobRequest.SerializeToString,
             modelregistry_dot_v1_dot_artifacts__pb2.PinBlobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBlobPins(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.ArtifactService/ListBlobPins',
+            modelregistry_dot_v1_dot_artifacts__pb2.ListBlobPinsRequest.SerializeToString,
+            modelregistry_dot_v1_dot_artifacts__pb2.ListBlobPinsResponse.FromString,
             options,
             channel_credentials,
             insecure,

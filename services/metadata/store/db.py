@@ -14,17 +14,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, update
+from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from services.common.database import make_engine, table_of
 from services.common.errors import RegistryError, Unavailable, add_translator
-from services.metadata.store.schema import CounterRow, table_of
+from services.metadata.store.schema import CounterRow
 
 logger = logging.getLogger(__name__)
 
-_SQLITE_BUSY_MS = 30_000
 _COUNTERS = table_of(CounterRow)
 _BUMP = (
     update(_COUNTERS)
@@ -32,33 +32,6 @@ _BUMP = (
     .values(value=_COUNTERS.c.value + bindparam("by"))
     .returning(_COUNTERS.c.value)
 )
-
-
-def make_engine(url: str, *, pool_size: int = 16) -> Engine:
-    """An engine for ``url`` with the per-backend settings this service relies on."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-            cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Any) -> None:
-            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-            conn.exec_driver_sql(f"BEGIN {mode}")
-
-        return engine
-    # No pre-ping: it costs a round trip per checkout. A connection broken by a database
-    # restart fails one request with UNAVAILABLE (see _database_unavailable), which clients
-    # retry; SQLAlchemy then drops the pool's stale connections.
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def _database_unavailable(error: BaseException) -> RegistryError | None:

@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from services.common.database import table_of
 from services.metadata.domain import AuditEntry, Event
 from services.metadata.store.db import bump_counter
 from services.metadata.store.mapping import utc
-from services.metadata.store.schema import AuditRow, EventRow, table_of
+from services.metadata.store.schema import AuditRow, EventRow
 
 _INSERT_AUDIT = insert(table_of(AuditRow))
 _INSERT_EVENT = insert(table_of(EventRow))

@@ -27,7 +27,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    Table,
     Text,
     UniqueConstraint,
     text,
@@ -42,12 +41,6 @@ Time = DateTime(timezone=True)
 
 class Base(DeclarativeBase):
     """Declarative base of the metadata schema."""
-
-
-def table_of(row: type[Base]) -> Table:
-    """The ``Table`` of a mapped class, for Core statements (declarative classes type their
-    ``__table__`` as any ``FromClause``)."""
-    return row.metadata.tables[row.__tablename__]
 
 
 class ModelRow(Base):

@@ -22,10 +22,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from services.common.database import table_of
 from services.metadata.domain import Model, ModelVersion, Stage, State
 from services.metadata.store.db import insert_ignore
 from services.metadata.store.mapping import model_from_row, version_from_row
-from services.metadata.store.schema import AliasRow, ModelRow, PropertyRow, VersionRow, table_of
+from services.metadata.store.schema import AliasRow, ModelRow, PropertyRow, VersionRow
 
 _VERSION_COLUMNS = [c for c in table_of(VersionRow).c]
 _STATEMENTS: dict[tuple[str, str], Any] = {}
