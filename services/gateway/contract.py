@@ -5,7 +5,7 @@ messages; the metadata service (``modelregistry.metadata.v1``) has its own, so e
 change without the other. The RPCs the gateway forwards to the metadata service have, today,
 the same shape on both sides (same field numbers, names and types, the resource types of
 ``resources.proto`` inside), so :func:`to_internal` and :func:`to_public` convert by a wire
-round trip: serialize one, parse it as the other. ``tests/gateway/test_contract.py`` proves
+round trip: serialize one, parse it as the other. ``tests/gateway/test_public_contract.py`` proves
 the shapes still match; when one side diverges, that test fails, and the method gets an
 explicit mapping here instead of the round trip.
 """
@@ -52,7 +52,7 @@ SAME_SHAPE = (
 
 def _convert(message: Message, target: type[M]) -> M:
     # A wire round trip, valid only because the two shapes are identical (see the module
-    # docstring and tests/gateway/test_contract.py). Fields the target does not know are
+    # docstring and tests/gateway/test_public_contract.py). Fields the target does not know are
     # dropped rather than carried along as unknown fields, so nothing internal reaches a
     # public client, and nothing a client made up reaches the metadata service.
     converted = target.FromString(message.SerializeToString())
