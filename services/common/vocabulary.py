@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from modelregistry.v1 import resources_pb2
+from mreg.client import FILE_NAME_TAG as _CLIENT_FILE_NAME_TAG
 
 
 class Stage(StrEnum):
@@ -153,5 +154,5 @@ GATEWAY_HTTP_PORT = 8080
 ARTIFACTS_HTTP_PORT = 8081
 
 #: Version tag where ``mreg push`` records a single file's name (``mreg pull`` and the
-#: gateway's OCI manifests and code-execution gate read it).
-FILE_NAME_TAG = "mreg.file_name"
+#: gateway's OCI manifests and code-execution gate read it): the client's, the one source.
+FILE_NAME_TAG = _CLIENT_FILE_NAME_TAG
