@@ -348,7 +348,9 @@ def run_until_signal(
     grace: float = 10.0,
     on_started: Callable[[], None] | None = None,
 ) -> None:
-    """Start ``servers`` and block until SIGTERM or SIGINT, then stop them gracefully.
+    """Start ``servers`` in order and block until SIGTERM or SIGINT, then stop them
+    gracefully in reverse order: the front door first, so nothing still running calls a
+    peer that has already stopped.
 
     ``on_started`` runs once they are started (for example, to wait until they serve)."""
     stop = threading.Event()
@@ -368,7 +370,7 @@ def run_until_signal(
         while not stop.wait(0.5):
             pass
     finally:
-        for running in servers:
+        for running in reversed(servers):
             running.stop(grace)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -139,6 +139,41 @@ def test_a_sigterm_delivered_to_another_thread_still_stops_the_servers() -> None
     assert done.stdout.strip() == "stopped"
 
 
+def test_servers_stop_in_reverse_start_order_so_the_front_door_goes_first() -> None:
+    """The gateway is started last and must stop first: stopped after its peers, its
+    outbox reader would poll a metadata service that no longer listens, and warn."""
+    import os
+    import signal
+
+    from services.common.server import run_until_signal
+
+    events: list[str] = []
+
+    class Recorder:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def start(self) -> None:
+            events.append(f"start {self.name}")
+
+        def stop(self, grace: float | None = None) -> None:
+            events.append(f"stop {self.name}")
+
+    servers = [Recorder("metadata"), Recorder("artifacts"), Recorder("gateway")]
+    run_until_signal(
+        servers,  # type: ignore[arg-type]  # only start() and stop() are called
+        on_started=lambda: os.kill(os.getpid(), signal.SIGTERM),
+    )
+    assert events == [
+        "start metadata",
+        "start artifacts",
+        "start gateway",
+        "stop gateway",
+        "stop artifacts",
+        "stop metadata",
+    ]
+
+
 @pytest.mark.parametrize("options", ["server", "sdk"])
 def test_a_new_channel_reaches_a_server_restarted_on_its_old_port(options: str) -> None:
     """An older channel left in reconnect backoff must not make a fresh one fail fast."""

@@ -80,12 +80,14 @@ def serve(ctx: click.Context, **o) -> int:
         print(registry.describe(), flush=True)
         print("press Ctrl-C to stop", flush=True)
 
-    stop_background = start_background(registry.settings, registry.gateway_service)
+    # The reconciler and the outbox reader stop with the gateway, before its peers do.
+    registry.gateway.on_stopping.append(
+        start_background(registry.settings, registry.gateway_service)
+    )
     try:
         run_until_signal(registry.servers, on_started=banner)
     finally:
         registry.stop_http()
-        stop_background()
     print("stopped", flush=True)
     return 0
 
