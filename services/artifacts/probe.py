@@ -69,7 +69,9 @@ class BackendProbe:
             problem = self.index.problem()
         serving = not problem
         if serving != self.serving:
-            if serving:
+            if serving and self.serving is None:
+                logger.info("storage backend and index take writes: SERVING")
+            elif serving:
                 logger.info("storage backend and index work again: SERVING")
             else:
                 logger.error("storage backend or index failing (%s): NOT_SERVING", problem)
