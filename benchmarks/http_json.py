@@ -146,7 +146,10 @@ def main(argv: list[str] | None = None) -> None:
             "http_path": f"GET /v1/references/{REFERENCE}",
             **cases,
             **ratios,
-            "target": "resolve >= 2000/s, p99 < 20 ms (docs/ARCHITECTURE.md section 7); gRPC is the ceiling",
+            "target": (
+                "resolve >= 2000/s, p99 < 20 ms (docs/ARCHITECTURE.md section 7); "
+                "gRPC is the ceiling"
+            ),
             "environment": environment(),
         }
     )
