@@ -3,6 +3,7 @@ HttpTransport to a live gateway's HTTP port, read back with GetLineage and Analy
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import uuid
@@ -303,3 +304,72 @@ def test_an_edge_that_would_close_a_cycle_is_skipped_and_listed(registry: Regist
     assert [e["type"] for e in body["edges"]] == ["LINEAGE_EDGE_TYPE_PRODUCED_BY"]
     assert [s["edge"]["object"]["key"] for s in body["skipped"]] == ["s3://lake/cycle/b"]
     assert "would close a cycle" in body["skipped"][0]["reason"]
+
+
+def test_gzip_that_inflates_past_the_limit_is_413_and_corrupt_gzip_400(
+    registry: Registry,
+) -> None:
+    from services.gateway.http.json_api import MAX_BODY_BYTES
+
+    bomb = gzip.compress(b" " * (MAX_BODY_BYTES + 1))
+    valid = gzip.compress(json.dumps(_valid_json()).encode())
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    with registry.http("writer") as http:
+        inflated = http.post("/api/v1/lineage", content=bomb, headers=headers)
+        truncated = http.post("/api/v1/lineage", content=valid[:-12], headers=headers)
+        garbage = http.post("/api/v1/lineage", content=b"not gzip", headers=headers)
+        brotli = http.post(
+            "/api/v1/lineage", content=valid, headers={**headers, "Content-Encoding": "br"}
+        )
+    assert len(bomb) < 100_000
+    assert inflated.status_code == 413
+    assert inflated.json()["message"] == "the request body is over the limit of 16 MiB"
+    for corrupt in (truncated, garbage):
+        assert corrupt.status_code == 400
+        assert _reasons(corrupt.json()) == ["MALFORMED_GZIP"]
+    assert brotli.status_code == 415
+    assert _reasons(brotli.json()) == ["UNSUPPORTED_CONTENT_ENCODING"]
+
+
+def test_another_method_is_405_with_a_status_body(registry: Registry) -> None:
+    with registry.http("writer") as http:
+        answer = http.get("/api/v1/lineage")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "POST"
+    assert _reasons(answer.json()) == ["METHOD_NOT_ALLOWED"]
+
+
+def test_a_prefix_limited_token_cannot_attach_lineage_to_another_teams_version(
+    registry: Registry,
+) -> None:
+    other = _register(registry, "team-b-model", "1.0.0")
+    event = _event(
+        RunState.COMPLETE,
+        [_dataset(InputDataset, "s3://lake", "scoped/input")],
+        [_dataset(OutputDataset, "modelregistry", other)],
+    )
+    with pytest.raises(requests.HTTPError) as raised:
+        _transport(registry, who="team-a").emit(event)
+    assert raised.value.response.status_code == 403
+    assert "team-a-" in raised.value.response.json()["message"]
+    assert _lineage(registry, DATASET, "s3://lake/scoped/input").status_code == 404
+
+
+def test_the_client_configured_by_environment_variables_reaches_the_registry(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What docs/openlineage.md tells dbt-ol and plain Python users to set."""
+    monkeypatch.setenv("OPENLINEAGE_URL", registry.url)
+    monkeypatch.setenv("OPENLINEAGE_API_KEY", registry.tokens["writer"])
+    monkeypatch.delenv("OPENLINEAGE_CONFIG", raising=False)
+    monkeypatch.delenv("OPENLINEAGE_DISABLED", raising=False)
+    OpenLineageClient().emit(
+        _event(
+            RunState.COMPLETE,
+            [_dataset(InputDataset, "bigquery", "proj.ds.events")],
+            [_dataset(OutputDataset, "bigquery", "proj.ds.sessions")],
+            job="dbt.sessions",
+        )
+    )
+    edges = _edges(registry, DATASET, "bigquery/proj.ds.sessions")
+    assert ("bigquery/proj.ds.sessions", "DERIVED_FROM", "bigquery/proj.ds.events") in edges

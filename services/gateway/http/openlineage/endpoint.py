@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 #: Where OpenLineage clients post run events by default.
 LINEAGE_PATH = "/api/v1/lineage"
 _FORWARDED = ("authorization", "x-request-id")
+_OTHER_METHODS = ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
 class OpenLineageApi:
@@ -68,7 +69,11 @@ class OpenLineageApi:
         self._channel: grpc.aio.Channel | None = None
 
     def routes(self) -> list[BaseRoute]:
-        return [Route(LINEAGE_PATH, self.receive, methods=["POST"])]
+        """``POST`` takes an event; any other method is 405 with a Status body."""
+        return [
+            Route(LINEAGE_PATH, self.receive, methods=["POST"]),
+            Route(LINEAGE_PATH, _post_only, methods=_OTHER_METHODS),
+        ]
 
     async def receive(self, request: Request) -> Response:
         try:
@@ -190,7 +195,23 @@ async def _body(request: Request) -> bytes:
         ) from None
     if len(data) > MAX_BODY_BYTES or inflater.unconsumed_tail:
         raise too_large()
+    if not inflater.eof:
+        raise HttpJsonError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "the gzip body is truncated",
+            reason="MALFORMED_GZIP",
+        )
     return data
+
+
+async def _post_only(request: Request) -> Response:
+    return HttpJsonError(
+        grpc.StatusCode.UNIMPLEMENTED,
+        f"{request.method} is not allowed on {LINEAGE_PATH}; POST an OpenLineage run event",
+        reason="METHOD_NOT_ALLOWED",
+        http_status=405,
+        headers={"Allow": "POST"},
+    ).response()
 
 
 def _reason(status: status_pb2.Status) -> str:
