@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.common.errors import InvalidArgument
 from services.gateway.http.openlineage.events import parse_event
@@ -134,3 +136,66 @@ def test_every_bad_field_is_listed_the_first_in_the_message() -> None:
     assert fields == ["eventType", "inputs[0].namespace", "producer"]
     assert raised.value.message.startswith("malformed OpenLineage run event: eventType: ")
     assert raised.value.message.endswith("(and 2 more)")
+
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+_JSON = st.recursive(
+    _SCALARS | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_PATHS = [
+    ("eventType",),
+    ("eventTime",),
+    ("run",),
+    ("run", "runId"),
+    ("run", "facets"),
+    ("job",),
+    ("job", "namespace"),
+    ("job", "name"),
+    ("inputs",),
+    ("inputs", 0),
+    ("inputs", 0, "name"),
+    ("inputs", 0, "facets"),
+    ("inputs", 0, "facets", "version"),
+    ("outputs", 0, "namespace"),
+    ("outputs", 0, "name"),
+    ("producer",),
+    ("schemaURL",),
+]
+
+
+def _replace(body: dict, path: tuple, value: object) -> None:
+    """Set ``path`` (an int: the first element of a list) to ``value``, when it is there."""
+    target: object = body
+    for step in path[:-1]:
+        if isinstance(step, int):
+            if not isinstance(target, list) or not target:
+                return
+            target = target[0]
+        else:
+            if not isinstance(target, dict) or step not in target:
+                return
+            target = target[step]
+    if isinstance(path[-1], int) and isinstance(target, list) and target:
+        target[0] = value
+    elif isinstance(path[-1], str) and isinstance(target, dict):
+        target[path[-1]] = value
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_PATHS), _JSON), min_size=1, max_size=4))
+def test_any_mangled_event_is_planned_or_refused_naming_a_field(changes) -> None:
+    body = _event(
+        inputs=[_ds("s3://lake", "in", "1")],
+        outputs=[_ds("modelregistry", "models/m/versions/1")],
+    )
+    for path, value in changes:
+        _replace(body, path, value)
+    try:
+        plan(parse_event(body))
+    except InvalidArgument as error:
+        assert error.field_violations, error.message
+        assert all(v.field for v in error.field_violations)

@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -373,3 +374,21 @@ def test_the_client_configured_by_environment_variables_reaches_the_registry(
     )
     edges = _edges(registry, DATASET, "bigquery/proj.ds.sessions")
     assert ("bigquery/proj.ds.sessions", "DERIVED_FROM", "bigquery/proj.ds.events") in edges
+
+
+def test_the_same_event_posted_concurrently_records_each_edge_once(registry: Registry) -> None:
+    version = _register(registry, "concurrent", "1.0.0")
+    event = _valid_json()
+    event["outputs"] = [{"namespace": "modelregistry", "name": version}]
+    event["inputs"] = [{"namespace": "s3://lake", "name": "concurrent/train"}]
+
+    def post(_: int) -> int:
+        with registry.http("writer") as http:
+            return http.post("/api/v1/lineage", json=event).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(post, range(8))) == [200] * 8
+    assert len(_lineage(registry, VERSION, version).json()["edges"]) == 2
+    with registry.http("admin") as http:
+        audit = http.get("/v1/auditLog", params={"resource": f"lineage/model_version/{version}"})
+    assert len(audit.json()["entries"]) == 2
