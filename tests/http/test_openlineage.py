@@ -289,6 +289,7 @@ def test_without_a_token_it_is_401_and_a_reader_is_403(registry: Registry) -> No
         _transport(registry, who="reader").emit(event)
     assert reader.value.response.status_code == 403
     assert "writer role" in reader.value.response.json()["message"]
+    assert _reasons(reader.value.response.json()) == ["ROLE_REQUIRED"]
     assert _lineage(registry, DATASET, "s3://lake/auth/output").status_code == 404
 
 

@@ -83,7 +83,7 @@ class OpenLineageApi:
                     f"{identity.principal} may not record lineage: "
                     "OpenLineage events need a token with the writer role",
                     reason="ROLE_REQUIRED",
-                    metadata={"required": Role.WRITER.value},
+                    metadata={"role": Role.WRITER.value},
                 )
             event = parse_event(parse_body(await _body(request)))
             wanted = plan(event)
