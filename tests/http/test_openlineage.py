@@ -308,7 +308,7 @@ def test_an_edge_that_would_close_a_cycle_is_skipped_and_listed(registry: Regist
     assert "would close a cycle" in body["skipped"][0]["reason"]
 
 
-def test_gzip_that_inflates_past_the_limit_is_413_and_corrupt_gzip_400(
+def test_a_body_over_the_limit_plain_or_once_inflated_is_413_and_corrupt_gzip_400(
     registry: Registry,
 ) -> None:
     from services.gateway.http.json_api import MAX_BODY_BYTES
@@ -323,9 +323,15 @@ def test_gzip_that_inflates_past_the_limit_is_413_and_corrupt_gzip_400(
         brotli = http.post(
             "/api/v1/lineage", content=valid, headers={**headers, "Content-Encoding": "br"}
         )
+        plain = http.post(
+            "/api/v1/lineage",
+            content=b" " * (MAX_BODY_BYTES + 1),
+            headers={"Content-Type": "application/json"},
+        )
     assert len(bomb) < 100_000
-    assert inflated.status_code == 413
-    assert inflated.json()["message"] == "the request body is over the limit of 16 MiB"
+    for refused in (inflated, plain):
+        assert refused.status_code == 413
+        assert refused.json()["message"] == "the request body is over the limit of 16 MiB"
     for corrupt in (truncated, garbage):
         assert corrupt.status_code == 400
         assert _reasons(corrupt.json()) == ["MALFORMED_GZIP"]
