@@ -63,6 +63,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
         "admin": store.create("root", [Role.ADMIN])[0],
         "writer": store.create("ci", [Role.WRITER])[0],
         "reader": store.create("bob", [Role.READER])[0],
+        "team-a": store.create("team-a-ci", [Role.WRITER], model_prefix="team-a-")[0],
     }
     embedded = build_embedded(
         root / "data",

@@ -20,6 +20,7 @@ from services.common.settings import Settings
 from services.common.tls import channel_credentials
 from services.gateway.http.json_api import build_json_api
 from services.gateway.http.oci import oci_routes
+from services.gateway.http.openlineage import OpenLineageApi
 from services.gateway.http.ui import build_ui
 from services.gateway.oci_registry import OciRegistry
 from services.gateway.policy import load_policy
@@ -49,20 +50,20 @@ def build_http_app(
     settings: Settings, gateway: Gateway, extra_routes: Sequence[BaseRoute] = ()
 ) -> Starlette:
     """The gateway's HTTP app over the peers of ``gateway``, with auth as configured:
-    OCI, then ``extra_routes``, then HTTP/JSON (``/v1/``, calling the gateway's gRPC
-    port ``settings.gateway_listen``), then the web UI (approvals under the policy file's
-    rules)."""
+    OCI, then ``extra_routes``, then OpenLineage in (``/api/v1/lineage``) and HTTP/JSON
+    (``/v1/``), both calling the gateway's gRPC port ``settings.gateway_listen``, then the
+    web UI (approvals under the policy file's rules)."""
     store = TokenStore(settings.auth_tokens_file) if settings.auth_tokens_file else None
     registry = OciRegistry(
         gateway.peers, settings.resolved_artifacts_http_url, grant_secret(settings)
     )
     promotions = Promotions(gateway.peers, load_policy(settings.policy_file))
     ui = build_ui(gateway, promotions, store)
-    json_api = build_json_api(
-        loopback_target(settings.gateway_listen), channel_credentials(settings)
-    )
-    routes = [*extra_routes, *json_api.routes(), *ui.routes()]
-    app = build_app(registry, HttpAuth(store), routes)
+    auth, target = HttpAuth(store), loopback_target(settings.gateway_listen)
+    json_api = build_json_api(target, channel_credentials(settings))
+    lineage = OpenLineageApi(target, auth, channel_credentials(settings))
+    routes = [*extra_routes, *lineage.routes(), *json_api.routes(), *ui.routes()]
+    app = build_app(registry, auth, routes)
     app.state.before_stop = [json_api.close, ui.close]  # see services.common.http
     return app
 

@@ -151,24 +151,10 @@ class JsonApi:
 
     async def _body(self, request: Request, rule: HttpRule) -> object:
         """The JSON body (None when the rule takes none or the request sent none)."""
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            raise _too_large()
-        raw = bytearray()
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > MAX_BODY_BYTES:
-                raise _too_large()
+        raw = await read_limited(request)
         if not raw:
             return {} if rule.body == "*" else None
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind not in _JSON and not kind.endswith("+json"):
-            raise HttpJsonError(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"request bodies must be application/json, got {kind[:100] or 'no content type'}",
-                reason="UNSUPPORTED_MEDIA_TYPE",
-                http_status=415,
-            )
+        require_json(request)
         if not rule.body:
             raise HttpJsonError(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -176,7 +162,7 @@ class JsonApi:
                 "send its fields as query parameters",
                 reason="UNEXPECTED_BODY",
             )
-        return parse_body(bytes(raw))
+        return parse_body(raw)
 
     # ---------------------------------------------------------------- calls
 
@@ -294,7 +280,32 @@ def _parser(descriptor: Descriptor) -> Callable[[bytes], object]:
     return message_factory.GetMessageClass(descriptor).FromString
 
 
-def _too_large() -> HttpJsonError:
+async def read_limited(request: Request) -> bytes:
+    """The raw request body; 413 past :data:`MAX_BODY_BYTES`, before reading it all."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise too_large()
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise too_large()
+    return bytes(raw)
+
+
+def require_json(request: Request) -> None:
+    """415 unless the request says its body is JSON (``application/json`` or ``+json``)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in _JSON and not kind.endswith("+json"):
+        raise HttpJsonError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"request bodies must be application/json, got {kind[:100] or 'no content type'}",
+            reason="UNSUPPORTED_MEDIA_TYPE",
+            http_status=415,
+        )
+
+
+def too_large() -> HttpJsonError:
     return HttpJsonError(
         grpc.StatusCode.INVALID_ARGUMENT,
         f"the request body is over the limit of {MAX_BODY_BYTES // (1024 * 1024)} MiB",
