@@ -49,9 +49,9 @@ class SearchUseCases(UseCaseBase):
             "archived": show_archived,
         }
         after = self.tokens.decode(page_token, query) if page_token else None
-        with self.db.read() as session:
+        with self.db.read() as tx:
             items, positions = store.search(
-                session,
+                tx,
                 where,
                 order,
                 store.required_entries(tree),
@@ -75,9 +75,9 @@ class SearchUseCases(UseCaseBase):
             )
         parsed = [parse_version_name(n, f"names[{i}]") for i, n in enumerate(names)]
         found: list[ModelVersion] = []
-        with self.db.read() as session:
+        with self.db.read() as tx:
             for model, version in parsed:
-                v = versions_store.get_version(session, model, version)
+                v = versions_store.get_version(tx, model, version)
                 if v is None:
                     raise version_not_found(model, version)
                 found.append(v)
