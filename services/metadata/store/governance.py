@@ -26,6 +26,7 @@ from services.metadata.store.schema import (
     PromotionRow,
     VersionRow,
 )
+from services.metadata.store.stages import version_of_id
 
 # ------------------------------------------------------------------------- promotions
 
@@ -303,7 +304,7 @@ def put_deployment(
         row = DeploymentRow(model_id=model_id, environment=deployment.environment)
         session.add(row)
     else:
-        before = to_deployment(row, deployment.model, _version_of_id(session, row.version_id))
+        before = to_deployment(row, deployment.model, version_of_id(session, row.version_id))
     assert deployment.update_time is not None, "a reported deployment has its report time"
     row.version_id, row.endpoint = version_id, deployment.endpoint
     row.status, row.health = deployment.status.value, deployment.health
@@ -311,8 +312,3 @@ def put_deployment(
     row.reported_by, row.update_time = deployment.reported_by, deployment.update_time
     session.flush()
     return before
-
-
-def _version_of_id(session: Session, version_id: int) -> str:
-    stmt = select(VersionRow.version).where(VersionRow.id == version_id)
-    return session.execute(stmt).scalar_one()

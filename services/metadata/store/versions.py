@@ -73,7 +73,7 @@ def get_model(session: Session, name: str) -> Model | None:
     return model_from_row(row) if row else None
 
 
-def model_row(session: Session, name: str, *, lock: bool = False) -> ModelRow | None:
+def _model_row(session: Session, name: str, *, lock: bool = False) -> ModelRow | None:
     """The ORM row of a model, locked ``FOR UPDATE`` when ``lock`` (for writes)."""
     stmt = select(ModelRow).where(ModelRow.name == name)
     if lock:
@@ -83,7 +83,7 @@ def model_row(session: Session, name: str, *, lock: bool = False) -> ModelRow | 
 
 def lock_model(session: Session, name: str) -> Model | None:
     """The model called ``name``, its row locked ``FOR UPDATE`` until commit; None if absent."""
-    row = model_row(session, name, lock=True)
+    row = _model_row(session, name, lock=True)
     return model_from_row(row) if row else None
 
 
@@ -279,7 +279,7 @@ def write_properties(session: Session, row: VersionRow) -> None:
         session.connection().execute(_INSERT_PROPERTY, entries)
 
 
-def version_row(
+def _version_row(
     session: Session, model: str, version: str, *, lock: bool = False
 ) -> VersionRow | None:
     """The ORM row of one version, locked ``FOR UPDATE`` when ``lock``."""
@@ -295,7 +295,7 @@ def version_row(
 
 def lock_version(session: Session, model: str, version: str) -> ModelVersion | None:
     """One version with its aliases, its row locked ``FOR UPDATE`` until commit; or None."""
-    row = version_row(session, model, version, lock=True)
+    row = _version_row(session, model, version, lock=True)
     return to_domain(session, row, model) if row else None
 
 
