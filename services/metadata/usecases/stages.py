@@ -85,8 +85,8 @@ class StageUseCases(UseCaseBase):
         now = self.now()
         with self.db.write() as tx:
             owner = self.locked_model(tx, model)
-            row = self.locked_version(tx, model, version)
-            self.check_etag(etag_value, row.revision, name)
+            subject = self.locked_version(tx, model, version)
+            self.check_etag(etag_value, subject.revision, name)
             production = None
             if expected or target is Stage.PRODUCTION:
                 production = store.production_version(tx, owner.row_id, model)
@@ -99,7 +99,7 @@ class StageUseCases(UseCaseBase):
                         reason="PRODUCTION_CHANGED",
                         metadata={"expected": expected, "actual": actual},
                     )
-            current = row.stage
+            current = subject.stage
             if target not in TRANSITIONS[current]:
                 raise FailedPrecondition(
                     f"cannot move {name!r} from {current.value} to {target.value}: allowed "
@@ -113,8 +113,8 @@ class StageUseCases(UseCaseBase):
                         )
                     ],
                 )
-            if row.state is not State.READY:
-                state = row.state.value
+            if subject.state is not State.READY:
+                state = subject.state.value
                 raise FailedPrecondition(
                     f"cannot move {name!r} to {target.value}: it is {state.upper()}, and "
                     "only READY versions change stage",
@@ -128,12 +128,12 @@ class StageUseCases(UseCaseBase):
             if (
                 target is Stage.PRODUCTION
                 and production is not None
-                and production.row_id != row.row_id
+                and production.row_id != subject.row_id
             ):
                 previous = self._move(
                     tx, production, demote_to, f"replaced by {version}: {reason}", change
                 )
-            moved = self._move(tx, row, target, reason, change)
+            moved = self._move(tx, subject, target, reason, change)
             transition = StageTransition(model, version, current, target, actor, reason, now)
             flush_change(tx, change)
             return moved, transition, previous
@@ -185,8 +185,8 @@ class StageUseCases(UseCaseBase):
         now = self.now()
         with self.db.write() as tx:
             owner = self.locked_model(tx, model)
-            row = self.locked_version(tx, model, version)
-            previous = store.set_alias(tx, owner.row_id, alias, row.row_id, actor, now)
+            subject = self.locked_version(tx, model, version)
+            previous = store.set_alias(tx, owner.row_id, alias, subject.row_id, actor, now)
             result = Alias(model, alias, version, actor, now)
             resource = f"{model_name(model)}/aliases/{alias}"
             change = Change(actor, now)
