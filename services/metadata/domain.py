@@ -45,6 +45,8 @@ class Model:
     updated_by: str = ""
     update_time: datetime | None = None
     revision: int = 1
+    #: Internal row id (the store's key for writes); never shown to clients.
+    row_id: int = field(default=0, compare=False)
 
 
 @dataclass

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
 from services.metadata.pagetoken import PageTokens
-from services.metadata.store.db import Database
-from services.metadata.store.schema import SecretRow
+from services.metadata.store.db import Database, secret
 from services.metadata.usecases.deployments import DeploymentUseCases
 from services.metadata.usecases.evaluations import EvaluationUseCases
 from services.metadata.usecases.governance import GovernanceUseCases
@@ -50,8 +47,6 @@ class MetadataService:
     def open(cls, database_url: str, *, pool_size: int = 16) -> MetadataService:
         """Connect to a migrated database and load the page-token signing key."""
         db = Database(database_url, pool_size=pool_size)
-        with db.read() as session:
-            key = session.execute(
-                select(SecretRow.value).where(SecretRow.name == "page_token_key")
-            ).scalar_one()
+        with db.read() as tx:
+            key = secret(tx, "page_token_key")
         return cls(db, PageTokens(bytes.fromhex(key)))

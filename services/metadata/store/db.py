@@ -12,16 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from services.common.database import make_engine, table_of
 from services.common.errors import RegistryError, Unavailable, add_translator
-from services.metadata.store.schema import CounterRow
+from services.metadata.store.schema import CounterRow, SecretRow
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,16 @@ def _database_unavailable(error: BaseException) -> RegistryError | None:
 
 add_translator(DBAPIError, _database_unavailable)
 
+#: One transaction, as :meth:`Database.write` and :meth:`Database.read` hand it out. The use
+#: cases treat it as opaque: they only pass it to the functions of ``store/``.
+Tx: TypeAlias = Session
+
+
+class Conflict(Exception):
+    """A write broke a unique key or a foreign key: a concurrent duplicate (the same request
+    id, the same version number) or a row deleted meanwhile. The transaction is rolled back;
+    the use case decides whether to retry it."""
+
 
 class Database:
     """An engine and managed transactions over it."""
@@ -69,13 +79,17 @@ class Database:
         )
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A session in a write transaction: committed on success, rolled back on error."""
-        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
-            yield session
+    def write(self) -> Iterator[Tx]:
+        """A write transaction: committed on success, rolled back on error; a broken unique
+        or foreign key, in the block or at commit, raises :class:`Conflict`."""
+        try:
+            with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except IntegrityError as error:
+            raise Conflict(str(error)) from error
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self) -> Iterator[Tx]:
         """A session for reads; the transaction ends (rolls back) when the block ends."""
         with Session(self._read_engine, expire_on_commit=False) as session:
             yield session
@@ -107,3 +121,8 @@ def bump_counter(session: Session, name: str, by: int = 1) -> int:
     before the first one, which holds the lock, has committed or rolled back.
     """
     return int(session.connection().execute(_BUMP, {"counter": name, "by": by}).scalar_one())
+
+
+def secret(session: Session, name: str) -> str:
+    """A secret the migrations created (the page-token signing key), hex-encoded."""
+    return session.execute(select(SecretRow.value).where(SecretRow.name == name)).scalar_one()

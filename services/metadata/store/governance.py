@@ -26,14 +26,16 @@ from services.metadata.store.schema import (
     PromotionRow,
     VersionRow,
 )
+from services.metadata.store.stages import version_of_id
 
 # ------------------------------------------------------------------------- promotions
 
 
-def promotion_row(
+def get_promotion(
     session: Session, model: str, promotion_id: int, *, lock: bool = False
-) -> tuple[PromotionRow, str] | None:
-    """One promotion of ``model`` with its version string, locked ``FOR UPDATE`` when ``lock``."""
+) -> Promotion | None:
+    """One promotion of ``model`` with its approvals, its row locked until commit when
+    ``lock`` (for :func:`save_promotion`); None if absent."""
     stmt = (
         select(PromotionRow, VersionRow.version)
         .join(ModelRow, ModelRow.id == PromotionRow.model_id)
@@ -43,7 +45,19 @@ def promotion_row(
     if lock:
         stmt = stmt.with_for_update(of=PromotionRow)
     found = session.execute(stmt).one_or_none()
-    return (found[0], found[1]) if found else None
+    return to_promotion(session, found[0], model, found[1]) if found else None
+
+
+def save_promotion(session: Session, promotion: Promotion) -> Promotion:
+    """Write back a promotion locked by :func:`get_promotion` (state, status message, time,
+    revision); returns it as stored, with its approvals."""
+    row = session.get(PromotionRow, promotion.id)  # in the session since it was locked
+    assert row is not None, f"promotion {promotion.name!r} was not locked in this transaction"
+    assert promotion.update_time is not None, "a promotion written back has its update time"
+    row.state, row.status_message = promotion.state.value, promotion.status_message
+    row.update_time, row.revision = promotion.update_time, promotion.revision
+    session.flush()
+    return to_promotion(session, row, promotion.model, promotion.version)
 
 
 def promotion_by_request_id(
@@ -65,8 +79,8 @@ def promotion_by_request_id(
 
 def open_promotion(
     session: Session, model_id: int, target: Stage
-) -> tuple[PromotionRow, str] | None:
-    """The model's open promotion to ``target`` with its version string, or None."""
+) -> tuple[int, PromotionState, str] | None:
+    """The model's open promotion to ``target``: its id, state and version string; or None."""
     stmt = (
         select(PromotionRow, VersionRow.version)
         .join(VersionRow, VersionRow.id == PromotionRow.version_id)
@@ -77,11 +91,13 @@ def open_promotion(
         )
     )
     found = session.execute(stmt).first()
-    return (found[0], found[1]) if found else None
+    return (found[0].id, PromotionState(found[0].state), found[1]) if found else None
 
 
 def insert_promotion(
     session: Session,
+    model: str,
+    version: str,
     *,
     model_id: int,
     version_id: int,
@@ -93,8 +109,8 @@ def insert_promotion(
     now: datetime,
     request_id: str = "",
     request_hash: str = "",
-) -> PromotionRow:
-    """Record a new promotion; returns its row with the id assigned."""
+) -> Promotion:
+    """Record a new promotion of ``model``'s ``version``; returns it with its id assigned."""
     row = PromotionRow(
         request_id=request_id or None,
         request_hash=request_hash or None,
@@ -112,7 +128,7 @@ def insert_promotion(
     )
     session.add(row)
     session.flush()
-    return row
+    return _promotion(row, model, version, [])
 
 
 def decision_of(session: Session, promotion_id: int, principal: str) -> Approval | None:
@@ -149,10 +165,11 @@ def add_decision(
     session.flush()
 
 
-def decision_by_request_id(session: Session, request_id: str) -> ApprovalRow | None:
-    """The decision recorded with ``request_id``, if any."""
+def decision_by_request_id(session: Session, request_id: str) -> tuple[int, str | None] | None:
+    """The promotion id and request hash of the decision recorded with ``request_id``."""
     stmt = select(ApprovalRow).where(ApprovalRow.request_id == request_id)
-    return session.execute(stmt).scalar_one_or_none()
+    row = session.execute(stmt).scalar_one_or_none()
+    return (row.promotion_id, row.request_hash) if row else None
 
 
 def count_approvals(session: Session, promotion_id: int) -> int:
@@ -243,14 +260,6 @@ def list_promotions(
 # ------------------------------------------------------------------------ deployments
 
 
-def deployment_row(session: Session, model_id: int, environment: str) -> DeploymentRow | None:
-    """The model's deployment row in ``environment``, or None."""
-    stmt = select(DeploymentRow).where(
-        DeploymentRow.model_id == model_id, DeploymentRow.environment == environment
-    )
-    return session.execute(stmt).scalar_one_or_none()
-
-
 def to_deployment(row: DeploymentRow, model: str, version: str) -> Deployment:
     """A deployment row as a domain object."""
     return Deployment(
@@ -281,8 +290,25 @@ def list_deployments(
     return [to_deployment(row, model, version) for row, version in session.execute(stmt)]
 
 
-def new_deployment(session: Session, model_id: int, environment: str) -> DeploymentRow:
-    """A new deployment record of a model in ``environment``, added to the session."""
-    row = DeploymentRow(model_id=model_id, environment=environment)
-    session.add(row)
-    return row
+def put_deployment(
+    session: Session, model_id: int, version_id: int, deployment: Deployment
+) -> Deployment | None:
+    """Create or replace a model's deployment in ``deployment.environment`` (written under
+    the model's row lock); returns the one it replaced, or None if it is the first."""
+    stmt = select(DeploymentRow).where(
+        DeploymentRow.model_id == model_id, DeploymentRow.environment == deployment.environment
+    )
+    row = session.execute(stmt).scalar_one_or_none()
+    before = None
+    if row is None:
+        row = DeploymentRow(model_id=model_id, environment=deployment.environment)
+        session.add(row)
+    else:
+        before = to_deployment(row, deployment.model, version_of_id(session, row.version_id))
+    assert deployment.update_time is not None, "a reported deployment has its report time"
+    row.version_id, row.endpoint = version_id, deployment.endpoint
+    row.status, row.health = deployment.status.value, deployment.health
+    row.attributes = dict(deployment.attributes)
+    row.reported_by, row.update_time = deployment.reported_by, deployment.update_time
+    session.flush()
+    return before

@@ -51,12 +51,17 @@ def ensure_node(session: Session, ref: NodeRef, version_id: int | None = None) -
     return found
 
 
-def find_edge(session: Session, subject: int, type_: EdgeType, obj: int) -> EdgeRow | None:
-    """One edge, or None."""
+def _edge_row(session: Session, subject: int, type_: EdgeType, obj: int) -> EdgeRow | None:
     stmt = select(EdgeRow).where(
         EdgeRow.subject_id == subject, EdgeRow.object_id == obj, EdgeRow.type == type_.value
     )
     return session.execute(stmt).scalar_one_or_none()
+
+
+def edge_creator(session: Session, subject: int, type_: EdgeType, obj: int) -> str | None:
+    """Who recorded the edge, or None if there is no such edge."""
+    row = _edge_row(session, subject, type_, obj)
+    return row.created_by if row else None
 
 
 def add_edge(
@@ -77,9 +82,13 @@ def add_edge(
     )
 
 
-def remove_edge(session: Session, edge: EdgeRow) -> None:
-    """Delete an edge."""
-    session.execute(delete(EdgeRow).where(EdgeRow.id == edge.id))
+def remove_edge(session: Session, subject: int, type_: EdgeType, obj: int) -> bool:
+    """Delete an edge; False if there was none."""
+    row = _edge_row(session, subject, type_, obj)
+    if row is None:
+        return False
+    session.execute(delete(EdgeRow).where(EdgeRow.id == row.id))
+    return True
 
 
 def is_upstream(session: Session, candidate: int, of: int) -> bool:

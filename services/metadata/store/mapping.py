@@ -36,6 +36,7 @@ def model_from_row(row: Any) -> Model:
         updated_by=row.updated_by,
         update_time=utc(row.update_time),
         revision=row.revision,
+        row_id=row.id,
     )
 
 

@@ -231,11 +231,27 @@ def parse_order(text: str, compiler: Compiler) -> list[tuple[str, str, bool, int
     return out
 
 
+@dataclass(frozen=True)
+class Query:
+    """A filter and an ordering compiled to SQL; the use cases only pass it to :func:`search`."""
+
+    where: Any
+    order: list[tuple[str, str, bool, int]]
+    required: set[tuple[str, str]]
+
+
+def compile_query(filter_text: str, order_by: str) -> Query:
+    """Parse and type-check ``filter_text`` and ``order_by``; INVALID_ARGUMENT naming the
+    position of the first problem."""
+    tree = filters.parse(filter_text)
+    where = Compiler(filter_text).compile(tree) if tree is not None else None
+    order = parse_order(order_by, Compiler(order_by, "order_by"))
+    return Query(where, order, required_entries(tree))
+
+
 def search(
     session: Session,
-    where: Any,
-    order: list[tuple[str, str, bool, int]],
-    required: set[tuple[str, str]],
+    query: Query,
     show_archived: bool,
     after: list[Any] | None,
     limit: int,
@@ -243,7 +259,8 @@ def search(
     """One page of versions and the keyset position of each row."""
     stmt = version_select(session)
     keys: list[OrderKey] = []
-    for name, key, desc, _ in order:
+    where, required = query.where, query.required
+    for name, key, desc, _ in query.order:
         if name in MAPS:
             kind = MAPS[name]
             prop = aliased(PropertyRow)

@@ -7,19 +7,21 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from services.metadata.domain import Alias, Stage, StageTransition
+from services.metadata.domain import Alias, ModelVersion, Stage, StageTransition
 from services.metadata.store.mapping import utc
 from services.metadata.store.schema import AliasRow, ModelRow, TransitionRow, VersionRow
+from services.metadata.store.versions import to_domain
 
 
-def production_row(session: Session, model_id: int) -> VersionRow | None:
-    """The model's version in production, locked for update, or None."""
+def production_version(session: Session, model_id: int, model: str) -> ModelVersion | None:
+    """The model's version in production, its row locked until commit, or None."""
     stmt = (
         select(VersionRow)
         .where(VersionRow.model_id == model_id, VersionRow.stage == Stage.PRODUCTION.value)
         .with_for_update()
     )
-    return session.execute(stmt).scalar_one_or_none()
+    row = session.execute(stmt).scalar_one_or_none()
+    return to_domain(session, row, model) if row else None
 
 
 def add_transition(
@@ -69,7 +71,7 @@ def list_transitions(
     ]
 
 
-def alias_row(session: Session, model_id: int, alias: str) -> AliasRow | None:
+def _alias_row(session: Session, model_id: int, alias: str) -> AliasRow | None:
     """One alias row, locked for update."""
     stmt = (
         select(AliasRow)
@@ -111,17 +113,33 @@ def aliases_on_model(session: Session, model_id: int) -> list[tuple[str, str]]:
     return [(a, v) for a, v in session.execute(stmt)]
 
 
-def delete_alias(session: Session, row: AliasRow) -> None:
-    """Remove one alias."""
+def delete_alias(session: Session, model_id: int, alias: str) -> str | None:
+    """Remove one alias; the version it pointed at, or None if the model has no such alias."""
+    row = _alias_row(session, model_id, alias)
+    if row is None:
+        return None
+    previous = version_of_id(session, row.version_id)
     session.execute(delete(AliasRow).where(AliasRow.id == row.id))
+    return previous
 
 
-def add_alias(
+def set_alias(
     session: Session, model_id: int, alias: str, version_id: int, actor: str, now: datetime
-) -> None:
-    """A new alias of a model pointing at a version."""
-    session.add(
-        AliasRow(
-            model_id=model_id, alias=alias, version_id=version_id, updated_by=actor, update_time=now
+) -> str:
+    """Point a model's alias at a version, creating it on first use; the version it pointed
+    at before, or "" if it is new."""
+    row = _alias_row(session, model_id, alias)
+    if row is None:
+        session.add(
+            AliasRow(
+                model_id=model_id,
+                alias=alias,
+                version_id=version_id,
+                updated_by=actor,
+                update_time=now,
+            )
         )
-    )
+        return ""
+    previous = version_of_id(session, row.version_id)
+    row.version_id, row.updated_by, row.update_time = version_id, actor, now
+    return previous

@@ -73,12 +73,37 @@ def get_model(session: Session, name: str) -> Model | None:
     return model_from_row(row) if row else None
 
 
-def model_row(session: Session, name: str, *, lock: bool = False) -> ModelRow | None:
+def _model_row(session: Session, name: str, *, lock: bool = False) -> ModelRow | None:
     """The ORM row of a model, locked ``FOR UPDATE`` when ``lock`` (for writes)."""
     stmt = select(ModelRow).where(ModelRow.name == name)
     if lock:
         stmt = stmt.with_for_update()
     return session.execute(stmt).scalar_one_or_none()
+
+
+def lock_model(session: Session, name: str) -> Model | None:
+    """The model called ``name``, its row locked ``FOR UPDATE`` until commit; None if absent."""
+    row = _model_row(session, name, lock=True)
+    return model_from_row(row) if row else None
+
+
+def find_model_id(session: Session, name: str) -> int | None:
+    """The row id of the model called ``name``, or None."""
+    return session.execute(select(ModelRow.id).where(ModelRow.name == name)).scalar_one_or_none()
+
+
+#: The fields of a model that change after it is created.
+_MODEL_MUTABLE = ("description", "owner", "team", "tags", "archived", "updated_by", "update_time")
+
+
+def save_model(session: Session, model: Model) -> None:
+    """Write back a model locked by :func:`lock_model` (its mutable fields and revision)."""
+    row = session.get(ModelRow, model.row_id)  # in the session since it was locked
+    assert row is not None, f"model {model.name!r} was not locked in this transaction"
+    for name in _MODEL_MUTABLE:
+        setattr(row, name, getattr(model, name))
+    row.revision = model.revision
+    session.flush()
 
 
 def lock_or_create_model(session: Session, name: str, actor: str, now: datetime) -> int:
@@ -254,7 +279,7 @@ def write_properties(session: Session, row: VersionRow) -> None:
         session.connection().execute(_INSERT_PROPERTY, entries)
 
 
-def version_row(
+def _version_row(
     session: Session, model: str, version: str, *, lock: bool = False
 ) -> VersionRow | None:
     """The ORM row of one version, locked ``FOR UPDATE`` when ``lock``."""
@@ -266,6 +291,56 @@ def version_row(
     if lock:
         stmt = stmt.with_for_update(of=VersionRow)
     return session.execute(stmt).scalar_one_or_none()
+
+
+def lock_version(session: Session, model: str, version: str) -> ModelVersion | None:
+    """One version with its aliases, its row locked ``FOR UPDATE`` until commit; or None."""
+    row = _version_row(session, model, version, lock=True)
+    return to_domain(session, row, model) if row else None
+
+
+def find_version_id(session: Session, model: str, version: str) -> int | None:
+    """The row id of one version, or None."""
+    stmt = (
+        select(VersionRow.id)
+        .join(ModelRow, ModelRow.id == VersionRow.model_id)
+        .where(ModelRow.name == model, VersionRow.version == version)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+#: The fields of a version that change after it is created (enums are stored by value).
+_VERSION_MUTABLE = (
+    "state",
+    "stage",
+    "format",
+    "parameter_count",
+    "failure_reason",
+    "description",
+    "tags",
+    "metrics",
+    "params",
+    "hyperparameters",
+    "input_schema",
+    "output_schema",
+    "updated_by",
+    "update_time",
+    "revision",
+)
+
+
+def save_version(session: Session, version: ModelVersion, *, properties: bool = False) -> None:
+    """Write back a version locked by :func:`lock_version`; ``properties`` when its metrics,
+    params or tags changed (the searchable copies are rewritten). Flushed at once, so a later
+    write in the transaction (the next production version) sees it."""
+    row = session.get(VersionRow, version.row_id)  # in the session since it was locked
+    assert row is not None, f"version {version.name!r} was not locked in this transaction"
+    for name in _VERSION_MUTABLE:
+        value = getattr(version, name)
+        setattr(row, name, value.value if isinstance(value, State | Stage) else value)
+    session.flush()
+    if properties:
+        write_properties(session, row)
 
 
 def aliases_of(session: Session, version_id: int) -> list[str]:

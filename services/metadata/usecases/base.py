@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
-
 from services.common.errors import Aborted, NotFound
 from services.common.validation import model_name, version_name
+from services.metadata.domain import Model, ModelVersion
 from services.metadata.pagetoken import PageTokens
 from services.metadata.store import versions as store
-from services.metadata.store.db import Database
-from services.metadata.store.schema import ModelRow, VersionRow
+from services.metadata.store.db import Database, Tx
 
 
 def etag(revision: int) -> str:
@@ -43,20 +41,36 @@ class UseCaseBase:
             )
 
     @staticmethod
-    def locked_model(session: Session, model: str) -> ModelRow:
-        """The model's row locked for update; NOT_FOUND if absent."""
-        row = store.model_row(session, model, lock=True)
-        if row is None:
+    def locked_model(tx: Tx, model: str) -> Model:
+        """The model, its row locked until commit; NOT_FOUND if absent."""
+        found = store.lock_model(tx, model)
+        if found is None:
             raise model_not_found(model)
-        return row
+        return found
 
     @staticmethod
-    def locked_version(session: Session, model: str, version: str) -> VersionRow:
-        """The version's row locked for update; NOT_FOUND if absent."""
-        row = store.version_row(session, model, version, lock=True)
-        if row is None:
+    def locked_version(tx: Tx, model: str, version: str) -> ModelVersion:
+        """The version, its row locked until commit; NOT_FOUND if absent."""
+        found = store.lock_version(tx, model, version)
+        if found is None:
             raise version_not_found(model, version)
-        return row
+        return found
+
+    @staticmethod
+    def version_id(tx: Tx, model: str, version: str) -> int:
+        """The store's id of a version (not locked); NOT_FOUND if absent."""
+        found = store.find_version_id(tx, model, version)
+        if found is None:
+            raise version_not_found(model, version)
+        return found
+
+    @staticmethod
+    def model_id(tx: Tx, model: str) -> int:
+        """The store's id of a model (not locked); NOT_FOUND if absent."""
+        found = store.find_model_id(tx, model)
+        if found is None:
+            raise model_not_found(model)
+        return found
 
 
 def model_not_found(model: str) -> NotFound:

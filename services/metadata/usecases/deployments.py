@@ -17,11 +17,10 @@ from services.metadata import checks, semver
 from services.metadata.domain import State
 from services.metadata.domain_governance import Deployment, DeploymentStatus
 from services.metadata.store import governance as store
-from services.metadata.store import stages as stages_store
 from services.metadata.store import versions as versions_store
 from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
-from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
+from services.metadata.usecases.base import UseCaseBase, version_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -71,42 +70,41 @@ class DeploymentUseCases(UseCaseBase):
         checks.text(health, "health", MAX_HEALTH_BYTES)
         attributes = checks.string_map(attributes, "attributes")
         now = self.now()
-        with self.db.write() as session:
-            model_row = self.locked_model(session, model)
-            version_row = versions_store.version_row(session, model, version)
-            if version_row is None:
+        with self.db.write() as tx:
+            parent = self.locked_model(tx, model)
+            subject = versions_store.get_version(tx, model, version)
+            if subject is None:
                 raise version_not_found(model, version)
-            if version_row.state != State.READY.value:
+            if subject.state is not State.READY:
+                state = subject.state.value
                 raise FailedPrecondition(
                     f"cannot record {version_name_!r} as deployed to {environment_!r}: it is "
-                    f"{version_row.state.upper()}, and only READY versions are deployed",
+                    f"{state.upper()}, and only READY versions are deployed",
                     reason="NOT_READY",
                     precondition_violations=[
-                        PreconditionViolation(
-                            "NOT_READY", version_name_, f"state is {version_row.state}"
-                        )
+                        PreconditionViolation("NOT_READY", version_name_, f"state is {state}")
                     ],
                 )
-            row = store.deployment_row(session, model_row.id, environment_)
-            before = None
-            previous = ""
-            if row is None:
-                row = store.new_deployment(session, model_row.id, environment_)
-            else:
-                previous = stages_store.version_of_id(session, row.version_id)
-                before = store.to_deployment(row, model, previous)
+            after = Deployment(
+                model=model,
+                environment=environment_,
+                version=version,
+                endpoint=endpoint,
+                status=status,
+                health=health,
+                attributes=attributes,
+                reported_by=actor,
+                update_time=now,
+            )
+            before = store.put_deployment(tx, parent.row_id, subject.row_id, after)
+            previous = before.version if before else ""
             unchanged = before is not None and (
-                row.version_id,
-                row.endpoint,
-                row.status,
-                row.health,
-                dict(row.attributes or {}),
-            ) == (version_row.id, endpoint, status.value, health, attributes)
-            row.version_id, row.endpoint, row.status = version_row.id, endpoint, status.value
-            row.health, row.attributes = health, attributes
-            row.reported_by, row.update_time = actor, now
-            session.flush()
-            after = store.to_deployment(row, model, version)
+                before.version,
+                before.endpoint,
+                before.status,
+                before.health,
+                before.attributes,
+            ) == (version, endpoint, status, health, attributes)
             if not unchanged:
                 change = Change(actor, now)
                 change.audit(
@@ -125,7 +123,7 @@ class DeploymentUseCases(UseCaseBase):
                     endpoint=endpoint,
                     previous_version=previous,
                 )
-                flush_change(session, change)
+                flush_change(tx, change)
         return after
 
     def list_deployments(self, parent: str) -> list[Deployment]:
@@ -134,17 +132,10 @@ class DeploymentUseCases(UseCaseBase):
             model, version = parse_version_name(parent, "parent")
         else:
             model, version = self._model_parent(parent), ""
-        with self.db.read() as session:
-            model_row = versions_store.model_row(session, model)
-            if model_row is None:
-                raise model_not_found(model)
-            version_id = None
-            if version:
-                row = versions_store.version_row(session, model, version)
-                if row is None:
-                    raise version_not_found(model, version)
-                version_id = row.id
-            return store.list_deployments(session, model_row.id, model, version_id)
+        with self.db.read() as tx:
+            model_id = self.model_id(tx, model)
+            version_id = self.version_id(tx, model, version) if version else None
+            return store.list_deployments(tx, model_id, model, version_id)
 
     @staticmethod
     def _model_parent(parent: str) -> str:

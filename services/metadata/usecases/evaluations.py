@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy.exc import IntegrityError
-
 from services.common.errors import InvalidArgument
 from services.common.validation import parse_version_name
 from services.metadata import checks
 from services.metadata.domain import Evaluation, EvaluationType, Page
 from services.metadata.pagetoken import page_size as effective_size
 from services.metadata.store import evaluations as store
-from services.metadata.store import versions as versions_store
+from services.metadata.store.db import Conflict
 from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
-from services.metadata.usecases.base import UseCaseBase, version_not_found
+from services.metadata.usecases.base import UseCaseBase
 from services.metadata.usecases.idempotency import (
     check_request_id,
     check_same_request,
@@ -53,7 +51,7 @@ class EvaluationUseCases(UseCaseBase):
         )
         try:
             return self._create_evaluation(ev, actor, request_id, request_hash)
-        except IntegrityError:
+        except Conflict:
             if not request_id:
                 raise
             # The same request id committed concurrently: answer with what it recorded.
@@ -63,19 +61,17 @@ class EvaluationUseCases(UseCaseBase):
         self, ev: Evaluation, actor: str, request_id: str, request_hash: str
     ) -> Evaluation:
         now = self.now()
-        with self.db.write() as session:
+        with self.db.write() as tx:
             if request_id:
-                earlier = store.by_request_id(session, request_id)
+                earlier = store.by_request_id(tx, request_id)
                 if earlier is not None:
                     found, stored_hash = earlier
                     name = evaluation_name(found)
                     check_same_request(request_id, stored_hash, request_hash, name, "evaluation")
                     return found
-            row = versions_store.version_row(session, ev.model, ev.version)
-            if row is None:
-                raise version_not_found(ev.model, ev.version)
+            version_id = self.version_id(tx, ev.model, ev.version)
             spec = replace(ev, created_by=actor, create_time=now)
-            created = store.insert(session, row.id, spec, request_id, request_hash)
+            created = store.insert(tx, version_id, spec, request_id, request_hash)
             name = evaluation_name(created)
             change = Change(actor, now)
             change.audit("evaluation.create", name, None, snapshot(created))
@@ -87,7 +83,7 @@ class EvaluationUseCases(UseCaseBase):
                 dataset=f"{created.dataset_name}@{created.dataset_version}",
                 type=created.type.value,
             )
-            flush_change(session, change)
+            flush_change(tx, change)
             return created
 
     def list_evaluations(
@@ -110,15 +106,12 @@ class EvaluationUseCases(UseCaseBase):
             "type": eval_type.value if eval_type else "",
         }
         after = self.tokens.decode(page_token, query)[0] if page_token else None
-        with self.db.read() as session:
-            row = versions_store.version_row(session, model, version)
-            if row is None:
-                raise version_not_found(model, version)
+        with self.db.read() as tx:
             found = store.list_for_version(
-                session,
+                tx,
                 model,
                 version,
-                row.id,
+                self.version_id(tx, model, version),
                 dataset_name=dataset_name,
                 dataset_version=dataset_version,
                 eval_type=eval_type,

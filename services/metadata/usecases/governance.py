@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from dataclasses import replace
 
 from services.common.errors import (
     AlreadyExists,
@@ -41,10 +39,10 @@ from services.metadata.domain_governance import (
 from services.metadata.pagetoken import page_size as effective_size
 from services.metadata.store import governance as store
 from services.metadata.store import versions as versions_store
+from services.metadata.store.db import Conflict, Tx
 from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
-from services.metadata.store.schema import PromotionRow
-from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
+from services.metadata.usecases.base import UseCaseBase, version_not_found
 from services.metadata.usecases.idempotency import (
     check_request_id,
     check_same_request,
@@ -123,7 +121,7 @@ class GovernanceUseCases(UseCaseBase):
         args = (model, version, target, reason, required_approvals, actor)
         try:
             return self._create_promotion(*args, request_id, request_hash)
-        except IntegrityError:
+        except Conflict:
             if not request_id:
                 raise
             # The same request id committed concurrently: answer with what it recorded.
@@ -142,48 +140,48 @@ class GovernanceUseCases(UseCaseBase):
     ) -> Promotion:
         version_name_ = version_name(model, version)
         now = self.now()
-        with self.db.write() as session:
-            model_row = self.locked_model(session, model)
+        with self.db.write() as tx:
+            parent = self.locked_model(tx, model)
             if request_id:
-                earlier = store.promotion_by_request_id(session, request_id)
+                earlier = store.promotion_by_request_id(tx, request_id)
                 if earlier is not None:
                     found, stored_hash = earlier
                     check_same_request(
                         request_id, stored_hash, request_hash, found.name, "promotion"
                     )
                     return found
-            row = versions_store.version_row(session, model, version)
-            if row is None:
+            subject = versions_store.get_version(tx, model, version)
+            if subject is None:
                 raise version_not_found(model, version)
-            if row.state != State.READY.value:
+            if subject.state is not State.READY:
+                state_ = subject.state.value
                 raise FailedPrecondition(
                     f"cannot request promotion of {version_name_!r} to {target.value}: it is "
-                    f"{row.state.upper()}, and only READY versions are promoted",
+                    f"{state_.upper()}, and only READY versions are promoted",
                     reason="NOT_READY",
                     precondition_violations=[
-                        PreconditionViolation("NOT_READY", version_name_, f"state is {row.state}")
+                        PreconditionViolation("NOT_READY", version_name_, f"state is {state_}")
                     ],
                 )
-            open_ = store.open_promotion(session, model_row.id, target)
+            open_ = store.open_promotion(tx, parent.row_id, target)
             if open_ is not None:
-                other, other_version = open_
-                other_name = f"{model_name(model)}/promotions/{other.id}"
+                other_id, other_state, other_version = open_
+                other_name = f"{model_name(model)}/promotions/{other_id}"
                 raise FailedPrecondition(
                     f"model {model_name(model)!r} already has an open promotion to "
                     f"{target.value}: {other_name!r} of {version_name(model, other_version)!r} "
-                    f"is {PromotionState(other.state).name}; approve, reject or withdraw it first",
+                    f"is {other_state.name}; approve, reject or withdraw it first",
                     reason="PROMOTION_OPEN",
                     metadata={
                         "promotion": other_name,
-                        "state": PromotionState(other.state).name,
+                        "state": other_state.name,
                         "model_version": version_name(model, other_version),
                     },
                     precondition_violations=[
                         PreconditionViolation(
                             "PROMOTION_OPEN",
                             other_name,
-                            f"open promotion to {target.value} "
-                            f"({PromotionState(other.state).name})",
+                            f"open promotion to {target.value} ({other_state.name})",
                         )
                     ],
                 )
@@ -192,10 +190,12 @@ class GovernanceUseCases(UseCaseBase):
                 if required_approvals == 0
                 else PromotionState.PENDING_APPROVAL
             )
-            created_row = store.insert_promotion(
-                session,
-                model_id=model_row.id,
-                version_id=row.id,
+            created = store.insert_promotion(
+                tx,
+                model,
+                version,
+                model_id=parent.row_id,
+                version_id=subject.row_id,
                 target=target,
                 state=state,
                 requested_by=actor,
@@ -205,24 +205,23 @@ class GovernanceUseCases(UseCaseBase):
                 request_id=request_id,
                 request_hash=request_hash,
             )
-            created = store.to_promotion(session, created_row, model, version)
             change = Change(actor, now)
             change.audit("promotion.create", created.name, None, snapshot(created))
             self._event(change, "promotion.requested", created, reason=reason)
             if state is PromotionState.APPROVED:
                 self._event(change, "promotion.approved", created, automatic="true")
-            flush_change(session, change)
+            flush_change(tx, change)
         logger.info("promotion %s requested by %s (%s)", created.name, actor, state.value)
         return created
 
     def get_promotion(self, name: str) -> Promotion:
         """One promotion with its approvals."""
         model, promotion_id = parse_promotion_name(name)
-        with self.db.read() as session:
-            found = store.promotion_row(session, model, promotion_id)
-            if found is None:
-                raise promotion_not_found(model, promotion_id)
-            return store.to_promotion(session, found[0], model, found[1])
+        with self.db.read() as tx:
+            found = store.get_promotion(tx, model, promotion_id)
+        if found is None:
+            raise promotion_not_found(model, promotion_id)
+        return found
 
     def list_promotions(
         self,
@@ -255,19 +254,12 @@ class GovernanceUseCases(UseCaseBase):
             "request_id": request_id,
         }
         after = self.tokens.decode(page_token, query)[0] if page_token else None
-        with self.db.read() as session:
-            model_row = versions_store.model_row(session, model)
-            if model_row is None:
-                raise model_not_found(model)
-            version_id = None
-            if version:
-                row = versions_store.version_row(session, model, version)
-                if row is None:
-                    raise version_not_found(model, version)
-                version_id = row.id
+        with self.db.read() as tx:
+            model_id = self.model_id(tx, model)
+            version_id = self.version_id(tx, model, version) if version else None
             items = store.list_promotions(
-                session,
-                model_row.id,
+                tx,
+                model_id,
                 model,
                 state=state,
                 version_id=version_id,
@@ -302,17 +294,17 @@ class GovernanceUseCases(UseCaseBase):
             {"name": name, "decision": decision.value, "comment": comment, "actor": actor}
         )
         now = self.now()
-        with self.db.write() as session:
-            row, version = self._locked_promotion(session, model, promotion_id)
-            before = store.to_promotion(session, row, model, version)
-            earlier = store.decision_by_request_id(session, request_id) if request_id else None
+        with self.db.write() as tx:
+            before = self._locked_promotion(tx, model, promotion_id)
+            earlier = store.decision_by_request_id(tx, request_id) if request_id else None
             if earlier is not None:
-                same = earlier.promotion_id == row.id and earlier.request_hash == request_hash
+                decided_on, stored_hash = earlier
+                same = decided_on == before.id and stored_hash == request_hash
                 check_same_request(
                     request_id,
-                    earlier.request_hash if same else None,
+                    stored_hash if same else None,
                     request_hash,
-                    f"a decision on promotion {earlier.promotion_id}",
+                    f"a decision on promotion {decided_on}",
                     "decision",
                 )
                 return before
@@ -334,7 +326,7 @@ class GovernanceUseCases(UseCaseBase):
                     reason="OWN_REQUEST",
                     metadata={"principal": actor, "promotion": name},
                 )
-            decided = store.decision_of(session, row.id, actor)
+            decided = store.decision_of(tx, before.id, actor)
             if decided is not None:
                 raise AlreadyExists(
                     f"{actor!r} has already decided on {name!r} "
@@ -343,23 +335,27 @@ class GovernanceUseCases(UseCaseBase):
                     metadata={"principal": actor, "promotion": name},
                 )
             store.add_decision(
-                session, row.id, actor, decision, comment, now, request_id, request_hash
+                tx, before.id, actor, decision, comment, now, request_id, request_hash
             )
+            outcome = before
             if decision is Decision.REJECT:
-                row.state = PromotionState.REJECTED.value
-                row.status_message = f"rejected by {actor}" + (f": {comment}" if comment else "")
-            elif store.count_approvals(session, row.id) >= row.required_approvals:
-                row.state = PromotionState.APPROVED.value
-            row.update_time, row.revision = now, row.revision + 1
-            session.flush()
-            after = store.to_promotion(session, row, model, version)
+                outcome = replace(
+                    before,
+                    state=PromotionState.REJECTED,
+                    status_message=f"rejected by {actor}" + (f": {comment}" if comment else ""),
+                )
+            elif store.count_approvals(tx, before.id) >= before.required_approvals:
+                outcome = replace(before, state=PromotionState.APPROVED)
+            after = store.save_promotion(
+                tx, replace(outcome, update_time=now, revision=before.revision + 1)
+            )
             change = Change(actor, now)
             change.audit("promotion.decide", name, snapshot(before), snapshot(after))
             if after.state is not before.state:
                 self._event(
                     change, _EVENTS[after.state], after, decision=decision.value, comment=comment
                 )
-            flush_change(session, change)
+            flush_change(tx, change)
         return after
 
     def set_promotion_state(
@@ -379,12 +375,11 @@ class GovernanceUseCases(UseCaseBase):
             )
         checks.text(status_message, "status_message", checks.MAX_DESCRIPTION_BYTES)
         now = self.now()
-        with self.db.write() as session:
-            row, version = self._locked_promotion(session, model, promotion_id)
-            before = store.to_promotion(session, row, model, version)
+        with self.db.write() as tx:
+            before = self._locked_promotion(tx, model, promotion_id)
             if before.state is target:
                 return before  # a retry of a recorded outcome changes nothing
-            self.check_etag(etag_value, row.revision, name)
+            self.check_etag(etag_value, before.revision, name)
             allowed = OUTCOMES[target]
             if before.state not in allowed:
                 sources = " or ".join(_state(s) for s in allowed)
@@ -400,21 +395,25 @@ class GovernanceUseCases(UseCaseBase):
                         )
                     ],
                 )
-            row.state, row.status_message = target.value, status_message
-            row.update_time, row.revision = now, row.revision + 1
-            session.flush()
-            after = store.to_promotion(session, row, model, version)
+            after = store.save_promotion(
+                tx,
+                replace(
+                    before,
+                    state=target,
+                    status_message=status_message,
+                    update_time=now,
+                    revision=before.revision + 1,
+                ),
+            )
             change = Change(actor, now)
             change.audit("promotion.state", name, snapshot(before), snapshot(after))
             self._event(change, _EVENTS[target], after, status_message=status_message)
-            flush_change(session, change)
+            flush_change(tx, change)
         return after
 
     @staticmethod
-    def _locked_promotion(
-        session: Session, model: str, promotion_id: int
-    ) -> tuple[PromotionRow, str]:
-        found = store.promotion_row(session, model, promotion_id, lock=True)
+    def _locked_promotion(tx: Tx, model: str, promotion_id: int) -> Promotion:
+        found = store.get_promotion(tx, model, promotion_id, lock=True)
         if found is None:
             raise promotion_not_found(model, promotion_id)
         return found

@@ -22,8 +22,8 @@ class HistoryUseCases(UseCaseBase):
         size = effective_size(page_size)
         query = {"op": "ListAuditLog", "resource": resource}
         after = self.tokens.decode(page_token, query)[0] if page_token else None
-        with self.db.read() as session:
-            found = store.list_audit(session, resource, after, size + 1, prefix=True)
+        with self.db.read() as tx:
+            found = store.list_audit(tx, resource, after, size + 1, prefix=True)
         token = self.tokens.encode(query, [found[size - 1].id]) if len(found) > size else ""
         return Page(found[:size], token)
 
@@ -40,7 +40,7 @@ class HistoryUseCases(UseCaseBase):
                 f"limit must be between 1 and {MAX_PAGE_SIZE} (0 for "
                 f"{DEFAULT_EVENTS}), got {limit}",
             )
-        with self.db.read() as session:
-            found = store.list_events(session, after, limit or DEFAULT_EVENTS, types, model)
-            latest = store.latest_sequence(session)
+        with self.db.read() as tx:
+            found = store.list_events(tx, after, limit or DEFAULT_EVENTS, types, model)
+            latest = store.latest_sequence(tx)
         return found, (found[-1].sequence if found else after), latest

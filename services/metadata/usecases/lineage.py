@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.validation import parse_version_name
@@ -24,10 +23,9 @@ from services.metadata.domain import (
     Stage,
 )
 from services.metadata.store import lineage as store
-from services.metadata.store import versions as versions_store
-from services.metadata.store.db import bump_counter
+from services.metadata.store.db import Tx, bump_counter
 from services.metadata.store.outbox import Change, flush_change
-from services.metadata.usecases.base import UseCaseBase, version_not_found
+from services.metadata.usecases.base import UseCaseBase
 
 #: Depth of a lineage query when none is given, and the deepest allowed.
 DEFAULT_DEPTH = 10
@@ -65,15 +63,12 @@ def _describe(edge: LineageEdge) -> str:
 class LineageUseCases(UseCaseBase):
     """The lineage graph."""
 
-    def _node_id(self, session: Any, ref: NodeRef, *, create: bool) -> int:
+    def _node_id(self, tx: Tx, ref: NodeRef, *, create: bool) -> int:
         """The node's id; version nodes need their version, others are created on demand."""
         if ref.kind is NodeKind.MODEL_VERSION:
             model, version = parse_version_name(ref.key)
-            row = versions_store.version_row(session, model, version)
-            if row is None:
-                raise version_not_found(model, version)
-            return store.ensure_node(session, ref, row.id)
-        found = store.find_node(session, ref) if not create else store.ensure_node(session, ref)
+            return store.ensure_node(tx, ref, self.version_id(tx, model, version))
+        found = store.find_node(tx, ref) if not create else store.ensure_node(tx, ref)
         if found is None:
             raise NotFound(
                 f"lineage node {ref.kind.value} {ref.key!r} does not exist",
@@ -92,26 +87,26 @@ class LineageUseCases(UseCaseBase):
                 "a node cannot be its own ancestor",
             )
         now = self.now()
-        with self.db.write() as session:
-            bump_counter(session, "lineage")
-            s_id = self._node_id(session, subject, create=True)
-            o_id = self._node_id(session, obj, create=True)
+        with self.db.write() as tx:
+            bump_counter(tx, "lineage")
+            s_id = self._node_id(tx, subject, create=True)
+            o_id = self._node_id(tx, obj, create=True)
             recorded = LineageEdge(subject, edge.type, obj, actor, now)
-            existing = store.find_edge(session, s_id, edge.type, o_id)
-            if existing is not None:
-                recorded.created_by, recorded.create_time = existing.created_by, now
+            creator = store.edge_creator(tx, s_id, edge.type, o_id)
+            if creator is not None:
+                recorded.created_by, recorded.create_time = creator, now
                 return recorded
-            if store.is_upstream(session, s_id, o_id):
+            if store.is_upstream(tx, s_id, o_id):
                 raise FailedPrecondition(
                     f"cannot record '{_describe(recorded)}': {subject.key!r} is already upstream "
                     f"of {obj.key!r}, so the edge would close a cycle",
                     reason="LINEAGE_CYCLE",
                     metadata={"subject": subject.key, "object": obj.key},
                 )
-            store.add_edge(session, s_id, edge.type, o_id, actor, now)
+            store.add_edge(tx, s_id, edge.type, o_id, actor, now)
             change = Change(actor, now)
             self._record_edge(change, recorded, "create")
-            flush_change(session, change)
+            flush_change(tx, change)
             return recorded
 
     @staticmethod
@@ -134,18 +129,17 @@ class LineageUseCases(UseCaseBase):
         subject = validate_node(edge.subject, "edge.subject")
         obj = validate_node(edge.object, "edge.object")
         now = self.now()
-        with self.db.write() as session:
-            bump_counter(session, "lineage")
-            s_id, o_id = store.find_node(session, subject), store.find_node(session, obj)
-            row = store.find_edge(session, s_id, edge.type, o_id) if s_id and o_id else None
-            if row is None:
+        with self.db.write() as tx:
+            bump_counter(tx, "lineage")
+            s_id, o_id = store.find_node(tx, subject), store.find_node(tx, obj)
+            removed = store.remove_edge(tx, s_id, edge.type, o_id) if s_id and o_id else False
+            if not removed:
                 raise NotFound(
                     f"lineage edge '{subject.key} {edge.type.value} {obj.key}' does not exist"
                 )
-            store.remove_edge(session, row)
             change = Change(actor, now)
             self._record_edge(change, LineageEdge(subject, edge.type, obj), "delete")
-            flush_change(session, change)
+            flush_change(tx, change)
 
     def lineage(
         self, node: NodeRef, direction: Direction, max_depth: int, types: Sequence[EdgeType]
@@ -153,9 +147,9 @@ class LineageUseCases(UseCaseBase):
         """The subgraph reachable from ``node``."""
         node = validate_node(node, "node")
         limit = depth(max_depth)
-        with self.db.read() as session:
-            start = self._node_id(session, node, create=False)
-            return store.walk(session, start, direction, limit, types)
+        with self.db.read() as tx:
+            start = self._node_id(tx, node, create=False)
+            return store.walk(tx, start, direction, limit, types)
 
     def impact(
         self,
@@ -167,13 +161,13 @@ class LineageUseCases(UseCaseBase):
         """Every existing model version downstream of ``node``, nearest first."""
         node = validate_node(node, "node")
         limit = depth(max_depth)
-        with self.db.read() as session:
-            start = self._node_id(session, node, create=False)
-            return store.impact(session, start, limit, types, stages)
+        with self.db.read() as tx:
+            start = self._node_id(tx, node, create=False)
+            return store.impact(tx, start, limit, types, stages)
 
     def link_new_version(
         self,
-        session: Any,
+        tx: Tx,
         version_id: int,
         created: ModelVersion,
         links: Sequence[tuple[EdgeType, NodeRef]],
@@ -191,10 +185,10 @@ class LineageUseCases(UseCaseBase):
         if not edges:
             return
         subject = NodeRef(NodeKind.MODEL_VERSION, created.name)
-        s_id = store.ensure_node(session, subject, version_id)
+        s_id = store.ensure_node(tx, subject, version_id)
         for type_, obj in edges:
             if obj == subject:
                 raise InvalidArgument.field("lineage", "a version cannot be its own ancestor")
-            o_id = self._node_id(session, obj, create=True)
-            store.add_edge(session, s_id, type_, o_id, change.actor, change.now)
+            o_id = self._node_id(tx, obj, create=True)
+            store.add_edge(tx, s_id, type_, o_id, change.actor, change.now)
             self._record_edge(change, LineageEdge(subject, type_, obj), "create")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from services.common.errors import FailedPrecondition, InvalidArgument, PreconditionViolation
 from services.common.validation import model_name, parse_model_name, parse_version_name
 from services.metadata import checks
@@ -9,7 +12,7 @@ from services.metadata.domain import Model, Page, Stage
 from services.metadata.pagetoken import page_size as effective_size
 from services.metadata.store import stages as stages_store
 from services.metadata.store import versions as store
-from services.metadata.store.mapping import model_from_row, snapshot
+from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
 from services.metadata.usecases.base import UseCaseBase
 
@@ -47,18 +50,20 @@ class ModelUseCases(UseCaseBase):
         checks.text(model.team, "model.team", 256)
         tags = checks.string_map(model.tags, "model.tags")
         now = self.now()
-        with self.db.write() as session:
-            row = self.locked_model(session, name)
-            self.check_etag(etag_value, row.revision, model_name(name))
-            before = model_from_row(row)
-            for path in paths:
-                setattr(row, path, tags if path == "tags" else getattr(model, path))
-            row.updated_by, row.update_time, row.revision = actor, now, row.revision + 1
-            after = model_from_row(row)
+        with self.db.write() as tx:
+            before = self.locked_model(tx, name)
+            self.check_etag(etag_value, before.revision, model_name(name))
+            changes: dict[str, Any] = {
+                path: tags if path == "tags" else getattr(model, path) for path in paths
+            }
+            after = replace(
+                before, **changes, updated_by=actor, update_time=now, revision=before.revision + 1
+            )
+            store.save_model(tx, after)
             change = Change(actor, now)
             change.audit("model.update", model_name(name), snapshot(before), snapshot(after))
             change.event("model.updated", name, model_name(name), fields=",".join(paths))
-            flush_change(session, change)
+            flush_change(tx, change)
             return after
 
     def list_models(self, page_size: int, page_token: str, show_archived: bool) -> Page:
@@ -66,8 +71,8 @@ class ModelUseCases(UseCaseBase):
         size = effective_size(page_size)
         query = {"op": "ListModels", "archived": show_archived}
         after = self.tokens.decode(page_token, query)[0] if page_token else None
-        with self.db.read() as session:
-            found = store.list_models(session, after, show_archived, size + 1)
+        with self.db.read() as tx:
+            found = store.list_models(tx, after, show_archived, size + 1)
         token = self.tokens.encode(query, [found[size - 1].name]) if len(found) > size else ""
         return Page(found[:size], token)
 
@@ -75,43 +80,40 @@ class ModelUseCases(UseCaseBase):
         """Delete a model and its versions; refused while aliased or in production."""
         model = parse_model_name(name)
         now = self.now()
-        with self.db.write() as session:
-            row = self.locked_model(session, model)
-            self.check_etag(etag_value, row.revision, name)
+        with self.db.write() as tx:
+            before = self.locked_model(tx, model)
+            self.check_etag(etag_value, before.revision, name)
             reasons = [
                 ("ALIAS", f"alias {alias!r} points at version {version}")
-                for alias, version in stages_store.aliases_on_model(session, row.id)
+                for alias, version in stages_store.aliases_on_model(tx, before.row_id)
             ]
-            production = stages_store.production_row(session, row.id)
+            production = stages_store.production_version(tx, before.row_id, model)
             if production is not None:
                 reasons.append(("PRODUCTION", f"version {production.version} is in production"))
             if reasons:
                 raise _blocked(name, reasons)
-            before = model_from_row(row)
-            count = store.count_versions(session, row.id)
-            store.delete_model(session, row.id)
+            count = store.count_versions(tx, before.row_id)
+            store.delete_model(tx, before.row_id)
             change = Change(actor, now)
             change.audit("model.delete", name, snapshot(before), None)
             change.event("model.deleted", model, name, versions=str(count))
-            flush_change(session, change)
+            flush_change(tx, change)
 
     def delete_version(self, name: str, etag_value: str, actor: str) -> None:
         """Delete a version; refused while an alias or the production stage points at it."""
         model, version = parse_version_name(name)
         now = self.now()
-        with self.db.write() as session:
-            self.locked_model(session, model)
-            row = self.locked_version(session, model, version)
-            self.check_etag(etag_value, row.revision, name)
-            aliases = store.aliases_of(session, row.id)
-            reasons = [("ALIAS", f"alias {a!r} points at it") for a in aliases]
-            if row.stage == Stage.PRODUCTION.value:
+        with self.db.write() as tx:
+            self.locked_model(tx, model)
+            before = self.locked_version(tx, model, version)
+            self.check_etag(etag_value, before.revision, name)
+            reasons = [("ALIAS", f"alias {a!r} points at it") for a in before.aliases]
+            if before.stage is Stage.PRODUCTION:
                 reasons.append(("PRODUCTION", "it is in production"))
             if reasons:
                 raise _blocked(name, reasons)
-            before = store.to_domain(session, row, model)
-            store.delete_version(session, row.id)
+            store.delete_version(tx, before.row_id)
             change = Change(actor, now)
             change.audit("version.delete", name, snapshot(before), None)
             change.event("version.deleted", model, name, version=version)
-            flush_change(session, change)
+            flush_change(tx, change)

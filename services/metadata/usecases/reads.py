@@ -101,12 +101,13 @@ class ReadUseCases(UseCaseBase):
         size = effective_size(page_size)
         query = {"op": "ListModelVersions", "parent": parent, "archived": show_archived}
         after = self.tokens.decode(page_token, query)[0] if page_token else None
-        with self.db.read() as session:
-            model_row = store.model_row(session, model)
-            if model_row is None:
-                raise model_not_found(model)
+        with self.db.read() as tx:
             items = store.list_versions(
-                session, model_row.id, after_id=after, limit=size + 1, show_archived=show_archived
+                tx,
+                self.model_id(tx, model),
+                after_id=after,
+                limit=size + 1,
+                show_archived=show_archived,
             )
         token = ""
         if len(items) > size:
@@ -117,8 +118,8 @@ class ReadUseCases(UseCaseBase):
     def get_model(self, name: str) -> Model:
         """One registered model."""
         model = parse_model_name(name)
-        with self.db.read() as session:
-            found = store.get_model(session, model)
+        with self.db.read() as tx:
+            found = store.get_model(tx, model)
         if found is None:
             raise model_not_found(model)
         return found

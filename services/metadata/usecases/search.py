@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from services.common.errors import InvalidArgument
 from services.common.validation import parse_version_name
-from services.metadata import filters
 from services.metadata.domain import ModelVersion, Page
 from services.metadata.pagetoken import page_size as effective_size
 from services.metadata.store import search as store
@@ -38,10 +37,7 @@ class SearchUseCases(UseCaseBase):
     ) -> Page:
         """One page of versions matching ``filter_text`` in ``order_by`` order."""
         size = effective_size(page_size)
-        tree = filters.parse(filter_text)
-        compiler = store.Compiler(filter_text)
-        where = compiler.compile(tree) if tree is not None else None
-        order = store.parse_order(order_by, store.Compiler(order_by, "order_by"))
+        compiled = store.compile_query(filter_text, order_by)
         query = {
             "op": "SearchModelVersions",
             "filter": filter_text,
@@ -49,16 +45,8 @@ class SearchUseCases(UseCaseBase):
             "archived": show_archived,
         }
         after = self.tokens.decode(page_token, query) if page_token else None
-        with self.db.read() as session:
-            items, positions = store.search(
-                session,
-                where,
-                order,
-                store.required_entries(tree),
-                show_archived,
-                after,
-                size + 1,
-            )
+        with self.db.read() as tx:
+            items, positions = store.search(tx, compiled, show_archived, after, size + 1)
         token = ""
         if len(items) > size:
             items = items[:size]
@@ -75,9 +63,9 @@ class SearchUseCases(UseCaseBase):
             )
         parsed = [parse_version_name(n, f"names[{i}]") for i, n in enumerate(names)]
         found: list[ModelVersion] = []
-        with self.db.read() as session:
+        with self.db.read() as tx:
             for model, version in parsed:
-                v = versions_store.get_version(session, model, version)
+                v = versions_store.get_version(tx, model, version)
                 if v is None:
                     raise version_not_found(model, version)
                 found.append(v)

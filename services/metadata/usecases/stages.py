@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from dataclasses import replace
 
 from services.common.errors import (
     Aborted,
@@ -30,10 +30,10 @@ from services.metadata.domain import (
 from services.metadata.pagetoken import page_size as effective_size
 from services.metadata.store import stages as store
 from services.metadata.store import versions as versions_store
+from services.metadata.store.db import Tx
 from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
-from services.metadata.store.schema import VersionRow
-from services.metadata.usecases.base import UseCaseBase, model_not_found, version_not_found
+from services.metadata.usecases.base import UseCaseBase
 
 
 def _expected_production(value: str, model: str) -> str:
@@ -83,13 +83,15 @@ class StageUseCases(UseCaseBase):
                 f"not {demote_to.value}",
             )
         now = self.now()
-        with self.db.write() as session:
-            model_row = self.locked_model(session, model)
-            row = self.locked_version(session, model, version)
-            self.check_etag(etag_value, row.revision, name)
+        with self.db.write() as tx:
+            owner = self.locked_model(tx, model)
+            subject = self.locked_version(tx, model, version)
+            self.check_etag(etag_value, subject.revision, name)
+            production = None
+            if expected or target is Stage.PRODUCTION:
+                production = store.production_version(tx, owner.row_id, model)
             if expected:
-                in_production = store.production_row(session, model_row.id)
-                actual = version_name(model, in_production.version) if in_production else "none"
+                actual = version_name(model, production.version) if production else "none"
                 if actual != expected:
                     raise Aborted(
                         f"production of {model_name(model)!r} changed: expected {expected!r} "
@@ -97,7 +99,7 @@ class StageUseCases(UseCaseBase):
                         reason="PRODUCTION_CHANGED",
                         metadata={"expected": expected, "actual": actual},
                     )
-            current = Stage(row.stage)
+            current = subject.stage
             if target not in TRANSITIONS[current]:
                 raise FailedPrecondition(
                     f"cannot move {name!r} from {current.value} to {target.value}: allowed "
@@ -111,50 +113,51 @@ class StageUseCases(UseCaseBase):
                         )
                     ],
                 )
-            if row.state != State.READY.value:
+            if subject.state is not State.READY:
+                state = subject.state.value
                 raise FailedPrecondition(
-                    f"cannot move {name!r} to {target.value}: it is {row.state.upper()}, and "
+                    f"cannot move {name!r} to {target.value}: it is {state.upper()}, and "
                     "only READY versions change stage",
                     reason="NOT_READY",
                     precondition_violations=[
-                        PreconditionViolation("NOT_READY", name, f"state is {row.state}")
+                        PreconditionViolation("NOT_READY", name, f"state is {state}")
                     ],
                 )
             change = Change(actor, now)
             previous = None
-            if target is Stage.PRODUCTION:
-                old = store.production_row(session, model_row.id)
-                if old is not None and old.id != row.id:
-                    previous = self._move(
-                        session, model, old, demote_to, f"replaced by {version}: {reason}", change
-                    )
-            moved = self._move(session, model, row, target, reason, change)
+            if (
+                target is Stage.PRODUCTION
+                and production is not None
+                and production.row_id != subject.row_id
+            ):
+                previous = self._move(
+                    tx, production, demote_to, f"replaced by {version}: {reason}", change
+                )
+            moved = self._move(tx, subject, target, reason, change)
             transition = StageTransition(model, version, current, target, actor, reason, now)
-            flush_change(session, change)
+            flush_change(tx, change)
             return moved, transition, previous
 
+    @staticmethod
     def _move(
-        self,
-        session: Session,
-        model: str,
-        row: VersionRow,
-        target: Stage,
-        reason: str,
-        change: Change,
+        tx: Tx, before: ModelVersion, target: Stage, reason: str, change: Change
     ) -> ModelVersion:
-        """Change one row's stage and record the transition, audit and event."""
-        before = versions_store.to_domain(session, row, model)
-        row.stage = target.value
-        row.updated_by, row.update_time, row.revision = change.actor, change.now, row.revision + 1
-        session.flush()
-        store.add_transition(
-            session, row.id, before.stage, target, change.actor, reason, change.now
+        """Change one version's stage and record the transition, audit and event."""
+        after = replace(
+            before,
+            stage=target,
+            updated_by=change.actor,
+            update_time=change.now,
+            revision=before.revision + 1,
         )
-        after = versions_store.to_domain(session, row, model)
+        versions_store.save_version(tx, after)
+        store.add_transition(
+            tx, after.row_id, before.stage, target, change.actor, reason, change.now
+        )
         change.audit("version.stage", after.name, snapshot(before), snapshot(after))
         change.event(
             "stage.changed",
-            model,
+            after.model,
             after.name,
             version=after.version,
             from_stage=before.stage.value,
@@ -169,11 +172,9 @@ class StageUseCases(UseCaseBase):
         size = effective_size(page_size)
         query = {"op": "ListStageTransitions", "name": name}
         after = self.tokens.decode(page_token, query)[0] if page_token else None
-        with self.db.read() as session:
-            row = versions_store.version_row(session, model, version)
-            if row is None:
-                raise version_not_found(model, version)
-            found = store.list_transitions(session, model, version, row.id, after, size + 1)
+        with self.db.read() as tx:
+            version_id = self.version_id(tx, model, version)
+            found = store.list_transitions(tx, model, version, version_id, after, size + 1)
         token = self.tokens.encode(query, [found[size - 1][0]]) if len(found) > size else ""
         return Page([t for _, t in found[:size]], token)
 
@@ -182,16 +183,10 @@ class StageUseCases(UseCaseBase):
         model, version = parse_version_name(version_name_, "model_version")
         checks.alias(alias)
         now = self.now()
-        with self.db.write() as session:
-            model_row = self.locked_model(session, model)
-            row = self.locked_version(session, model, version)
-            existing = store.alias_row(session, model_row.id, alias)
-            previous = ""
-            if existing is None:
-                store.add_alias(session, model_row.id, alias, row.id, actor, now)
-            else:
-                previous = store.version_of_id(session, existing.version_id)
-                existing.version_id, existing.updated_by, existing.update_time = row.id, actor, now
+        with self.db.write() as tx:
+            owner = self.locked_model(tx, model)
+            subject = self.locked_version(tx, model, version)
+            previous = store.set_alias(tx, owner.row_id, alias, subject.row_id, actor, now)
             result = Alias(model, alias, version, actor, now)
             resource = f"{model_name(model)}/aliases/{alias}"
             change = Change(actor, now)
@@ -209,7 +204,7 @@ class StageUseCases(UseCaseBase):
                 version=version,
                 previous_version=previous,
             )
-            flush_change(session, change)
+            flush_change(tx, change)
         return result, previous
 
     def delete_alias(self, parent: str, alias: str, actor: str) -> str:
@@ -217,27 +212,24 @@ class StageUseCases(UseCaseBase):
         model = parse_model_name(parent, "parent")
         checks.alias(alias)
         now = self.now()
-        with self.db.write() as session:
-            model_row = self.locked_model(session, model)
-            existing = store.alias_row(session, model_row.id, alias)
-            if existing is None:
+        with self.db.write() as tx:
+            owner = self.locked_model(tx, model)
+            previous = store.delete_alias(tx, owner.row_id, alias)
+            if previous is None:
                 raise NotFound(
                     f"model {model_name(model)!r} has no alias {alias!r}",
                     metadata={"model": model, "alias": alias},
                 )
-            previous = store.version_of_id(session, existing.version_id)
-            store.delete_alias(session, existing)
             resource = f"{model_name(model)}/aliases/{alias}"
             change = Change(actor, now)
             change.audit("alias.delete", resource, {"alias": alias, "version": previous}, None)
             change.event("alias.deleted", model, resource, alias=alias, previous_version=previous)
-            flush_change(session, change)
+            flush_change(tx, change)
         return previous
 
     def list_aliases(self, parent: str) -> list[Alias]:
         """A model's aliases by name."""
         model = parse_model_name(parent, "parent")
-        with self.db.read() as session:
-            if versions_store.model_row(session, model) is None:
-                raise model_not_found(model)
-            return store.list_aliases(session, model)
+        with self.db.read() as tx:
+            self.model_id(tx, model)
+            return store.list_aliases(tx, model)

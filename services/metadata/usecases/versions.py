@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from services.common.validation import (
     model_name,
@@ -24,7 +22,7 @@ from services.metadata import checks, semver
 from services.metadata.domain import EdgeType, ModelVersion, NodeRef, Stage, State
 from services.metadata.pagetoken import PageTokens
 from services.metadata.store import versions as store
-from services.metadata.store.db import Database
+from services.metadata.store.db import Conflict, Database
 from services.metadata.store.mapping import snapshot
 from services.metadata.store.outbox import Change, flush_change
 from services.metadata.usecases.base import UseCaseBase
@@ -117,7 +115,7 @@ class VersionUseCases(UseCaseBase):
                     lineage,
                     look_up_request=attempt > 0 or explicit is not None,
                 )
-            except IntegrityError as error:
+            except Conflict as error:
                 # A repeated request id (looked up on the next attempt), a concurrent first
                 # create of the model, or the same request id racing on another model.
                 logger.info("create on %s collided (attempt %d): %s", model, attempt + 1, error)
@@ -145,15 +143,15 @@ class VersionUseCases(UseCaseBase):
         request-id lookup: the unique index on ``request_id`` catches a repeat, and the
         retry looks it up."""
         now = self.now()
-        with self.db.write() as session:
-            model_id = store.lock_or_create_model(session, model, actor, now)
+        with self.db.write() as tx:
+            model_id = store.lock_or_create_model(tx, model, actor, now)
             if request_id and look_up_request:
-                earlier = store.by_request_id(session, request_id)
+                earlier = store.by_request_id(tx, request_id)
                 if earlier is not None:
                     return _same_request(earlier, request_id, request_hash)
             if explicit is not None:
                 number = explicit
-                if store.version_exists(session, model_id, str(number)):
+                if store.version_exists(tx, model_id, str(number)):
                     name = version_name(model, str(number))
                     raise AlreadyExists(
                         f"version {name!r} already exists; omit the version to have the next "
@@ -161,13 +159,13 @@ class VersionUseCases(UseCaseBase):
                         metadata={"version": name},
                     )
             else:
-                highest = store.highest_version(session, model_id)
+                highest = store.highest_version(tx, model_id)
                 number = semver.next_version(semver.parse(highest) if highest else None, bump)
             values = _row_values(spec, str(number), model_id, ready, actor, now)
             values.update(request_id=request_id or None, request_hash=request_hash)
-            created = store.new_version(session, model, values, now)
+            created = store.new_version(tx, model, values, now)
             change = Change(actor, now)
-            self.lineage.link_new_version(session, created.row_id, created, lineage, change)
+            self.lineage.link_new_version(tx, created.row_id, created, lineage, change)
             change.audit("version.create", created.name, None, snapshot(created))
             change.event(
                 "version.created",
@@ -179,7 +177,7 @@ class VersionUseCases(UseCaseBase):
             )
             if ready:
                 change.event("version.ready", model, created.name, version=created.version)
-            flush_change(session, change)
+            flush_change(tx, change)
             return created
 
     def set_state(
@@ -201,33 +199,40 @@ class VersionUseCases(UseCaseBase):
         checks.text(failure_reason, "failure_reason", checks.MAX_DESCRIPTION_BYTES)
         checks.text(fmt, "format", 64)
         now = self.now()
-        with self.db.write() as session:
-            row = self.locked_version(session, model, version)
-            if row.state == state.value:
-                return store.to_domain(session, row, model)
-            if row.state != State.PENDING.value:
+        with self.db.write() as tx:
+            before = self.locked_version(tx, model, version)
+            if before.state is state:
+                return before
+            if before.state is not State.PENDING:
                 raise FailedPrecondition(
-                    f"version {name!r} is {row.state.upper()}; only a PENDING version can "
-                    f"become {state.value.upper()}",
+                    f"version {name!r} is {before.state.value.upper()}; only a PENDING version "
+                    f"can become {state.value.upper()}",
                     reason="NOT_PENDING",
-                    metadata={"version": name, "state": row.state},
+                    metadata={"version": name, "state": before.state.value},
                 )
-            before = snapshot(store.to_domain(session, row, model))
-            row.state = state.value
             if state is State.READY:
-                row.format = fmt or row.format
-                row.parameter_count = parameter_count or row.parameter_count
+                finished = replace(
+                    before,
+                    format=fmt or before.format,
+                    parameter_count=parameter_count or before.parameter_count,
+                )
             else:
-                row.failure_reason = failure_reason
-            row.updated_by, row.update_time, row.revision = actor, now, row.revision + 1
-            after = store.to_domain(session, row, model)
+                finished = replace(before, failure_reason=failure_reason)
+            after = replace(
+                finished,
+                state=state,
+                updated_by=actor,
+                update_time=now,
+                revision=before.revision + 1,
+            )
+            store.save_version(tx, after)
             change = Change(actor, now)
-            change.audit(f"version.{state.value}", name, before, snapshot(after))
+            change.audit(f"version.{state.value}", name, snapshot(before), snapshot(after))
             attrs = {"version": version}
             if state is State.FAILED:
                 attrs["failure_reason"] = failure_reason
             change.event(f"version.{state.value}", model, name, **attrs)
-            flush_change(session, change)
+            flush_change(tx, change)
             return after
 
     def update_version(
@@ -247,21 +252,23 @@ class VersionUseCases(UseCaseBase):
                 )
         spec = validate_fields(spec)
         now = self.now()
-        with self.db.write() as session:
-            row = self.locked_version(session, model, version)
-            self.check_etag(etag_value, row.revision, name)
-            before = store.to_domain(session, row, model)
-            for path in paths:
-                setattr(row, path, getattr(spec, path))
-            row.updated_by, row.update_time, row.revision = actor, now, row.revision + 1
-            if {"metrics", "params", "tags"} & set(paths):
-                session.flush()
-                store.write_properties(session, row)
-            after = store.to_domain(session, row, model)
+        with self.db.write() as tx:
+            before = self.locked_version(tx, model, version)
+            self.check_etag(etag_value, before.revision, name)
+            after = replace(
+                before,
+                **{path: getattr(spec, path) for path in paths},
+                updated_by=actor,
+                update_time=now,
+                revision=before.revision + 1,
+            )
+            store.save_version(
+                tx, after, properties=bool({"metrics", "params", "tags"} & set(paths))
+            )
             change = Change(actor, now)
             change.audit("version.update", name, snapshot(before), snapshot(after))
             change.event("version.updated", model, name, version=version, fields=",".join(paths))
-            flush_change(session, change)
+            flush_change(tx, change)
             return after
 
 
