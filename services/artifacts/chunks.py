@@ -26,6 +26,7 @@ from mreg.chunkids import BLAKE3, algorithm_of, hash_chunk
 from mreg.chunking import MAX_CHUNK_BYTES
 from mreg.compression import Codec, CodecError, decode_chunk
 from services.artifacts.backends.base import Backend, ObjectNotFound
+from services.artifacts.index.chunks import ChunkIndex
 from services.artifacts.quarantine import Quarantine
 from services.artifacts.store import chunk_key, pack_chunk, payload_checksum, unpack_chunk
 from services.common.errors import DataLoss, InvalidArgument
@@ -112,16 +113,19 @@ class Window(Generic[T]):
 
 
 class ChunkStore:
-    """Stores and reads chunks in a backend, verifying every digest."""
+    """Stores and reads chunks in a backend, verifying every digest; which chunks are
+    stored is the index's answer (:mod:`services.artifacts.index.chunks`)."""
 
     def __init__(
         self,
         backend: Backend,
         pool: ThreadPoolExecutor,
+        index: ChunkIndex,
         quarantine: Quarantine | None = None,
     ) -> None:
         self.backend = backend
         self.pool = pool
+        self.index = index
         self.quarantine = quarantine
 
     def window(self, size: int = 8) -> Window:
@@ -134,7 +138,7 @@ class ChunkStore:
         """Hash ``data``, check it against ``expected``, and write it raw unless present.
 
         The hash is by ``expected``'s algorithm; a chunk the server cut itself (no
-        ``expected``) is named by BLAKE3. A chunk already present is touched (so garbage
+        ``expected``) is named by BLAKE3. A chunk already present is marked used (so garbage
         collection spares it) and not rewritten. Raises INVALID_ARGUMENT when the hash
         differs from ``expected``. With ``write`` False an absent chunk is only reported
         (``new``), not written.
@@ -146,10 +150,10 @@ class ChunkStore:
                 f"chunk data hashes to {sha}, not {expected}",
                 reason="DIGEST_MISMATCH",
             )
-        key = chunk_key(sha)
-        if self.backend.touch([key])[0]:
-            info = self.backend.stat([key])[0]
-            return StoredChunk(sha, len(data), info.size if info else 0, False)
+        if self.index.stored_size(sha) is not None:  # a read: most chunks sent are new
+            present = self.index.use([sha])
+            if sha in present:
+                return StoredChunk(sha, len(data), present[sha], False)
         if not write:
             return StoredChunk(sha, len(data), 0, True)
         return self._put_new(sha, Codec.IDENTITY, data, len(data))
@@ -157,7 +161,9 @@ class ChunkStore:
     def _put_new(self, sha: str, codec: int, payload: bytes | memoryview, size: int) -> StoredChunk:
         parts = pack_chunk(sha, Codec(codec), payload)
         self.backend.put(chunk_key(sha), parts)
-        return StoredChunk(sha, size, sum(len(p) for p in parts), True)
+        stored = sum(len(p) for p in parts)
+        self.index.record([(sha, stored)])  # after the object: a row never names nothing
+        return StoredChunk(sha, size, stored, True)
 
     def store_encoded(
         self, codec: int, payload: bytes, expected_sha: str, size: int
@@ -204,6 +210,7 @@ class ChunkStore:
         try:
             stored = self.backend.get(chunk_key(sha))
         except ObjectNotFound:
+            self.index.forget([sha])  # gone behind our back: the next push sends it again
             if self.quarantine is not None and self.quarantine.record(sha) is not None:
                 raise DataLoss(
                     f"chunk {sha}{where} failed verification and is quarantined; "
@@ -264,6 +271,7 @@ class ChunkStore:
     def corrupt(self, sha: str, stored: bytes, problem: str, where: str = "") -> DataLoss:
         """Quarantine a chunk found corrupt; the DATA_LOSS to raise for it."""
         logger.error("chunk %s%s is corrupt: %s", sha, where, problem)
+        self.index.forget([sha])
         if self.quarantine is None:
             return DataLoss(f"chunk {sha}{where} is corrupt: {problem}", metadata={"chunk": sha})
         self.quarantine.isolate(sha, stored, problem)

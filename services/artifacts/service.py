@@ -23,6 +23,7 @@ from services.artifacts.backends.base import Backend
 from services.artifacts.blobs import BlobReader, Piece
 from services.artifacts.chunks import ChunkStore, StoredChunk
 from services.artifacts.compactor import CompactionReport, Compactor
+from services.artifacts.index.chunks import ChunkIndex, Reconciled
 from services.artifacts.index.database import IndexDatabase
 from services.artifacts.index.pins import PINS_LISTED, PinIndex
 from services.artifacts.quarantine import Quarantine
@@ -111,7 +112,7 @@ class ArtifactService:
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="artifacts")
         self.records = Records(backend)
         self.quarantine = Quarantine(backend)
-        self.chunks = ChunkStore(backend, self.pool, self.quarantine)
+        self.chunks = ChunkStore(backend, self.pool, ChunkIndex(index), self.quarantine)
         self.compactor = Compactor(
             self.records,
             self.chunks,
@@ -425,6 +426,11 @@ class ArtifactService:
                 "grace_period", f"the grace period must not be negative, got {grace_seconds} s"
             )
         return gc.collect_garbage(self.backend, self.chunks, self.pins, grace_seconds, dry_run)
+
+    def fsck(self) -> Reconciled:
+        """Make the chunk index agree with the backend (see
+        :meth:`~services.artifacts.index.chunks.ChunkIndex.reconcile`)."""
+        return self.chunks.index.reconcile(self.backend)
 
     def compact_all(self) -> CompactionReport:
         """Compress every chunk stored raw (see :mod:`services.artifacts.compactor`)."""
