@@ -17,6 +17,12 @@ unreadable with the versions that pin it. It exits 1 when a blob is unreadable.
 background compactor does this for each blob as it is committed; a sweep catches what a
 stopped process or a full backlog left) and prints JSON: chunks checked and compressed,
 bytes before and after, CPU seconds.
+
+``python -m services.artifacts fsck`` makes the chunk index agree with the backend: a row
+for every chunk object without one (a process killed between writing a chunk and recording
+it; garbage collection then takes it once unreferenced and old) and no row for an object
+that is gone (deleted behind the service's back: the next push sends it again). It prints
+JSON: rows added and dropped.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from services.artifacts.app import build_server, build_service
 from services.artifacts.backends import open_backend
 from services.artifacts.gc import DEFAULT_GRACE_SECONDS
 from services.artifacts.http import start_artifacts_http
+from services.artifacts.index.chunks import ChunkIndex
 from services.artifacts.index.database import SCHEMA, open_index
 from services.artifacts.index.identity import IndexMismatch, bind
 from services.artifacts.index.legacy import import_legacy_pins
@@ -72,6 +79,7 @@ def _migrate(settings: Settings) -> None:
     try:
         bind(backend, index)
         imported = import_legacy_pins(backend, PinIndex(index))
+        ChunkIndex(index).import_backend(backend)
     finally:
         index.dispose()
         backend.close()
@@ -96,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         help="rate limit in MB/s read (default MREG_SCRUB_MAX_MB_PER_SECOND; 0: none)",
     )
     sub.add_parser("compact", help="compress every chunk stored raw, print a JSON report")
+    sub.add_parser(
+        "fsck",
+        help="make the index agree with the chunks in the backend (after a crash or a "
+        "deletion behind the service's back), print a JSON report",
+    )
     sub.add_parser(
         "migrate", help="migrate the index database, import legacy pin objects, print JSON"
     )
@@ -125,6 +138,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "compact":
         _once(settings, lambda s: s.compact_all())
+        return 0
+    if args.command == "fsck":
+        _once(settings, lambda s: s.fsck())
         return 0
     prepare_process("artifacts", settings)
     service = build_service(settings)

@@ -10,6 +10,7 @@ import grpc
 from modelregistry.v1 import artifacts_pb2, artifacts_pb2_grpc
 from services.artifacts.aio_servicer import AsyncArtifactServicer
 from services.artifacts.backends import open_backend
+from services.artifacts.index.chunks import ChunkIndex
 from services.artifacts.index.database import open_index
 from services.artifacts.index.identity import bind
 from services.artifacts.index.legacy import import_legacy_pins
@@ -29,7 +30,8 @@ def build_service(settings: Settings) -> ArtifactService:
     The index is migrated first and checked to be the store's own
     (:class:`~services.artifacts.index.identity.IndexMismatch` otherwise), then pin objects
     older code left in the backend are imported into it
-    (:mod:`services.artifacts.index.legacy`).
+    (:mod:`services.artifacts.index.legacy`), and once per index the chunks stored before
+    the index held chunks (:meth:`~services.artifacts.index.chunks.ChunkIndex.import_backend`).
     """
     backend = open_backend(settings)
     index = open_index(settings.resolved_artifacts_database_url)
@@ -40,6 +42,7 @@ def build_service(settings: Settings) -> ArtifactService:
         backend.close()
         raise
     import_legacy_pins(backend, PinIndex(index))
+    ChunkIndex(index).import_backend(backend)
     return ArtifactService(
         backend,
         index,

@@ -91,10 +91,11 @@ class BlobReader:
 
 
 def missing_chunks(chunks: ChunkStore, shas: list[str]) -> list[str]:
-    """The distinct chunks of ``shas`` absent from storage; present ones are touched."""
+    """The distinct chunks of ``shas`` absent from storage (by the index); present ones are
+    marked used, so garbage collection spares them for its grace period."""
     distinct = list(dict.fromkeys(shas))
-    touched = chunks.backend.touch([chunk_key(sha) for sha in distinct])
-    return [sha for sha, ok in zip(distinct, touched, strict=True) if not ok]
+    present = chunks.index.use(distinct)
+    return [sha for sha in distinct if sha not in present]
 
 
 def require_chunks(chunks: ChunkStore, shas: list[str], hidden: Collection[str] = ()) -> None:
@@ -162,9 +163,7 @@ def find_corrupt_chunk(chunks: ChunkStore, shas: list[str]) -> None:
 
 def stored_size(chunks: ChunkStore, shas: list[str]) -> int:
     """Bytes the distinct chunks of ``shas`` occupy at rest."""
-    distinct = list(dict.fromkeys(shas))
-    infos = chunks.backend.stat([chunk_key(sha) for sha in distinct])
-    return sum(info.size for info in infos if info is not None)
+    return sum(chunks.index.sizes(shas).values())
 
 
 def finalize(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -26,6 +26,7 @@ from mreg.chunkids import BLAKE3, algorithm_of, hash_chunk
 from mreg.chunking import MAX_CHUNK_BYTES
 from mreg.compression import Codec, CodecError, decode_chunk
 from services.artifacts.backends.base import Backend, ObjectNotFound
+from services.artifacts.index.chunks import ChunkIndex
 from services.artifacts.quarantine import Quarantine
 from services.artifacts.store import chunk_key, pack_chunk, payload_checksum, unpack_chunk
 from services.common.errors import DataLoss, InvalidArgument
@@ -112,16 +113,19 @@ class Window(Generic[T]):
 
 
 class ChunkStore:
-    """Stores and reads chunks in a backend, verifying every digest."""
+    """Stores and reads chunks in a backend, verifying every digest; which chunks are
+    stored is the index's answer (:mod:`services.artifacts.index.chunks`)."""
 
     def __init__(
         self,
         backend: Backend,
         pool: ThreadPoolExecutor,
+        index: ChunkIndex,
         quarantine: Quarantine | None = None,
     ) -> None:
         self.backend = backend
         self.pool = pool
+        self.index = index
         self.quarantine = quarantine
 
     def window(self, size: int = 8) -> Window:
@@ -129,15 +133,22 @@ class ChunkStore:
         return Window(self.pool, size)
 
     def store(
-        self, data: bytes | memoryview, expected: str | None = None, *, write: bool = True
+        self,
+        data: bytes | memoryview,
+        expected: str | None = None,
+        *,
+        write: bool = True,
+        record: bool = True,
     ) -> StoredChunk:
         """Hash ``data``, check it against ``expected``, and write it raw unless present.
 
         The hash is by ``expected``'s algorithm; a chunk the server cut itself (no
-        ``expected``) is named by BLAKE3. A chunk already present is touched (so garbage
+        ``expected``) is named by BLAKE3. A chunk already present is marked used (so garbage
         collection spares it) and not rewritten. Raises INVALID_ARGUMENT when the hash
         differs from ``expected``. With ``write`` False an absent chunk is only reported
-        (``new``), not written.
+        (``new``), not written. With ``record`` False a new chunk is written but not yet
+        recorded in the index: the caller records it (:class:`Unrecorded`) before it tells
+        a client the chunk is stored.
         """
         sha = hash_chunk(data, algorithm_of(expected) if expected is not None else BLAKE3)
         if expected is not None and sha != expected:
@@ -146,21 +157,26 @@ class ChunkStore:
                 f"chunk data hashes to {sha}, not {expected}",
                 reason="DIGEST_MISMATCH",
             )
-        key = chunk_key(sha)
-        if self.backend.touch([key])[0]:
-            info = self.backend.stat([key])[0]
-            return StoredChunk(sha, len(data), info.size if info else 0, False)
+        if self.index.stored_size(sha) is not None:  # a read: most chunks sent are new
+            present = self.index.use([sha])
+            if sha in present:
+                return StoredChunk(sha, len(data), present[sha], False)
         if not write:
             return StoredChunk(sha, len(data), 0, True)
-        return self._put_new(sha, Codec.IDENTITY, data, len(data))
+        return self._put_new(sha, Codec.IDENTITY, data, len(data), record)
 
-    def _put_new(self, sha: str, codec: int, payload: bytes | memoryview, size: int) -> StoredChunk:
+    def _put_new(
+        self, sha: str, codec: int, payload: bytes | memoryview, size: int, record: bool
+    ) -> StoredChunk:
         parts = pack_chunk(sha, Codec(codec), payload)
         self.backend.put(chunk_key(sha), parts)
-        return StoredChunk(sha, size, sum(len(p) for p in parts), True)
+        stored = StoredChunk(sha, size, sum(len(p) for p in parts), True)
+        if record:
+            self.index.record([(sha, stored.stored_size)])  # after the object, never before
+        return stored
 
     def store_encoded(
-        self, codec: int, payload: bytes, expected_sha: str, size: int
+        self, codec: int, payload: bytes, expected_sha: str, size: int, *, record: bool = True
     ) -> StoredChunk:
         """Decode a chunk a client sent (possibly compressed), verify its digest, store it."""
         if codec not in (Codec.IDENTITY, Codec.ZSTD, 0):
@@ -187,12 +203,12 @@ class ChunkStore:
                 reason="DIGEST_MISMATCH",
             )
         if codec in (Codec.IDENTITY, 0):
-            return self.store(raw, expected_sha)
+            return self.store(raw, expected_sha, record=record)
         stored = self.store(raw, expected_sha, write=False)
         if not stored.new:
             return stored
         # The client compressed it and the bytes it decodes to are verified: keep its encoding.
-        return self._put_new(expected_sha, codec, payload, size)
+        return self._put_new(expected_sha, codec, payload, size, record)
 
     def read(self, sha: str, *, blob: str = "", decode: bool = True) -> ReadChunk:
         """Read chunk ``sha`` and verify it; DATA_LOSS when it is corrupt or gone.
@@ -204,6 +220,7 @@ class ChunkStore:
         try:
             stored = self.backend.get(chunk_key(sha))
         except ObjectNotFound:
+            self.index.forget([sha])  # gone behind our back: the next push sends it again
             if self.quarantine is not None and self.quarantine.record(sha) is not None:
                 raise DataLoss(
                     f"chunk {sha}{where} failed verification and is quarantined; "
@@ -264,6 +281,7 @@ class ChunkStore:
     def corrupt(self, sha: str, stored: bytes, problem: str, where: str = "") -> DataLoss:
         """Quarantine a chunk found corrupt; the DATA_LOSS to raise for it."""
         logger.error("chunk %s%s is corrupt: %s", sha, where, problem)
+        self.index.forget([sha])
         if self.quarantine is None:
             return DataLoss(f"chunk {sha}{where} is corrupt: {problem}", metadata={"chunk": sha})
         self.quarantine.isolate(sha, stored, problem)
@@ -285,6 +303,33 @@ class ChunkStore:
             yield from win.drain()
         finally:
             win.cancel()
+
+
+class Unrecorded:
+    """Chunks a stream wrote with ``record=False``, recorded in the index a batch at a time
+    (one transaction per ``batch`` chunks instead of one per chunk).
+
+    Until :meth:`flush` the chunks are stored but unknown to the index: another client is
+    told they are missing (and sends them again, harmlessly), garbage collection does not
+    see them, and a crash leaves objects without rows (``fsck`` records them). A stream
+    flushes before it answers, checks its chunks, or commits a blob of them.
+    """
+
+    def __init__(self, chunks: ChunkStore, batch: int = 64) -> None:
+        self.chunks = chunks
+        self.batch = batch
+        self._pending: list[tuple[str, int]] = []
+
+    def add(self, results: Iterable[StoredChunk]) -> None:
+        """Note the new chunks among ``results``; record them once a batch is full."""
+        self._pending.extend((r.sha256, r.stored_size) for r in results if r.new)
+        if len(self._pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Record every pending chunk now."""
+        pending, self._pending = self._pending, []
+        self.chunks.index.record(pending)
 
 
 def _checksum_problem(sha: str, payload: memoryview, checksum: bytes) -> str:

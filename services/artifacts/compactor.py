@@ -88,6 +88,7 @@ def compact_chunk(chunks: ChunkStore, sha: str) -> CompactionReport:
     report.chunks_compressed = 1
     report.raw_bytes = len(payload)
     report.stored_bytes = sum(len(p) for p in parts)
+    chunks.index.resize(sha, report.stored_bytes)
     return report
 
 

@@ -3,11 +3,13 @@
 Roots are the pinned blobs (read from the index, :mod:`services.artifacts.index.pins`, after
 importing legacy pin objects an older instance may still have written), blobs younger than
 the grace period, the files of live trees, and the chunks of upload sessions that have not
-finished. A chunk is removed only when no live
-blob or session lists it and it was neither written nor touched within the grace period
-(writers touch a chunk they find present, and ``FindMissingChunks`` touches the chunks it
-reports present). Just before removing an object its age is checked again, so an object
-touched while the sweep ran survives.
+finished. Chunks are found in the index (:mod:`services.artifacts.index.chunks`), not by
+listing the bucket: a chunk is removed only when no live blob or session lists it and the
+index says it was not used within the grace period (writers mark a chunk they find present
+used, and so does ``FindMissingChunks`` for the chunks it reports present). Its row goes
+first, and only while still unused, so from then on every client is told it is missing;
+then its object, unless a writer has just written it again. Just before removing a blob
+manifest its age is checked again, so one touched while the sweep ran survives.
 
 Finished sessions older than the grace period are removed, unfinished ones after
 ``ABANDON_SECONDS`` without progress, and so are the owner and tree-membership records
@@ -29,7 +31,6 @@ from services.artifacts.index.legacy import import_legacy_pins
 from services.artifacts.index.pins import PinIndex
 from services.artifacts.store import (
     BLOB_PREFIX,
-    CHUNK_PREFIX,
     MEMBER_PREFIX,
     OWNER_PREFIX,
     PIN_PREFIX,
@@ -39,7 +40,6 @@ from services.artifacts.store import (
     UploadSession,
     blob_hash_of,
     blob_key,
-    chunk_hash_of,
     chunk_key,
 )
 
@@ -141,17 +141,20 @@ def collect_garbage(
             referenced.update(chunk for chunk, _ in session.chunks)
 
     chunks_removed = bytes_freed = 0
-    for info in backend.list(CHUNK_PREFIX):
-        sha = chunk_hash_of(info.key)
-        if sha in referenced or info.mtime > cutoff:
+    for sha, size in chunks.index.unused_since(cutoff):
+        if sha in referenced:
             continue
-        fresh = backend.stat([chunk_key(sha)])[0]
-        if fresh is None or fresh.mtime > cutoff:
-            continue
-        chunks_removed += 1
-        bytes_freed += fresh.size
         if not dry_run:
-            backend.delete([info.key])
+            if not chunks.index.remove_unused(sha, cutoff):
+                continue  # used since we looked: a client was told it is present
+            # A writer that found the chunk missing once its row was gone may have written
+            # it again already (its row follows): leave a fresh object alone.
+            fresh = backend.stat([chunk_key(sha)])[0]
+            if fresh is not None and fresh.mtime > cutoff:
+                continue
+            backend.delete([chunk_key(sha)])
+        chunks_removed += 1
+        bytes_freed += size
     report = GcReport(blobs_removed, chunks_removed, sessions_removed, bytes_freed, dry_run)
     logger.info("gc finished: %s", report)
     return report

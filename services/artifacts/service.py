@@ -21,8 +21,9 @@ from services.artifacts import compactor as compaction
 from services.artifacts import scrub as scrubbing
 from services.artifacts.backends.base import Backend
 from services.artifacts.blobs import BlobReader, Piece
-from services.artifacts.chunks import ChunkStore, StoredChunk
+from services.artifacts.chunks import ChunkStore, StoredChunk, Unrecorded
 from services.artifacts.compactor import CompactionReport, Compactor
+from services.artifacts.index.chunks import ChunkIndex, Reconciled
 from services.artifacts.index.database import IndexDatabase
 from services.artifacts.index.pins import PINS_LISTED, PinIndex
 from services.artifacts.quarantine import Quarantine
@@ -111,7 +112,7 @@ class ArtifactService:
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="artifacts")
         self.records = Records(backend)
         self.quarantine = Quarantine(backend)
-        self.chunks = ChunkStore(backend, self.pool, self.quarantine)
+        self.chunks = ChunkStore(backend, self.pool, ChunkIndex(index), self.quarantine)
         self.compactor = Compactor(
             self.records,
             self.chunks,
@@ -426,6 +427,11 @@ class ArtifactService:
             )
         return gc.collect_garbage(self.backend, self.chunks, self.pins, grace_seconds, dry_run)
 
+    def fsck(self) -> Reconciled:
+        """Make the chunk index agree with the backend (see
+        :meth:`~services.artifacts.index.chunks.ChunkIndex.reconcile`)."""
+        return self.chunks.index.reconcile(self.backend)
+
     def compact_all(self) -> CompactionReport:
         """Compress every chunk stored raw (see :mod:`services.artifacts.compactor`)."""
         return compaction.sweep(self.records, self.chunks)
@@ -451,12 +457,14 @@ class ChunkUpload:
         self.service = service
         self.identity = identity
         self.window = service.chunks.window(8)
+        self.unrecorded = Unrecorded(service.chunks)
         self.received = self.stored = self.wire = 0
         self.sent: list[str] = []
 
     def _count(self, results: list[StoredChunk]) -> None:
         self.stored += sum(1 for r in results if r.new)
         self.sent.extend(r.sha256 for r in results)
+        self.unrecorded.add(results)
 
     def add(self, chunk: IncomingChunk) -> None:
         """Check one chunk's claimed size and queue it for storing."""
@@ -473,17 +481,26 @@ class ChunkUpload:
         chunks = self.service.chunks
         self._count(
             self.window.submit(
-                chunks.store_encoded, chunk.codec, chunk.data, chunk.hash, chunk.size
+                chunks.store_encoded, chunk.codec, chunk.data, chunk.hash, chunk.size, record=False
             )
         )
 
     def drain(self) -> None:
-        """Wait for the chunks in flight (their errors are raised)."""
-        self._count(self.window.drain())
+        """Wait for the chunks in flight (their errors are raised); record them all."""
+        try:
+            self._count(self.window.drain())
+        finally:
+            self.unrecorded.flush()  # what was stored is recorded, even after an error
 
     def cancel(self) -> None:
-        """Drop the chunks not started; wait for those under way (on error paths)."""
-        self.window.cancel()
+        """On error paths: wait for the chunks queued (at most the window) and record what
+        they stored; after a failed one, drop the rest."""
+        try:
+            self._count(self.window.drain())
+        except Exception:
+            self.window.cancel()
+        finally:
+            self.unrecorded.flush()
 
     def finish(self) -> ChunkUploadReport:
         """Wait for the rest; let the caller see the chunks it sent; the report."""

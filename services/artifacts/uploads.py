@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from mreg.chunking import StreamChunker
 from services.artifacts import blobs
-from services.artifacts.chunks import ChunkStore, StoredChunk
+from services.artifacts.chunks import ChunkStore, StoredChunk, Unrecorded
 from services.artifacts.compactor import Compactor
 from services.artifacts.store import BlobManifest, Records, UploadSession
 from services.common.errors import (
@@ -192,6 +192,7 @@ class UploadStream:
         self.session = session
         self.chunker = StreamChunker(session.committed_size)
         self.window = uploads.chunks.window(8)
+        self.unrecorded = Unrecorded(uploads.chunks)
         # A running hash is only possible from byte 0.
         self.hasher = hashlib.sha256() if session.committed_size == 0 else None
         self.received = session.committed_size
@@ -213,12 +214,13 @@ class UploadStream:
         if self.unsaved >= CHECKPOINT_BYTES or (
             self.unsaved and now - self.last_save >= CHECKPOINT_SECONDS
         ):
+            self.unrecorded.flush()
             self.uploads.records.put_session(self.session)
             self.unsaved = 0
             self.last_save = now
 
     def _store(self, chunk: memoryview) -> None:
-        self.window.start(self.uploads.chunks.store, chunk)
+        self.window.start(self.uploads.chunks.store, chunk, record=False)
         self._collect(self.window.ready())
 
     def _collect(self, stored: Iterator[StoredChunk]) -> None:
@@ -235,15 +237,18 @@ class UploadStream:
                 self.session.chunks.append((chunk.sha256, chunk.size))
                 self.session.committed_size += chunk.size
                 self.unsaved += chunk.size
+                self.unrecorded.add([chunk])
         except BaseException:
             self.broken = True
             self.window.cancel()
+            self.unrecorded.flush()
             raise
 
     def _flush(self) -> None:
         for _offset, chunk in self.chunker.finish():
             self._store(chunk)
         self._collect(self.window.results())
+        self.unrecorded.flush()
 
     def status(self) -> UploadStatus:
         """Where the upload stands now (as persisted once :meth:`save_progress` ran)."""

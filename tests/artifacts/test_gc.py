@@ -10,13 +10,15 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
 from google.protobuf import duration_pb2
+from sqlalchemy import update
 
 from modelregistry.v1 import artifacts_pb2
 from services.artifacts import uploads
+from services.artifacts.index.chunks import CHUNKS
+from services.artifacts.service import ArtifactService
 from services.artifacts.store import CHUNK_PREFIX
 from tests.artifacts.helpers import MESSAGE, Client, digest_of, error_of, random_bytes
 
@@ -29,12 +31,14 @@ def _gc(client: Client, grace: float, dry_run: bool = False):
     )
 
 
-def _age(root: Path, seconds: float) -> None:
-    """Make every stored object look ``seconds`` old."""
+def _age(service: ArtifactService, seconds: float) -> None:
+    """Make every stored object, and every chunk's last use in the index, ``seconds`` old."""
     past = time.time() - seconds
-    for dirpath, _dirs, files in os.walk(root):
+    for dirpath, _dirs, files in os.walk(service.backend.root):
         for name in files:
             os.utime(os.path.join(dirpath, name), (past, past))
+    with service.index.write() as conn:
+        conn.execute(update(CHUNKS).values(last_used=past))
 
 
 def test_gc_removes_unpinned_old_blobs_and_keeps_pinned_ones(served) -> None:
@@ -79,7 +83,7 @@ def test_pinned_tree_keeps_its_files(local_served) -> None:
     client.stub.PinBlob(
         artifacts_pb2.PinBlobRequest(digest=tree.digest, holder="models/t/versions/1")
     )
-    _age(service.backend.root, 7200)
+    _age(service, 7200)
     assert _gc(client, grace=3600).blobs_removed == 0
     assert client.read(digest_of(weights)) == weights
 
@@ -95,7 +99,7 @@ def test_gc_during_a_concurrent_upload_loses_no_chunk_it_needs(local_served, mon
     monkeypatch.setattr(uploads, "CHECKPOINT_SECONDS", 0.2)
     old = random_bytes(12 * 1024 * 1024, seed=35)
     client.upload(old)  # never pinned: garbage once old
-    _age(service.backend.root, 7200)
+    _age(service, 7200)
     # The new upload re-uses the old blob's chunks (same first 12 MiB) and adds more.
     new = old + random_bytes(6 * 1024 * 1024, seed=36)
     upload_id = uuid.uuid4().hex
@@ -121,7 +125,7 @@ def test_gc_during_a_concurrent_upload_loses_no_chunk_it_needs(local_served, mon
     assert result and result[0].complete
     assert client.read(digest_of(new)) == new
     client.stub.PinBlob(artifacts_pb2.PinBlobRequest(digest=digest_of(new), holder="h"))
-    _age(service.backend.root, 7200)
+    _age(service, 7200)
     service.collect_garbage(grace_seconds=0.5)
     assert client.read(digest_of(new)) == new
 
@@ -129,7 +133,7 @@ def test_gc_during_a_concurrent_upload_loses_no_chunk_it_needs(local_served, mon
 def test_gc_command_prints_a_json_report(local_served, local_settings) -> None:
     service, client = local_served
     client.upload(random_bytes(1024 * 1024, seed=37))
-    _age(service.backend.root, 7200)
+    _age(service, 7200)
     before = len(list(service.backend.list(CHUNK_PREFIX)))
     out = subprocess.run(
         [sys.executable, "-m", "services.artifacts", "gc", "--grace-seconds", "60", "--dry-run"],
@@ -164,6 +168,6 @@ def test_gc_drops_membership_records_of_removed_trees_only(local_served) -> None
         return {info.key.rsplit("/", 1)[-1] for info in service.backend.list(MEMBER_PREFIX)}
 
     assert members() == {kept.digest.hash, dropped.digest.hash}
-    _age(service.backend.root, 7200)
+    _age(service, 7200)
     assert _gc(client, grace=3600).blobs_removed == 2  # the unpinned tree and its file
     assert members() == {kept.digest.hash}

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from modelregistry.v1 import artifacts_pb2
 from services.artifacts.app import bindings_for, build_service
-from services.artifacts.index.database import open_index
+from services.artifacts.index.database import SCHEMA, open_index
 from services.artifacts.index.identity import IndexMismatch
 from services.artifacts.index.pins import PINS_LISTED, PinIndex
 from services.artifacts.store import PIN_PREFIX, blob_key, pin_key
@@ -283,7 +283,7 @@ def test_migrate_command_creates_the_index_and_imports_legacy_pins(
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"revision": "0001", "legacy_pins_imported": 2}
+    assert json.loads(done.stdout) == {"revision": SCHEMA.head(), "legacy_pins_imported": 2}
     assert _stat(client, digest).pin_count == 2
 
 

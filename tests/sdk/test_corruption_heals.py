@@ -35,7 +35,15 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture
-def registry(embedded_registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def no_compactor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The background compactor reads every chunk of a committed blob once uploads are
+    quiet for 2 s; on a loaded machine that can be after the test damaged them, and it then
+    quarantines them before the read or scrub under test finds them."""
+    monkeypatch.setenv("MREG_COMPACT", "false")
+
+
+@pytest.fixture
+def registry(no_compactor, embedded_registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("MREG_CACHE_DIR", str(tmp_path / "cache"))
     root = embedded_registry.settings.resolved_storage_path
     with (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, String
+from sqlalchemy import BigInteger, DateTime, Double, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: Holders compare byte by byte, so a model prefix is one range of the index.
@@ -42,3 +42,24 @@ class IndexIdentityRow(Base):
 
     name: Mapped[str] = mapped_column(String(16), primary_key=True)
     index_id: Mapped[str] = mapped_column(String(64))
+
+
+class ChunkRow(Base):
+    """A chunk the store holds, its size at rest and its last use, epoch seconds
+    (migration ``0002_chunks``)."""
+
+    __tablename__ = "chunks"
+    __table_args__ = (Index("ix_chunks_last_used", "last_used"),)
+
+    chunk_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    stored_size: Mapped[int] = mapped_column(BigInteger)
+    last_used: Mapped[float] = mapped_column(Double)
+
+
+class IndexMarkRow(Base):
+    """One-time work done on the index, and when (migration ``0002_chunks``)."""
+
+    __tablename__ = "index_marks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    done: Mapped[float] = mapped_column(Double)
