@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import re
+import tomllib
 from enum import StrEnum
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +62,24 @@ def test_the_version_is_the_package_metadata() -> None:
 
 def test_the_sdk_reports_the_same_version() -> None:
     assert mreg.__version__ == vocabulary.VERSION
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_package_of_a_release_carries_the_one_version() -> None:
+    # The version is written where packaging reads it (the two pyproject files, the Node
+    # client's package.json, the server's pin on its client); a release bump that misses one
+    # fails here rather than shipping a server pinned to another client.
+    server = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    client = tomllib.loads((ROOT / "clients/python/pyproject.toml").read_text())["project"]
+    node = json.loads((ROOT / "clients/node/package.json").read_text())
+    pins = [
+        match.group(1)
+        for requirement in itertools.chain(
+            server["dependencies"], *server["optional-dependencies"].values()
+        )
+        if (match := re.fullmatch(r"modelregistry-client(?:\[\w+\])?==(\S+)", requirement))
+    ]
+    assert pins, "the server pins its client"
+    assert {server["version"], client["version"], node["version"], *pins} == {vocabulary.VERSION}
