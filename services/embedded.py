@@ -125,7 +125,7 @@ def build_embedded(
     from services.artifacts.http import build_app as artifacts_http_app
     from services.gateway.app import attach_gateway, bindings_for, build_gateway
     from services.gateway.app import build_interceptors as gateway_interceptors
-    from services.gateway.http.app import build_http_app
+    from services.gateway.http.app import build_http_app, loopback_target
     from services.gateway.policy import load_policy
     from services.metadata.app import build_bindings as metadata_bindings
     from services.metadata.app import migrate
@@ -176,7 +176,12 @@ def build_embedded(
     http_app = None
     if http_port is not None:
         blobs_app = artifacts_http_app(blobs, grant_secret(base), tokens_file is not None)
-        # HTTP/JSON calls the gateway's gRPC port: the one it bound (the port may be 0).
-        bound = settings.model_copy(update={"gateway_listen": f"{host}:{gateway.port}"})
-        http_app = build_http_app(bound, gateway_service, [Mount("/artifacts", blobs_app)])
+        # HTTP/JSON calls the gateway's gRPC port (plaintext here): the one it bound (the
+        # port may be 0).
+        http_app = build_http_app(
+            settings,
+            gateway_service,
+            [Mount("/artifacts", blobs_app)],
+            grpc_target=loopback_target(f"{host}:{gateway.port}"),
+        )
     return EmbeddedRegistry(gateway, artifacts, metadata, host, settings, gateway_service, http_app)

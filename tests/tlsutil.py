@@ -38,9 +38,9 @@ def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
     )
 
 
-def make_pki(directory: Path) -> Pki:
-    """Create a CA and, signed by it, a server certificate for 127.0.0.1/localhost and a
-    client certificate, all valid for a day."""
+def make_pki(directory: Path, *, server_ip: bool = True) -> Pki:
+    """Create a CA and, signed by it, a server certificate for localhost (and 127.0.0.1
+    unless not ``server_ip``) and a client certificate, all valid for a day."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
@@ -55,6 +55,10 @@ def make_pki(directory: Path) -> Pki:
         .sign(ca_key, hashes.SHA256())
     )
 
+    names: list[x509.GeneralName] = [x509.DNSName("localhost")]
+    if server_ip:
+        names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+
     def leaf(common_name: str, usage: x509.ObjectIdentifier, san: bool) -> tuple[bytes, object]:
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
@@ -68,15 +72,7 @@ def make_pki(directory: Path) -> Pki:
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         )
         if san:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName(
-                    [
-                        x509.DNSName("localhost"),
-                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    ]
-                ),
-                critical=False,
-            )
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = builder.sign(ca_key, hashes.SHA256())
         return cert.public_bytes(serialization.Encoding.PEM), key
 

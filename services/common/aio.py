@@ -122,6 +122,8 @@ def threaded(handler: grpc.RpcMethodHandler, executor: futures.Executor) -> grpc
     def wrap_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
         if inspect.isasyncgenfunction(behavior):
             return behavior
+        if inspect.iscoroutinefunction(behavior):
+            return _writer_as_generator(behavior)
 
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             loop = asyncio.get_running_loop()
@@ -139,6 +141,19 @@ def threaded(handler: grpc.RpcMethodHandler, executor: futures.Executor) -> grpc
         return call
 
     return wrap_handler(handler, wrap_unary, wrap_stream)
+
+
+def _writer_as_generator(behavior: Callable[..., Any]) -> Callable[..., Any]:
+    """A streaming method written as a coroutine that sends with ``await context.write``
+    (grpc's own aio health servicer's ``Watch``), as the async generator the interceptors
+    iterate: it yields nothing; its messages go out through ``context.write``."""
+
+    async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        await behavior(request, context)
+        return
+        yield  # an async generator, which the interceptors expect
+
+    return call
 
 
 class _Bridge(grpc.aio.ServerInterceptor):

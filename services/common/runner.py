@@ -48,8 +48,10 @@ def run_service(
     make_interceptors: Callable[[Settings], Sequence[grpc.ServerInterceptor]] | None = None,
     services_only: bool = False,
     on_built: Callable[[RunningServer], None] | None = None,
+    local_address: str | None = None,
 ) -> None:
-    """Configure logging, build ``service``'s server on ``listen`` and serve until a signal.
+    """Configure logging, build ``service``'s server on ``listen`` (and on the private
+    socket ``local_address``, see services/common/local_socket.py) and serve until a signal.
 
     A non-loopback ``listen`` address is refused unless authentication is configured
     (tokens for public services; the service token for ``services_only`` ones).
@@ -63,6 +65,7 @@ def run_service(
         max_workers=settings.max_workers,
         interceptors=interceptors,
         credentials=server_credentials(settings),
+        local_address=local_address,
     )
     if on_built is not None:
         on_built(running)

@@ -199,6 +199,20 @@ def _bind(server: Any, address: str, credentials: grpc.ServerCredentials | None)
     return port
 
 
+def _bind_all(
+    server: Any,
+    address: str,
+    credentials: grpc.ServerCredentials | None,
+    local_address: str | None,
+) -> int:
+    """Bind ``address``, and ``local_address`` (a private ``unix:`` socket, plaintext:
+    see services/common/local_socket.py) when given; the port bound for ``address``."""
+    port = _bind(server, address, credentials)
+    if local_address is not None and server.add_insecure_port(local_address) == 0:
+        raise OSError(f"cannot listen on {local_address}")
+    return port
+
+
 def _register(
     server: Any, health_servicer: Any, services: Sequence[ServiceBinding]
 ) -> tuple[str, ...]:
@@ -256,8 +270,11 @@ def build_server(
     max_workers: int = 32,
     interceptors: Sequence[grpc.ServerInterceptor] = (),
     credentials: grpc.ServerCredentials | None = None,
+    local_address: str | None = None,
 ) -> RunningServer:
-    """Like :func:`create_server`, also returning the health servicer for shutdown.
+    """Like :func:`create_server`, also returning the health servicer for shutdown;
+    ``local_address`` (``unix:<path>``) is a second, plaintext listener for this process's
+    own calls (:class:`services.common.local_socket.PrivateSocket`).
 
     Bindings that need ``grpc.aio`` (``ServiceBinding.aio``) get :func:`build_aio_server`.
     """
@@ -269,6 +286,7 @@ def build_server(
             max_workers=max_workers,
             interceptors=interceptors,
             credentials=credentials,
+            local_address=local_address,
         )
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
@@ -280,7 +298,7 @@ def build_server(
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = _register(server, health_servicer, services)
-    port = _bind(server, address, credentials)
+    port = _bind_all(server, address, credentials, local_address)
     running = RunningServer(server, port, health_servicer, names)
     running.set_serving(True)
     return running
@@ -294,6 +312,7 @@ def build_aio_server(
     interceptors: Sequence[grpc.ServerInterceptor] = (),
     credentials: grpc.ServerCredentials | None = None,
     serving: bool = True,
+    local_address: str | None = None,
 ) -> AioRunningServer:
     """Like :func:`build_server`, served by ``grpc.aio`` (see services/common/aio.py).
 
@@ -315,7 +334,8 @@ def build_aio_server(
         services = list(services)
 
         async def register_and_bind() -> tuple[tuple[str, ...], int]:
-            return _register(server, health_servicer, services), _bind(server, address, credentials)
+            names = _register(server, health_servicer, services)
+            return names, _bind_all(server, address, credentials, local_address)
 
         names, port = loop.run(register_and_bind(), timeout=30)
     except BaseException:

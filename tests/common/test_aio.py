@@ -187,3 +187,23 @@ def test_an_idle_channel_outlives_many_keepalive_pings_without_goaway(
         running.stop(None)
     assert set(states) == {grpc.ChannelConnectivity.READY}
     assert "too_many_pings" not in capfd.readouterr().err
+
+
+def test_health_watch_on_an_aio_server_follows_the_status() -> None:
+    """grpc's aio health servicer writes Watch answers with context.write from a coroutine,
+    not an async generator; it answered INTERNAL ("'coroutine' object is not an iterator")."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    running = build_aio_server("127.0.0.1:0", [ServiceBinding(SERVICE, _add, None)])
+    running.start()
+    try:
+        with insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            watch = health_pb2_grpc.HealthStub(channel).Watch(
+                health_pb2.HealthCheckRequest(service=SERVICE), timeout=10
+            )
+            assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+            running.set_serving(False)
+            assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+            watch.cancel()
+    finally:
+        running.stop(None)

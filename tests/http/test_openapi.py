@@ -35,6 +35,41 @@ def test_the_committed_description_is_fresh() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_operations_carry_their_rpcs_comments() -> None:
+    resolve = registry_openapi()["paths"]["/v1/references/{reference}"]["get"]
+    assert resolve["summary"] == (
+        "ResolveModelVersion turns `name`, `name:version`, `name@alias` or `name@stage` "
+        "into a version and its root artifact digest."
+    )
+    assert resolve["description"].endswith(
+        "Errors:\n* INVALID_ARGUMENT: the reference is malformed.\n"
+        "* NOT_FOUND: nothing matches the reference."
+    )
+    (reference,) = resolve["parameters"]
+    assert reference["description"] == "`name`, `name:version`, `name@alias` or `name@stage`."
+    assert resolve["responses"]["200"]["description"] == "Response of `ResolveModelVersion`."
+
+
+def test_parameters_and_schema_fields_carry_their_fields_comments() -> None:
+    document = registry_openapi()
+    search = document["paths"]["/v1/versions:search"]["get"]
+    page_size = next(p for p in search["parameters"] if p["name"] == "pageSize")
+    assert page_size["description"] == "Maximum versions to return: 1 to 1000; 0 means 50."
+    schemas = document["components"]["schemas"]
+    answer = schemas["modelregistry.v1.ResolveModelVersionResponse"]
+    assert answer["description"] == "Response of `ResolveModelVersion`."
+    assert answer["properties"]["observedEventSequence"]["description"].startswith(
+        "The newest event-outbox sequence committed before the answer was read.\nA cache"
+    )
+    # A described message field: the $ref inside allOf (OpenAPI 3.0 ignores $ref siblings).
+    assert answer["properties"]["modelVersion"] == {
+        "allOf": [{"$ref": "#/components/schemas/modelregistry.v1.ModelVersion"}],
+        "description": "The version the reference points at.",
+    }
+    stage = schemas["modelregistry.v1.Stage"]["description"]
+    assert "- `STAGE_PRODUCTION`: Serving production traffic." in stage
+
+
 #: The description the gateway serves (test_the_description_is_served checks it is).
 # An event stream stays open by design: fuzzed as a request, it would never end.
 schema = schemathesis.openapi.from_dict(registry_openapi(), config=CONFIG).exclude(

@@ -111,3 +111,21 @@ def test_the_client_alone_says_how_to_get_what_mreg_import_mlflow_needs(
         "mreg import mlflow: reading MLflow needs its client library: "
         "pip install 'modelregistry-client[mlflow]'\n"
     )
+
+
+def test_the_client_ships_the_openapi_description(client_venv: Path, tmp_path: Path) -> None:
+    """The gateway serves /v1/openapi.json from the installed modelregistry.v1 package."""
+    probe = (
+        "import json; from importlib import resources; "
+        "d = json.loads(resources.files('modelregistry.v1').joinpath('openapi.json').read_text()); "
+        "print(d['paths']['/v1/references/{reference}']['get']['summary'])"
+    )
+    found = subprocess.run(
+        [str(client_venv / "bin" / "python"), "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_env(),
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.startswith("ResolveModelVersion turns `name`")

@@ -47,6 +47,88 @@ def test_a_filter_that_does_not_parse_says_where(page: Page, registry: Registry)
     expect(page.locator("#error-message")).to_contain_text("filter")
 
 
+def _expect_rows(page: Page, *versions: str) -> None:
+    """The versions table lists ``versions``, in order (waiting for the page to load)."""
+    expect(page.locator("#versions tbody a[href*='/versions/']")).to_have_text(list(versions))
+
+
+def test_the_filter_language_finds_versions_by_model_tags_and_metrics(
+    page: Page, registry: Registry
+) -> None:
+    sign_in(page, registry, "reader")
+    search = page.get_by_label("Filter versions")
+    search.fill('tags.team = "risk" AND metrics.auc > 0.9')
+    search.press("Enter")
+    _expect_rows(page, "fraud-detector:1.1.0")
+    search = page.get_by_label("Filter versions")
+    search.fill('name = "churn" OR (model = "fraud-detector" AND NOT version = "1.1.0")')
+    page.get_by_label("Sort").fill("name")
+    page.get_by_role("button", name="Search").click()
+    _expect_rows(page, "churn:0.1.0", "fraud-detector:1.0.0")
+    shared = page.url
+    assert "q=name+%3D+%22churn%22" in shared  # the search is the address
+    other = page.context.browser.new_context(base_url=registry.url)  # type: ignore[union-attr]
+    try:
+        opened = other.new_page()
+        sign_in(opened, registry, "approver")
+        opened.goto(shared)
+        _expect_rows(opened, "churn:0.1.0", "fraud-detector:1.0.0")
+        expect(opened.get_by_label("Filter versions")).to_have_value(
+            'name = "churn" OR (model = "fraud-detector" AND NOT version = "1.1.0")'
+        )
+    finally:
+        other.close()
+
+
+def test_a_refused_filter_is_explained_beside_the_box_that_keeps_it(
+    page: Page, registry: Registry
+) -> None:
+    sign_in(page, registry, "reader")
+    search = page.get_by_label("Filter versions")
+    search.fill("name:fraud*")
+    with page.expect_response(lambda r: "q=" in r.url) as answer:
+        search.press("Enter")
+    assert answer.value.status == 400
+    message = page.locator("#error-message")
+    expect(message).to_have_text("filter: unexpected character ':' at position 5 of 'name:fraud*'")
+    search = page.get_by_label("Filter versions")
+    expect(search).to_have_value("name:fraud*")
+    expect(search).to_have_attribute("aria-invalid", "true")
+    expect(search).to_be_focused()  # fix it where it is
+    screenshot(page, "search-refused")
+    search.fill('name = "fraud-detector"')
+    search.press("Enter")
+    expect(page.locator("#error-message")).to_have_count(0)
+    _expect_rows(page, "fraud-detector:1.1.0", "fraud-detector:1.0.0")
+    page.get_by_label("Sort").fill("size")
+    page.get_by_label("Sort").press("Enter")
+    expect(page.locator("#error-message")).to_contain_text("unknown field 'size'")
+    expect(page.get_by_label("Sort")).to_have_attribute("aria-invalid", "true")
+
+
+def test_a_model_page_filter_stays_within_the_model_and_speaks_in_its_own_terms(
+    page: Page, registry: Registry
+) -> None:
+    sign_in(page, registry, "reader")
+    page.goto("/models/churn")
+    search = page.get_by_label("Filter")
+    search.fill('metrics.auc > 0) OR (name = "fraud-detector"')
+    search.press("Enter")
+    expect(page.locator("#error-message")).to_have_text(
+        "filter: ')' at position 16 of 'metrics.auc > 0) OR (name = \"fraud-detector\"' "
+        "has no partner"
+    )
+    expect(page.locator("#versions")).to_have_count(0)
+    page.get_by_label("Filter").fill("metrics.auc >")
+    page.get_by_label("Filter").press("Enter")
+    expect(page.locator("#error-message")).to_have_text(
+        "filter: expected a value after '>' at the end of 'metrics.auc >'"
+    )
+    page.get_by_label("Filter").fill("metrics.auc > 0.5")
+    page.get_by_label("Filter").press("Enter")
+    _expect_rows(page, "churn:0.1.0")
+
+
 def test_the_model_page_shows_versions_and_promotion_history(
     page: Page, registry: Registry
 ) -> None:

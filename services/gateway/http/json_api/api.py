@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from services.common.server import channel_options
 from services.gateway.http.json_api.rules import HttpRule, RequestPath, rules_of
 from services.gateway.http.json_api.status import (
     HTTP_STATUS,
@@ -170,10 +171,13 @@ class JsonApi:
         if self._channel is None:
             with self._lock:
                 self._loop = asyncio.get_running_loop()
+            # The services' message limits (16 MiB), not grpc's default 4 MiB receive
+            # limit: an answer the gRPC API sends must reach HTTP clients too.
+            options = channel_options()
             if self.credentials is not None:
-                self._channel = grpc.aio.secure_channel(self.target, self.credentials)
+                self._channel = grpc.aio.secure_channel(self.target, self.credentials, options)
             else:
-                self._channel = grpc.aio.insecure_channel(self.target)
+                self._channel = grpc.aio.insecure_channel(self.target, options)
         return self._channel
 
     def _path(self, rule: HttpRule) -> str:

@@ -5,13 +5,21 @@ the messages, in their proto3 JSON form: lowerCamelCase names, 64-bit integers a
 enums as their names, ``Timestamp`` as an RFC 3339 ``date-time`` string, ``FieldMask`` as
 a comma-separated string, maps as objects. A path variable with a pattern
 (``{name=models/*/versions/*}``) becomes one path parameter per ``*``, named after the
-collection before it: ``/v1/models/{model}/versions/{version}``. ``scripts/gen_openapi.py``
-writes it to ``protos/openapi.json``; the gateway serves the same document at
+collection before it: ``/v1/models/{model}/versions/{version}``.
+
+Given the protos' comments (:mod:`.proto_docs`), each operation's ``summary`` is the first
+sentence of its RPC's comment and its ``description`` the whole comment (with its
+"Errors:" list); parameters, request bodies, answers, schemas and their properties carry
+the comments of their fields and messages, enums list their values' comments. A
+described property that is a ``$ref`` becomes ``allOf: [$ref]`` beside the description
+(OpenAPI 3.0 ignores siblings of ``$ref``). ``scripts/gen_openapi.py`` builds it at build
+time into ``protos/modelregistry/v1/openapi.json``, which the gateway serves at
 ``/v1/openapi.json``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf.descriptor import (
@@ -21,6 +29,7 @@ from google.protobuf.descriptor import (
     ServiceDescriptor,
 )
 
+from services.gateway.http.json_api.proto_docs import summary_of
 from services.gateway.http.json_api.rules import HttpRule, Variable, rules_of
 
 T = FieldDescriptor
@@ -50,11 +59,26 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
 _STATUS = "google.rpc.Status"
 
 
-class _Schemas:
-    """Component schemas, added as messages and enums are met."""
+def described(schema: dict[str, Any], text: str) -> dict[str, Any]:
+    """``schema`` with ``text`` as its description (none: unchanged)."""
+    if not text:
+        return schema
+    if "$ref" in schema:
+        return {"allOf": [schema], "description": text}
+    if schema.get("description"):
+        text = f"{text}\n\n({schema['description']})"
+    return {**schema, "description": text}
 
-    def __init__(self) -> None:
+
+class _Schemas:
+    """Component schemas, added as messages and enums are met; ``comments`` by full name."""
+
+    def __init__(self, comments: Mapping[str, str]) -> None:
         self.components: dict[str, dict[str, Any]] = {}
+        self.comments = comments
+
+    def doc(self, full_name: str) -> str:
+        return self.comments.get(full_name, "")
 
     def ref(self, name: str) -> dict[str, Any]:
         return {"$ref": f"#/components/schemas/{name}"}
@@ -65,15 +89,26 @@ class _Schemas:
         name = descriptor.full_name
         if name not in self.components:
             self.components[name] = {}  # before the fields: messages may nest themselves
-            properties = {f.json_name: self.field(f) for f in descriptor.fields}
+            properties = {
+                f.json_name: described(self.field(f), self.doc(f.full_name))
+                for f in descriptor.fields
+            }
             schema: dict[str, Any] = {"type": "object", "properties": properties}
-            self.components[name] = schema
+            self.components[name] = described(schema, self.doc(name))
         return self.ref(name)
 
     def enum(self, descriptor: EnumDescriptor) -> dict[str, Any]:
         name = descriptor.full_name
         if name not in self.components:
-            self.components[name] = {"type": "string", "enum": [v.name for v in descriptor.values]}
+            values = [v.name for v in descriptor.values]
+            schema = {"type": "string", "enum": values}
+            documented = [
+                f"- `{v.name}`: {' '.join(self.doc(f'{name}.{v.name}').split())}"
+                for v in descriptor.values
+                if self.doc(f"{name}.{v.name}")
+            ]
+            text = "\n\n".join(filter(None, [self.doc(name), "\n".join(documented)]))
+            self.components[name] = described(schema, text)
         return self.ref(name)
 
     def scalar(self, field: FieldDescriptor) -> dict[str, Any]:
@@ -105,7 +140,19 @@ class _Schemas:
         return self.scalar(field)
 
 
-def _path(rule: HttpRule) -> tuple[str, list[dict[str, Any]]]:
+def _field_doc(schemas: _Schemas, message: Descriptor, dotted: str) -> str:
+    """The comment of the field at ``dotted`` (``model_version.name``) in ``message``."""
+    *outer, last = dotted.split(".")
+    for name in outer:
+        field = message.fields_by_name.get(name)
+        if field is None or field.message_type is None:
+            return ""
+        message = field.message_type
+    field = message.fields_by_name.get(last)
+    return schemas.doc(field.full_name) if field is not None else ""
+
+
+def _path(schemas: _Schemas, rule: HttpRule) -> tuple[str, list[dict[str, Any]]]:
     """The OpenAPI path of a rule and its path parameters."""
     parts: list[str] = []
     parameters: list[dict[str, Any]] = []
@@ -114,6 +161,10 @@ def _path(rule: HttpRule) -> tuple[str, list[dict[str, Any]]]:
             parts.append(segment)
             continue
         names = _expand(segment)
+        doc = _field_doc(schemas, rule.method.input_type, segment.field)
+        where = ""
+        if segment.pattern != ("*",):
+            where = f"Part of `{segment.field}` (`{'/'.join(segment.pattern)}`)."
         for index, piece in enumerate(segment.pattern):
             if piece in ("*", "**"):
                 parts.append("{" + names[index] + "}")
@@ -123,7 +174,7 @@ def _path(rule: HttpRule) -> tuple[str, list[dict[str, Any]]]:
                         "in": "path",
                         "required": True,
                         "schema": {"type": "string"},
-                        "description": f"part of `{segment.field}` (`{'/'.join(segment.pattern)}`)",
+                        "description": "\n\n".join(filter(None, [doc, where])),
                     }
                 )
             else:
@@ -162,8 +213,8 @@ def _query(
             if not prefix and not field.is_repeated:
                 found += _query(schemas, message, bound, dotted + ".", field.json_name + ".")
             continue
-        name = named + field.json_name
-        found.append({"name": name, "in": "query", "schema": schemas.field(field)})
+        parameter = {"name": named + field.json_name, "in": "query", "schema": schemas.field(field)}
+        found.append(described(parameter, schemas.doc(field.full_name)))
     return found
 
 
@@ -172,22 +223,28 @@ def _operation(schemas: _Schemas, rule: HttpRule, parameters: list[dict[str, Any
     bound = {v.field for v in rule.template.variables}
     operation: dict[str, Any] = {
         "operationId": method.name + (f"_{rule.binding}" if rule.binding else ""),
-        "summary": f"{method.containing_service.name}.{method.name}",
+        "summary": summary_of(schemas.doc(method.full_name))
+        or f"{method.containing_service.name}.{method.name}",
         "tags": [method.containing_service.name],
     }
+    if schemas.doc(method.full_name):
+        operation["description"] = schemas.doc(method.full_name)
+    body_doc = ""
     if rule.body == "*":
         body_schema = schemas.message(method.input_type)
+        body_doc = schemas.doc(method.input_type.full_name)
     elif rule.body:
         field = method.input_type.fields_by_name[rule.body]
         bound.add(rule.body)
         body_schema = schemas.field(field)
+        body_doc = schemas.doc(field.full_name)
     query = [] if rule.body == "*" else _query(schemas, method.input_type, bound)
     operation["parameters"] = parameters + query
     if rule.body:
-        operation["requestBody"] = {
-            "required": False,
-            "content": {"application/json": {"schema": body_schema}},
-        }
+        operation["requestBody"] = described(
+            {"required": False, "content": {"application/json": {"schema": body_schema}}},
+            body_doc,
+        )
     if method.server_streaming:
         ok = {
             "description": "server-sent events: `id:` the event's sequence (send it back as "
@@ -197,7 +254,7 @@ def _operation(schemas: _Schemas, rule: HttpRule, parameters: list[dict[str, Any
         }
     else:
         ok = {
-            "description": "OK",
+            "description": schemas.doc(method.output_type.full_name) or "OK",
             "content": {"application/json": {"schema": schemas.message(method.output_type)}},
         }
     operation["responses"] = {
@@ -210,20 +267,28 @@ def _operation(schemas: _Schemas, rule: HttpRule, parameters: list[dict[str, Any
     return operation
 
 
-def build_openapi(service: ServiceDescriptor) -> dict[str, Any]:
-    """The OpenAPI 3.0 document of ``service``'s HTTP bindings."""
-    schemas = _Schemas()
+def build_openapi(
+    service: ServiceDescriptor, comments: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The OpenAPI 3.0 document of ``service``'s HTTP bindings, described by
+    ``comments`` (full name -> text, :func:`.proto_docs.comments_of`) where given."""
+    schemas = _Schemas(comments or {})
     schemas.components[_STATUS] = {
         "type": "object",
         "properties": {
             "code": {"type": "integer", "format": "int32", "description": "a google.rpc.Code"},
-            "message": {"type": "string"},
-            "details": {"type": "array", "items": _WELL_KNOWN["google.protobuf.Any"]},
+            "message": {"type": "string", "description": "what went wrong, for people"},
+            "details": {
+                "type": "array",
+                "items": _WELL_KNOWN["google.protobuf.Any"],
+                "description": "google.rpc detail messages (ErrorInfo, BadRequest, ...)",
+            },
         },
+        "description": "An error: its google.rpc.Code, a message and machine-readable details.",
     }
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(rules_of(service), key=lambda r: r.method.index):
-        path, parameters = _path(rule)
+        path, parameters = _path(schemas, rule)
         operation = _operation(schemas, rule, parameters)
         paths.setdefault(path, {})[rule.http_method.lower()] = operation
     return {

@@ -59,12 +59,9 @@ _OTHER_METHODS = ["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 class OpenLineageApi:
     """Receives run events and records their lineage through ``target``'s gRPC port."""
 
-    def __init__(
-        self, target: str, auth: HttpAuth, credentials: grpc.ChannelCredentials | None = None
-    ) -> None:
-        self.target = target
+    def __init__(self, target: str, auth: HttpAuth) -> None:
+        self.target = target  # the gateway's own gRPC server, in plaintext (see .http.app)
         self.auth = auth
-        self.credentials = credentials
         self._stub: registry_pb2_grpc.RegistryServiceStub | None = None
         self._channel: grpc.aio.Channel | None = None
 
@@ -113,10 +110,7 @@ class OpenLineageApi:
 
     def _registry(self) -> registry_pb2_grpc.RegistryServiceStub:
         if self._stub is None:
-            if self.credentials is not None:
-                self._channel = grpc.aio.secure_channel(self.target, self.credentials)
-            else:
-                self._channel = grpc.aio.insecure_channel(self.target)
+            self._channel = grpc.aio.insecure_channel(self.target)
             self._stub = registry_pb2_grpc.RegistryServiceStub(self._channel)
         return self._stub
 

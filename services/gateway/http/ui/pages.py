@@ -14,6 +14,7 @@ from services.common.auth import Identity, Role
 from services.common.errors import InvalidArgument, RegistryError
 from services.gateway.http.ui import views
 from services.gateway.http.ui.reads import Reads, model_of_name
+from services.gateway.http.ui.search import search_problem
 
 DEFAULT_PAGE = 25
 MAX_PAGE = 200
@@ -66,6 +67,25 @@ def _text(request: Request, name: str, limit: int = 4096) -> str:
     return value
 
 
+def _search_params(request: Request) -> dict[str, Any]:
+    """The search form's fields as typed (for the form and the page links; checked when
+    used)."""
+    params: dict[str, Any] = {
+        name: request.query_params.get(name, "").strip() for name in ("q", "sort", "size")
+    }
+    params["size"] = params["size"] or DEFAULT_PAGE
+    return params
+
+
+def _refused(template: str, error: RegistryError, params: dict[str, Any], **context: Any) -> Page:
+    """``template`` with the search form and why the registry refused the search (400);
+    errors that are not about the search propagate."""
+    problem = search_problem(error)
+    if problem is None:
+        raise error
+    return _page(template, 400, problem=problem, params=params, first=True, **context)
+
+
 def refusal(identity: Identity, promotion: resources_pb2.Promotion) -> str:
     """Why ``identity`` may not decide on ``promotion`` (empty: it may)."""
     roles = ", ".join(sorted(r.value for r in identity.roles)) or "none"
@@ -94,47 +114,60 @@ class Pages:
         self.reads = reads
 
     def models(self, request: Request, identity: Identity, form: Mapping[str, Any]) -> Page:
-        """Models (or, with a filter or sort, the versions that match it), a page at a time."""
-        filter_text, order_by = _text(request, "q"), _text(request, "sort")
-        size, token = _page_size(request), _text(request, "page")
+        """Models (or, with a filter or sort, the versions that match it), a page at a time;
+        a refused search is shown beside the form (400), which keeps what was typed."""
+        params = _search_params(request)
         archived = request.query_params.get("archived") == "1"
-        params = {"q": filter_text, "sort": order_by, "size": size, "archived": archived}
-        if filter_text or order_by:
-            found = self.reads.search(identity, filter_text, order_by, size, token, archived)
-            return _page(
-                "models.html",
-                versions=found.model_versions,
-                sizes=self.reads.sizes(identity, found.model_versions),
-                next_page=found.next_page_token,
-                params=params,
-                first=not token,
-            )
-        found = self.reads.models(identity, size, token, archived)
+        params["archived"] = "1" if archived else ""  # as the checkbox sends it
+        try:
+            filter_text, order_by = _text(request, "q"), _text(request, "sort")
+            size, token = _page_size(request), _text(request, "page")
+            if filter_text or order_by:
+                found = self.reads.search(identity, filter_text, order_by, size, token, archived)
+                return _page(
+                    "models.html",
+                    versions=found.model_versions,
+                    sizes=self.reads.sizes(identity, found.model_versions),
+                    next_page=found.next_page_token,
+                    params=params,
+                    first=not token,
+                )
+            listed = self.reads.models(identity, size, token, archived)
+        except RegistryError as error:
+            return _refused("models.html", error, params)
         return _page(
             "models.html",
-            models=found.models,
-            next_page=found.next_page_token,
+            models=listed.models,
+            next_page=listed.next_page_token,
             params=params,
             first=not token,
         )
 
     def model(self, request: Request, identity: Identity, form: Mapping[str, Any]) -> Page:
-        """A model: its versions (filtered, sorted, paged) and its promotion history."""
+        """A model: its versions (filtered, sorted, paged) and its promotion history; a
+        refused search is shown beside the form (400)."""
         model_id = request.path_params["model"]
-        filter_text, order_by = _text(request, "q"), _text(request, "sort")
-        size, token = _page_size(request), _text(request, "page")
         model = self.reads.model(identity, model_id)
-        versions = self.reads.versions(identity, model_id, filter_text, order_by, size, token)
+        context = {
+            "model": model,
+            "model_id": model_id,
+            "promotions": self.reads.promotion_history(identity, model_id),
+        }
+        params = _search_params(request)
+        try:
+            filter_text, order_by = _text(request, "q"), _text(request, "sort")
+            size, token = _page_size(request), _text(request, "page")
+            versions = self.reads.versions(identity, model_id, filter_text, order_by, size, token)
+        except RegistryError as error:
+            return _refused("model.html", error, params, versions=[], sizes={}, **context)
         return _page(
             "model.html",
-            model=model,
-            model_id=model_id,
             versions=versions.model_versions,
             sizes=self.reads.sizes(identity, versions.model_versions),
             next_page=versions.next_page_token,
-            params={"q": filter_text, "sort": order_by, "size": size},
+            params=params,
             first=not token,
-            promotions=self.reads.promotion_history(identity, model_id),
+            **context,
         )
 
     def version(self, request: Request, identity: Identity, form: Mapping[str, Any]) -> Page:

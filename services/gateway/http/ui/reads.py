@@ -23,6 +23,7 @@ from services.common.auth import Identity, Role, authorize
 from services.common.errors import InvalidArgument, RegistryError
 from services.gateway import oci_manifests as oci
 from services.gateway.access import METHOD_ROLES, SERVICE_NAME, model_of, scope_response
+from services.gateway.http.ui.search import unbalanced_parenthesis
 from services.gateway.promotions import Promotions
 from services.gateway.service import Gateway
 
@@ -123,12 +124,28 @@ class Reads:
         page_size: int,
         page_token: str,
     ) -> metadata_pb2.SearchModelVersionsResponse:
-        """A model's versions (archived ones too), narrowed by ``filter_text`` if given."""
+        """A model's versions (archived ones too), narrowed by ``filter_text`` if given.
+
+        The filter is refused in its own terms (positions in the text the caller typed,
+        not in the scoped filter sent), and may not close the group it is put in.
+        """
         authorize(identity, Role.READER, "SearchModelVersions", model)
         scoped = f'model = "{model}"'
         if filter_text:
+            position = unbalanced_parenthesis(filter_text)
+            if position:
+                raise InvalidArgument.field(
+                    "filter",
+                    f"{filter_text[position - 1]!r} at position {position} of "
+                    f"{filter_text[:60]!r} has no partner",
+                )
             scoped = f"{scoped} AND ({filter_text})"
-        return self.search(identity, scoped, order_by, page_size, page_token, True)
+        try:
+            return self.search(identity, scoped, order_by, page_size, page_token, True)
+        except RegistryError as error:
+            if filter_text and error.code == grpc.StatusCode.INVALID_ARGUMENT:
+                self.search(identity, filter_text, "", 1, "", True)  # raises it in its terms
+            raise
 
     def promotion_history(
         self, identity: Identity, model: str, page_size: int = 20
