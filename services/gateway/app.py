@@ -40,6 +40,7 @@ def build_gateway(settings: Settings) -> Gateway:
         )
     gateway.hub.queue_size = settings.watch_queue_events
     gateway.hub.write_timeout = settings.watch_write_timeout_seconds
+    gateway.allow_private_targets = settings.webhooks_allow_private_targets
     return gateway
 
 
