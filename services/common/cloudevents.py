@@ -84,5 +84,8 @@ def to_cloudevent(event: resources_pb2.Event, source: str) -> dict[str, Any]:
 
 
 def cloudevent_json(event: resources_pb2.Event, source: str) -> bytes:
-    """The CloudEvent of ``event`` as compact UTF-8 JSON: the body webhooks receive."""
-    return json.dumps(to_cloudevent(event, source), separators=(",", ":")).encode()
+    """The CloudEvent of ``event`` as compact UTF-8 JSON, keys sorted: the body webhooks
+    receive, byte for byte the same on every attempt from any gateway (map order in the
+    proto is not)."""
+    body = json.dumps(to_cloudevent(event, source), separators=(",", ":"), sort_keys=True)
+    return body.encode()
