@@ -59,7 +59,9 @@ def build_http_app(
     promotions = Promotions(gateway.peers, load_policy(settings.policy_file))
     ui = build_ui(gateway, promotions, store)
     json_api = build_json_api(
-        loopback_target(settings.gateway_listen), channel_credentials(settings)
+        loopback_target(settings.gateway_listen),
+        channel_credentials(settings),
+        settings.cloudevents_source,
     )
     routes = [*extra_routes, *json_api.routes(), *ui.routes()]
     app = build_app(registry, HttpAuth(store), routes)
