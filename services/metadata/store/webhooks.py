@@ -29,7 +29,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from services.common.database import table_of
 from services.metadata.domain import Event
@@ -209,19 +209,19 @@ def claim(
     when due and not leased (or its lease ended). Attempts count at the claim, so a worker
     that dies mid-attempt still used one."""
     d = _DELIVERIES
-    head = aliased(WebhookDeliveryRow)
-    oldest_pending = (
-        select(func.min(head.sequence))
-        .where(head.webhook_id == d.c.webhook_id, head.status == _PENDING)
-        .scalar_subquery()
+    heads = (
+        select(d.c.webhook_id.label("webhook_id"), func.min(d.c.sequence).label("sequence"))
+        .where(d.c.status == _PENDING)
+        .group_by(d.c.webhook_id)
+        .subquery("heads")
     )
     candidates = (
         select(d.c.webhook_id, d.c.sequence)
+        .join(heads, and_(heads.c.webhook_id == d.c.webhook_id, heads.c.sequence == d.c.sequence))
         .where(
             d.c.status == _PENDING,
             d.c.next_attempt_at <= now,
             or_(d.c.lease_until.is_(None), d.c.lease_until < now),
-            d.c.sequence == oldest_pending,
         )
         .order_by(d.c.next_attempt_at, d.c.sequence)
         .limit(limit)
