@@ -9,7 +9,8 @@ redirects followed. A 2xx answer records the delivery DELIVERED; anything else (
 status, a timeout, a refused or closed connection, a target that now resolves to a
 forbidden address) schedules a retry after an exponential backoff with jitter, until the
 delivery is ``max_age`` seconds old: then it is PARKED for a person to look at and
-redeliver. An outcome is recorded only while the worker still holds the lease. A gateway
+redeliver. Outcomes go with the next claim (one call, one transaction), and count only
+while the worker still holds the lease. A gateway
 killed mid-attempt leaves the lease to expire; the next claim sends the delivery again
 with the same ``webhook-id``, so receivers can drop the repeat.
 """
@@ -27,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from google.protobuf import timestamp_pb2
 from prometheus_client import Counter
 
 from modelregistry.metadata.v1 import metadata_pb2
@@ -47,6 +47,8 @@ ATTEMPTS = Counter(
 PENDING = resources_pb2.WEBHOOK_DELIVERY_STATE_PENDING
 DELIVERED = resources_pb2.WEBHOOK_DELIVERY_STATE_DELIVERED
 PARKED = resources_pb2.WEBHOOK_DELIVERY_STATE_PARKED
+#: Most outcomes sent with one claim (the metadata service's limit).
+MAX_OUTCOMES = 1000
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class DeliveryWorker:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._in_flight = 0
+        #: Outcomes of finished attempts, recorded with the next claim.
+        self._outcomes: list[metadata_pb2.RecordWebhookDeliveryAttemptRequest] = []
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(policy.concurrency, thread_name_prefix="mreg-webhook")
         self._http = httpx.Client(
@@ -107,9 +111,9 @@ class DeliveryWorker:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop claiming, let attempts in flight finish (each bounded by the timeout).
-        Idempotent: the gateway's stop and the hub's (this is one of its listeners) both
-        call it."""
+        """Stop claiming, let attempts in flight finish (each bounded by the timeout) and
+        record their outcomes. Idempotent: the gateway's stop and the hub's (this is one
+        of its listeners) both call it."""
         if self._stop.is_set():
             return
         self._stop.set()
@@ -118,6 +122,7 @@ class DeliveryWorker:
             self._thread.join(self.policy.timeout + 5)
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._http.close()
+        self._claim(0)  # what finished since the last claim
 
     def wake(self) -> None:
         """Claim now (new events were committed, or a delivery finished)."""
@@ -136,7 +141,7 @@ class DeliveryWorker:
             self._wake.clear()
             with self._lock:
                 free = self.policy.concurrency - self._in_flight
-            claimed = self._claim(free) if free > 0 else []
+            claimed = self._claim(free)
             for item in claimed:
                 with self._lock:
                     self._in_flight += 1
@@ -145,25 +150,45 @@ class DeliveryWorker:
                 self._wake.wait(self.policy.poll_seconds)
 
     def _claim(self, limit: int) -> list[metadata_pb2.ClaimedWebhookDelivery]:
+        """Record the outcomes of finished attempts and claim up to ``limit`` deliveries,
+        in one call (one transaction): a delivered head frees its webhook's next delivery
+        for this same claim."""
+        with self._lock:
+            outcomes, self._outcomes = self._outcomes[:MAX_OUTCOMES], self._outcomes[MAX_OUTCOMES:]
+        if not outcomes and limit <= 0:
+            return []
         try:
             response = self.peers.metadata.call(
                 "ClaimWebhookDeliveries",
                 metadata_pb2.ClaimWebhookDeliveriesRequest(
-                    owner=self.owner, lease_seconds=self.policy.lease_seconds, limit=limit
+                    owner=self.owner,
+                    lease_seconds=self.policy.lease_seconds,
+                    limit=max(limit, 0),
+                    outcomes=outcomes,
                 ),
                 timeout=10,
             )
         except RegistryError as error:
+            # Kept for the next claim; if the lease ends first, the delivery is sent
+            # again (same webhook-id) and this outcome is not recorded.
+            with self._lock:
+                self._outcomes[:0] = outcomes
             logger.warning("cannot claim webhook deliveries (retrying): %s", error)
             self._stop.wait(self.policy.poll_seconds)
             return []
+        if response.recorded < len(outcomes):
+            logger.info(
+                "%d webhook outcome(s) not recorded: their lease was lost",
+                len(outcomes) - response.recorded,
+            )
         return list(response.deliveries)
 
     # -- one attempt ------------------------------------------------------------------
     def _attempt(self, item: metadata_pb2.ClaimedWebhookDelivery) -> None:
         try:
-            outcome = self.send(item)
-            self._record(item, outcome)
+            outcome = self._outcome(item, self.send(item))
+            with self._lock:
+                self._outcomes.append(outcome)
         except Exception:
             logger.exception("webhook delivery %s failed unexpectedly", item.delivery.name)
         finally:
@@ -191,7 +216,11 @@ class DeliveryWorker:
             return Outcome(True, response.status_code)
         return Outcome(False, response.status_code, f"HTTP {response.status_code}")
 
-    def _record(self, item: metadata_pb2.ClaimedWebhookDelivery, outcome: Outcome) -> None:
+    def _outcome(
+        self, item: metadata_pb2.ClaimedWebhookDelivery, outcome: Outcome
+    ) -> metadata_pb2.RecordWebhookDeliveryAttemptRequest:
+        """What to record: DELIVERED, PENDING with the next attempt's time, or PARKED once
+        the delivery is older than ``max_age``."""
         delivery = item.delivery
         request = metadata_pb2.RecordWebhookDeliveryAttemptRequest(
             name=delivery.name,
@@ -216,9 +245,7 @@ class DeliveryWorker:
         else:
             request.state = PENDING
             wait = self.policy.backoff(delivery.attempts)
-            next_attempt = timestamp_pb2.Timestamp()
-            next_attempt.FromDatetime(now + timedelta(seconds=wait))
-            request.next_attempt_time.CopyFrom(next_attempt)
+            request.next_attempt_time.FromDatetime(now + timedelta(seconds=wait))
             ATTEMPTS.labels("failed").inc()
             logger.info(
                 "webhook delivery %s failed (%s); retry in %.1f s",
@@ -226,13 +253,4 @@ class DeliveryWorker:
                 outcome.error,
                 wait,
             )
-        try:
-            recorded = self.peers.metadata.call(
-                "RecordWebhookDeliveryAttempt", request, timeout=10
-            ).recorded
-        except RegistryError as error:
-            # The lease runs out and the delivery is sent again (same webhook-id).
-            logger.warning("cannot record webhook delivery %s: %s", delivery.name, error)
-            return
-        if not recorded:
-            logger.info("webhook delivery %s: lease lost, outcome not recorded", delivery.name)
+        return request

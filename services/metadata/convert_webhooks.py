@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from modelregistry.metadata.v1 import metadata_pb2
 from modelregistry.v1 import resources_pb2
 from services.metadata.convert import event_to_proto, timestamp
-from services.metadata.domain_webhooks import Claimed, Delivery, DeliveryState, Webhook
+from services.metadata.domain_webhooks import Claimed, Delivery, DeliveryState, Outcome, Webhook
 
 _STATES = {
     s: resources_pb2.WebhookDeliveryState.Value(f"WEBHOOK_DELIVERY_STATE_{s.name}")
@@ -57,4 +59,17 @@ def claimed_to_proto(c: Claimed) -> metadata_pb2.ClaimedWebhookDelivery:
         url=c.url,
         secret=c.secret,
         event=event_to_proto(c.event),
+    )
+
+
+def outcome_from_proto(r: metadata_pb2.RecordWebhookDeliveryAttemptRequest) -> Outcome:
+    """An attempt's outcome as the worker reported it."""
+    return Outcome(
+        name=r.name,
+        state=state_from_proto(r.state),
+        next_attempt=(
+            r.next_attempt_time.ToDatetime(UTC) if r.HasField("next_attempt_time") else None
+        ),
+        status_code=r.status_code,
+        error=r.error,
     )

@@ -69,3 +69,14 @@ class Claimed:
     url: str
     secret: str
     event: Event
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt ended in, as the worker reports it (``name`` of the delivery)."""
+
+    name: str
+    state: DeliveryState | None
+    next_attempt: datetime | None
+    status_code: int
+    error: str

@@ -5,8 +5,6 @@ Errors are raised as :mod:`services.common.errors` types; the shared interceptor
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import grpc
 
 from modelregistry.metadata.v1 import metadata_pb2, metadata_pb2_grpc
@@ -502,9 +500,14 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         self, request: metadata_pb2.ClaimWebhookDeliveriesRequest, context: grpc.ServicerContext
     ) -> metadata_pb2.ClaimWebhookDeliveriesResponse:
         """See the proto."""
-        claimed = self.service.webhooks.claim(request.owner, request.lease_seconds, request.limit)
+        claimed, recorded = self.service.webhooks.claim(
+            request.owner,
+            request.lease_seconds,
+            request.limit,
+            [wh.outcome_from_proto(o) for o in request.outcomes],
+        )
         return metadata_pb2.ClaimWebhookDeliveriesResponse(
-            deliveries=[wh.claimed_to_proto(c) for c in claimed]
+            deliveries=[wh.claimed_to_proto(c) for c in claimed], recorded=recorded
         )
 
     def RecordWebhookDeliveryAttempt(
@@ -513,17 +516,5 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         context: grpc.ServicerContext,
     ) -> metadata_pb2.RecordWebhookDeliveryAttemptResponse:
         """See the proto."""
-        next_attempt = (
-            request.next_attempt_time.ToDatetime(UTC)
-            if request.HasField("next_attempt_time")
-            else None
-        )
-        recorded = self.service.webhooks.record(
-            request.name,
-            request.owner,
-            wh.state_from_proto(request.state),
-            next_attempt,
-            request.status_code,
-            request.error,
-        )
+        recorded = self.service.webhooks.record(request.owner, wh.outcome_from_proto(request))
         return metadata_pb2.RecordWebhookDeliveryAttemptResponse(recorded=recorded)

@@ -203,5 +203,34 @@ def test_claims_are_checked(client: Client) -> None:
     assert (code, message) == (grpc.StatusCode.INVALID_ARGUMENT, "owner: a claim needs an owner")
     code, message = status_of(lambda: claim(client, lease=0))
     assert message == "lease_seconds: a lease lasts 1 to 3600 seconds, got 0"
-    code, message = status_of(lambda: claim(client, limit=0))
-    assert message == "limit: claim 1 to 1000, got 0"
+    code, message = status_of(lambda: claim(client, limit=-1))
+    assert message == "limit: claim 0 to 1000, got -1"
+    bad = M.RecordWebhookDeliveryAttemptRequest(name="webhooks/x", state=DELIVERED)
+    code, message = status_of(
+        lambda: client.ClaimWebhookDeliveries(
+            M.ClaimWebhookDeliveriesRequest(owner="g1", lease_seconds=5, outcomes=[bad])
+        )
+    )
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert message.startswith("outcomes[0].name: 'webhooks/x' is not a delivery name")
+
+
+def test_outcomes_recorded_with_the_claim_free_the_next_delivery_at_once(client: Client) -> None:
+    hook(client)
+    client.create("fraud")
+    client.create("fraud")
+    (first,) = claim(client)
+    answer = client.ClaimWebhookDeliveries(
+        M.ClaimWebhookDeliveriesRequest(
+            owner="g1",
+            lease_seconds=60,
+            limit=10,
+            outcomes=[
+                M.RecordWebhookDeliveryAttemptRequest(name=first.delivery.name, state=DELIVERED),
+                # Not this owner's lease any more once recorded: not counted.
+                M.RecordWebhookDeliveryAttemptRequest(name=first.delivery.name, state=DELIVERED),
+            ],
+        )
+    )
+    assert answer.recorded == 1
+    assert [c.delivery.event_sequence for c in answer.deliveries] == [2]

@@ -277,11 +277,12 @@ def record(
     session: Session,
     webhook_id: str,
     sequence: int,
-    owner: str,
     state: DeliveryState,
     next_attempt: datetime | None,
     status_code: int,
     error: str,
+    *,
+    owner: str,
     now: datetime,
 ) -> bool:
     """Record an attempt's outcome if ``owner`` still holds the lease; False otherwise."""

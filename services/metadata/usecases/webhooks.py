@@ -9,13 +9,20 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from services.common.cloudevents import EVENT_TYPES
 from services.common.errors import InvalidArgument, NotFound
 from services.metadata import checks
 from services.metadata.domain import Page
-from services.metadata.domain_webhooks import Claimed, Delivery, DeliveryState, Webhook
+from services.metadata.domain_webhooks import (
+    Claimed,
+    Delivery,
+    DeliveryState,
+    Outcome,
+    Webhook,
+)
 from services.metadata.pagetoken import PageTokens
 from services.metadata.pagetoken import page_size as effective_size
 from services.metadata.store import webhooks as store
@@ -130,50 +137,57 @@ class WebhookUseCases:
         assert found is not None
         return found
 
-    def claim(self, owner: str, lease_seconds: int, limit: int) -> list[Claimed]:
-        """Lease due deliveries to ``owner`` (each webhook's oldest pending one)."""
-        if not owner:
-            raise InvalidArgument.field("owner", "a claim needs an owner")
-        checks.text(owner, "owner", 64)
+    def claim(
+        self,
+        owner: str,
+        lease_seconds: int,
+        limit: int,
+        outcomes: Sequence[Outcome] = (),
+    ) -> tuple[list[Claimed], int]:
+        """Record ``outcomes`` of the owner's earlier attempts, then lease due deliveries
+        to it (each webhook's oldest pending one), in one transaction; the claimed
+        deliveries and how many outcomes were recorded."""
+        _check_owner(owner)
         if not 1 <= lease_seconds <= MAX_LEASE_SECONDS:
             raise InvalidArgument.field(
                 "lease_seconds",
                 f"a lease lasts 1 to {MAX_LEASE_SECONDS} seconds, got {lease_seconds}",
             )
-        if not 1 <= limit <= MAX_CLAIM:
-            raise InvalidArgument.field("limit", f"claim 1 to {MAX_CLAIM}, got {limit}")
-        with self.db.write() as session:
-            return store.claim(session, owner, lease_seconds, limit, self.now())
-
-    def record(
-        self,
-        name: str,
-        owner: str,
-        state: DeliveryState | None,
-        next_attempt: datetime | None,
-        status_code: int,
-        error: str,
-    ) -> bool:
-        """Record one attempt's outcome; False when ``owner`` lost the lease."""
-        webhook_id, sequence = parse_delivery_name(name)
-        if not owner:
-            raise InvalidArgument.field("owner", "an attempt needs its owner")
-        if state is None:
-            raise InvalidArgument.field("state", "say what the attempt ended in")
-        if state is DeliveryState.PENDING and next_attempt is None:
-            raise InvalidArgument.field("next_attempt_time", "a retry needs its time")
-        with self.db.write() as session:
-            return store.record(
-                session,
-                webhook_id,
-                sequence,
-                owner,
-                state,
-                next_attempt,
-                status_code,
-                error[:2000],
-                self.now(),
+        if not 0 <= limit <= MAX_CLAIM:
+            raise InvalidArgument.field("limit", f"claim 0 to {MAX_CLAIM}, got {limit}")
+        if len(outcomes) > MAX_CLAIM:
+            raise InvalidArgument.field(
+                "outcomes", f"at most {MAX_CLAIM} outcomes at once, got {len(outcomes)}"
             )
+        checked = [_checked(o, f"outcomes[{i}].") for i, o in enumerate(outcomes)]
+        now = self.now()
+        with self.db.write() as session:
+            recorded = sum(store.record(session, *o, owner=owner, now=now) for o in checked)
+            claimed = store.claim(session, owner, lease_seconds, limit, now) if limit else []
+        return claimed, recorded
+
+    def record(self, owner: str, outcome: Outcome) -> bool:
+        """Record one attempt's outcome; False when ``owner`` lost the lease."""
+        _check_owner(owner)
+        checked = _checked(outcome, "")
+        with self.db.write() as session:
+            return store.record(session, *checked, owner=owner, now=self.now())
+
+
+def _check_owner(owner: str) -> None:
+    if not owner:
+        raise InvalidArgument.field("owner", "a claim needs an owner")
+    checks.text(owner, "owner", 64)
+
+
+def _checked(o: Outcome, prefix: str) -> tuple:
+    """(webhook id, sequence, state, next attempt, status, error) of a valid outcome."""
+    webhook_id, sequence = parse_delivery_name(o.name, f"{prefix}name")
+    if o.state is None:
+        raise InvalidArgument.field(f"{prefix}state", "say what the attempt ended in")
+    if o.state is DeliveryState.PENDING and o.next_attempt is None:
+        raise InvalidArgument.field(f"{prefix}next_attempt_time", "a retry needs its time")
+    return webhook_id, sequence, o.state, o.next_attempt, o.status_code, o.error[:2000]
 
 
 def _webhook_not_found(name: str) -> NotFound:

@@ -647,14 +647,16 @@ class RedeliverWebhookDeliveryResponse(_message.Message):
     def __init__(self, delivery: _Optional[_Union[_resources_pb2.WebhookDelivery, _Mapping]] = ...) -> None: ...
 
 class ClaimWebhookDeliveriesRequest(_message.Message):
-    __slots__ = ("owner", "lease_seconds", "limit")
+    __slots__ = ("owner", "lease_seconds", "limit", "outcomes")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
     owner: str
     lease_seconds: int
     limit: int
-    def __init__(self, owner: _Optional[str] = ..., lease_seconds: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    outcomes: _containers.RepeatedCompositeFieldContainer[RecordWebhookDeliveryAttemptRequest]
+    def __init__(self, owner: _Optional[str] = ..., lease_seconds: _Optional[int] = ..., limit: _Optional[int] = ..., outcomes: _Optional[_Iterable[_Union[RecordWebhookDeliveryAttemptRequest, _Mapping]]] = ...) -> None: ...
 
 class ClaimedWebhookDelivery(_message.Message):
     __slots__ = ("delivery", "url", "secret", "event")
@@ -669,10 +671,12 @@ class ClaimedWebhookDelivery(_message.Message):
     def __init__(self, delivery: _Optional[_Union[_resources_pb2.WebhookDelivery, _Mapping]] = ..., url: _Optional[str] = ..., secret: _Optional[str] = ..., event: _Optional[_Union[_resources_pb2.Event, _Mapping]] = ...) -> None: ...
 
 class ClaimWebhookDeliveriesResponse(_message.Message):
-    __slots__ = ("deliveries",)
+    __slots__ = ("deliveries", "recorded")
     DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
     deliveries: _containers.RepeatedCompositeFieldContainer[ClaimedWebhookDelivery]
-    def __init__(self, deliveries: _Optional[_Iterable[_Union[ClaimedWebhookDelivery, _Mapping]]] = ...) -> None: ...
+    recorded: int
+    def __init__(self, deliveries: _Optional[_Iterable[_Union[ClaimedWebhookDelivery, _Mapping]]] = ..., recorded: _Optional[int] = ...) -> None: ...
 
 class RecordWebhookDeliveryAttemptRequest(_message.Message):
     __slots__ = ("name", "owner", "state", "next_attempt_time", "status_code", "error")

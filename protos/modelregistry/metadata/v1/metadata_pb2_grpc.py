@@ -864,8 +864,9 @@ class MetadataServiceServicer:
         time.
 
         Errors:
-        * INVALID_ARGUMENT: an empty owner, a lease outside 1 to 3600 seconds, or
-        a limit outside 1 to 1000.
+        * INVALID_ARGUMENT: an empty owner, a lease outside 1 to 3600 seconds, a
+        limit outside 0 to 1000, more than 1000 outcomes, or a malformed
+        outcome (as for RecordWebhookDeliveryAttempt).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
