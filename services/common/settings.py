@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.vocabulary import (
@@ -260,6 +260,16 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="Seconds in-flight RPCs get to finish on SIGTERM."
     )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Settings:
+        if self.webhooks_lease_seconds <= self.webhooks_timeout_seconds:
+            raise ValueError(
+                f"MREG_WEBHOOKS_LEASE_SECONDS ({self.webhooks_lease_seconds}) must exceed "
+                f"MREG_WEBHOOKS_TIMEOUT_SECONDS ({self.webhooks_timeout_seconds:g}): a lease "
+                "that ends during an attempt lets another gateway send the same delivery"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:
