@@ -85,9 +85,17 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         return scope_response("GetModelReport", request, report, identity.model_prefix)
 
     def CreateWebhook(self, request, context):
+        identity = current_identity()
+        if not request.webhook.model_prefix.startswith(identity.model_prefix):
+            raise PermissionDenied(
+                f"{identity.principal}'s token is limited to models starting with "
+                f"{identity.model_prefix!r}: a webhook it creates needs a model_prefix "
+                "starting with that",
+                reason="MODEL_OUT_OF_SCOPE",
+            )
         check_target(request.webhook.url, self.gateway.allow_private_targets)
         created = self.gateway.peers.metadata.call(
-            "CreateWebhook", to_internal("CreateWebhook", request), principal=_principal()
+            "CreateWebhook", to_internal("CreateWebhook", request), principal=identity.principal
         )
         return to_public("CreateWebhook", created)
 

@@ -290,3 +290,23 @@ def test_webhooks_are_for_admins(stack: Stack) -> None:
         assert not stub.ListWebhooks(
             registry_pb2.ListWebhooksRequest(), metadata=admin, timeout=10
         ).webhooks
+        assert stack.tokens is not None
+        scoped, _ = stack.tokens.create("sam", [Role.ADMIN], model_prefix="fr")
+        scoped_call = (("authorization", f"Bearer {scoped}"),)
+
+        def create(prefix: str) -> R.Webhook:
+            return stub.CreateWebhook(
+                registry_pb2.CreateWebhookRequest(
+                    webhook=R.Webhook(url="http://93.184.215.14/hook", model_prefix=prefix)
+                ),
+                metadata=scoped_call,
+                timeout=10,
+            ).webhook
+
+        with pytest.raises(grpc.RpcError) as info:
+            create("")
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "a webhook it creates needs a model_prefix starting with that" in (
+            info.value.details()
+        )
+        assert create("fraud").model_prefix == "fraud"
