@@ -101,6 +101,9 @@ class DeliveryWorker:
         self._http = httpx.Client(
             timeout=httpx.Timeout(policy.timeout),
             follow_redirects=False,
+            # HTTP(S)_PROXY from the environment would connect elsewhere than the address
+            # the target check passed.
+            trust_env=False,
             headers={"user-agent": f"mreg-webhooks/{VERSION}"},
             limits=httpx.Limits(max_connections=policy.concurrency),
         )
@@ -205,16 +208,19 @@ class DeliveryWorker:
         }
         try:
             check_target(item.url, self.policy.allow_private_targets, field="url")
-            response = self._http.post(item.url, content=body, headers=headers)
+            # Streamed and closed unread: only the status matters, and a receiver cannot
+            # hold the worker with an endless body.
+            with self._http.stream("POST", item.url, content=body, headers=headers) as response:
+                status = response.status_code
         except RegistryError as error:
             return Outcome(False, error=error.message)
         except httpx.TimeoutException:
             return Outcome(False, error=f"no answer within {self.policy.timeout:g} s")
         except httpx.TransportError as error:
             return Outcome(False, error=f"{type(error).__name__}: {error}"[:500])
-        if 200 <= response.status_code < 300:
-            return Outcome(True, response.status_code)
-        return Outcome(False, response.status_code, f"HTTP {response.status_code}")
+        if 200 <= status < 300:
+            return Outcome(True, status)
+        return Outcome(False, status, f"HTTP {status}")
 
     def _outcome(
         self, item: metadata_pb2.ClaimedWebhookDelivery, outcome: Outcome
