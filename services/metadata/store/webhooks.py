@@ -202,6 +202,16 @@ def redeliver(session: Session, webhook_id: str, sequence: int, now: datetime) -
     return _changed(result)
 
 
+def any_due(session: Session, now: datetime) -> bool:
+    """Whether some pending delivery is due (one index probe; lets an idle claim skip its
+    write transaction)."""
+    d = _DELIVERIES
+    found = session.execute(
+        select(d.c.sequence).where(d.c.status == _PENDING, d.c.next_attempt_at <= now).limit(1)
+    ).first()
+    return found is not None
+
+
 def claim(
     session: Session, owner: str, lease_seconds: int, limit: int, now: datetime
 ) -> list[Claimed]:

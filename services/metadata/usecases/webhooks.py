@@ -161,6 +161,11 @@ class WebhookUseCases:
             )
         checked = [_checked(o, f"outcomes[{i}].") for i, o in enumerate(outcomes)]
         now = self.now()
+        if not checked:
+            # Idle gateways poll: without work, no write transaction (on SQLite, no lock).
+            with self.db.read() as session:
+                if not limit or not store.any_due(session, now):
+                    return [], 0
         with self.db.write() as session:
             recorded = sum(store.record(session, *o, owner=owner, now=now) for o in checked)
             claimed = store.claim(session, owner, lease_seconds, limit, now) if limit else []
