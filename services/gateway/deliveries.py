@@ -37,7 +37,7 @@ from services.common.errors import RegistryError
 from services.common.vocabulary import VERSION
 from services.gateway import signing
 from services.gateway.peers import Peers
-from services.gateway.targets import check_target
+from services.gateway.targets import check_target, checked_transport
 
 logger = logging.getLogger(__name__)
 
@@ -98,14 +98,16 @@ class DeliveryWorker:
         self._outcomes: list[metadata_pb2.RecordWebhookDeliveryAttemptRequest] = []
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(policy.concurrency, thread_name_prefix="mreg-webhook")
+        limits = httpx.Limits(max_connections=policy.concurrency)
         self._http = httpx.Client(
+            transport=None if policy.allow_private_targets else checked_transport(limits),
             timeout=httpx.Timeout(policy.timeout),
             follow_redirects=False,
             # HTTP(S)_PROXY from the environment would connect elsewhere than the address
             # the target check passed.
             trust_env=False,
             headers={"user-agent": f"mreg-webhooks/{VERSION}"},
-            limits=httpx.Limits(max_connections=policy.concurrency),
+            limits=limits,
         )
 
     # -- lifecycle -------------------------------------------------------------------

@@ -5,16 +5,21 @@ loopback, private (RFC 1918, unique local), link-local (which includes the cloud
 address 169.254.169.254), unspecified, multicast or reserved addresses, so a webhook cannot
 be used to reach the services beside the registry. ``MREG_WEBHOOKS_ALLOW_PRIVATE_TARGETS``
 lifts the address rule (tests, and installations whose receivers are internal). The
-delivery worker checks again before each attempt, so a name that later resolves inward is
-refused then too.
+delivery worker checks again before each attempt, and its connections go only to addresses
+checked at connect time (:func:`checked_transport`), so a name that later resolves inward
+is refused then too.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
+
+import httpcore
+import httpx
 
 from services.common.errors import InvalidArgument, PermissionDenied
 
@@ -73,3 +78,56 @@ def check_target(
             "MREG_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true to allow internal receivers)",
             reason="WEBHOOK_TARGET_FORBIDDEN",
         )
+
+
+class _CheckedBackend(httpcore.SyncBackend):
+    """Connects only to addresses that pass the check, resolved at connect time: the
+    address checked is the address connected to, so a name that re-resolves inward
+    between the check and the connection (DNS rebinding) is refused too."""
+
+    def __init__(self, resolver: Resolver, refuse: Callable[[str], bool]) -> None:
+        self.resolver = resolver
+        self.refuse = refuse
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            addresses = self.resolver(host)
+        except OSError as error:
+            raise httpcore.ConnectError(f"host {host!r} does not resolve: {error}") from None
+        refused = [a for a in addresses if self.refuse(a)]
+        if refused or not addresses:
+            raise httpcore.ConnectError(
+                f"host {host!r} resolves to {', '.join(refused) or 'nothing'}: not a public "
+                "address, refused"
+            )
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                last = error
+        assert last is not None
+        raise last
+
+
+def checked_transport(
+    limits: httpx.Limits, resolver: Resolver = resolve, refuse: Callable[[str], bool] = forbidden
+) -> httpx.HTTPTransport:
+    """An httpx transport whose every connection goes to a checked address. (httpx has no
+    public hook for the network backend; its transport's connection pool is replaced.)"""
+    transport = httpx.HTTPTransport(limits=limits, trust_env=False)
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_CheckedBackend(resolver, refuse),
+    )
+    return transport

@@ -7,12 +7,14 @@ import hashlib
 import hmac
 import time
 
+import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from services.common.errors import InvalidArgument, PermissionDenied
 from services.gateway import signing
-from services.gateway.targets import check_target, forbidden
+from services.gateway.targets import check_target, checked_transport, forbidden
+from tests.gateway.receiver import Receiver
 
 
 @pytest.mark.parametrize(
@@ -95,3 +97,28 @@ def test_signatures_follow_standard_webhooks() -> None:
         Verifier(secret).verify(body, headers)
     fresh = signing.headers(secret, "abc_7", int(time.time()), body)
     assert Verifier(secret).verify(body, fresh) == {"specversion": "1.0"}
+
+
+def test_connections_go_only_to_addresses_checked_at_connect_time() -> None:
+    """The name is resolved again when connecting and the address checked is the one
+    connected to: a name that re-resolves to a forbidden address (DNS rebinding) is
+    refused at connect time, whatever the check before it said."""
+    receiver = Receiver()
+    url = f"http://receiver.test:{receiver.port}/hook"
+    limits = httpx.Limits(max_connections=1)
+
+    def resolver(host: str) -> list[str]:
+        assert host == "receiver.test"
+        return ["127.0.0.1"]
+
+    try:
+        allowed = httpx.Client(transport=checked_transport(limits, resolver, lambda a: False))
+        with allowed:
+            assert allowed.post(url, content=b"{}").status_code == 200
+        assert [r.body for r in receiver.requests] == [b"{}"]
+        refused = httpx.Client(transport=checked_transport(limits, resolver))
+        with refused, pytest.raises(httpx.ConnectError, match=r"resolves to 127\.0\.0\.1"):
+            refused.post(url, content=b"{}")
+        assert len(receiver.requests) == 1
+    finally:
+        receiver.close()

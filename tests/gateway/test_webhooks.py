@@ -310,3 +310,21 @@ def test_webhooks_are_for_admins(stack: Stack) -> None:
             info.value.details()
         )
         assert create("fraud").model_prefix == "fraud"
+
+
+def test_a_worker_that_refuses_private_targets_sends_nothing_there(
+    registry, metadata, workers, receivers
+) -> None:
+    receiver = receivers()
+    webhook = create_hook(registry, receiver.url)  # created while private targets were allowed
+    commit(metadata)
+    workers(DeliveryPolicy(**{**FAST.__dict__, "allow_private_targets": False}))
+
+    def refused():
+        (delivery,) = deliveries(registry, webhook)
+        return delivery if delivery.attempts >= 2 else None
+
+    delivery = wait_until(refused, what="two refused attempts")
+    assert delivery.state == R.WEBHOOK_DELIVERY_STATE_PENDING
+    assert delivery.last_error.startswith("url: host '127.0.0.1' resolves to 127.0.0.1")
+    assert receiver.requests == []
