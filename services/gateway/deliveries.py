@@ -4,7 +4,7 @@ One thread claims due deliveries from the metadata service with a lease
 (``ClaimWebhookDeliveries``: only each webhook's oldest pending delivery, so a webhook's
 events go out in commit order, and each to one gateway at a time), and a pool of
 ``concurrency`` threads sends them: a POST of the event as a CloudEvent (structured JSON)
-with the Standard Webhooks headers (signing.py), bounded by ``timeout`` seconds, no
+with the Standard Webhooks headers (signing.py), bounded by ``timeout`` seconds in total, no
 redirects followed. A 2xx answer records the delivery DELIVERED; anything else (another
 status, a timeout, a refused or closed connection, a target that now resolves to a
 forbidden address) schedules a retry after an exponential backoff with jitter, until the
@@ -37,7 +37,12 @@ from services.common.errors import RegistryError
 from services.common.vocabulary import VERSION
 from services.gateway import signing
 from services.gateway.peers import Peers
-from services.gateway.targets import check_target, checked_transport
+from services.gateway.targets import (
+    check_target,
+    checked_transport,
+    forbidden,
+    total_deadline,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +54,8 @@ DELIVERED = resources_pb2.WEBHOOK_DELIVERY_STATE_DELIVERED
 PARKED = resources_pb2.WEBHOOK_DELIVERY_STATE_PARKED
 #: Most outcomes sent with one claim (the metadata service's limit).
 MAX_OUTCOMES = 1000
+#: Most of a receiver's answer read (the rest is dropped with the connection).
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -99,8 +106,9 @@ class DeliveryWorker:
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(policy.concurrency, thread_name_prefix="mreg-webhook")
         limits = httpx.Limits(max_connections=policy.concurrency)
+        refuse = (lambda address: False) if policy.allow_private_targets else forbidden
         self._http = httpx.Client(
-            transport=None if policy.allow_private_targets else checked_transport(limits),
+            transport=checked_transport(limits, refuse=refuse),
             timeout=httpx.Timeout(policy.timeout),
             follow_redirects=False,
             # HTTP(S)_PROXY from the environment would connect elsewhere than the address
@@ -210,10 +218,18 @@ class DeliveryWorker:
         }
         try:
             check_target(item.url, self.policy.allow_private_targets, field="url")
-            # Streamed and closed unread: only the status matters, and a receiver cannot
-            # hold the worker with an endless body.
-            with self._http.stream("POST", item.url, content=body, headers=headers) as response:
+            # Only the status matters: up to MAX_ANSWER_BYTES of the answer are read (a
+            # whole small answer keeps the connection for the next delivery), never more.
+            with (
+                total_deadline(self.policy.timeout),
+                self._http.stream("POST", item.url, content=body, headers=headers) as response,
+            ):
                 status = response.status_code
+                read = 0
+                for chunk in response.iter_raw():
+                    read += len(chunk)
+                    if read > MAX_ANSWER_BYTES:
+                        break
         except RegistryError as error:
             return Outcome(False, error=error.message)
         except httpx.TimeoutException:

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -80,10 +83,60 @@ def check_target(
         )
 
 
+_deadline = threading.local()
+
+
+@contextmanager
+def total_deadline(seconds: float) -> Iterator[None]:
+    """Bound everything a request on this thread does through a checked transport
+    (connect, TLS, send, reading the answer) to ``seconds`` in total: httpx's own timeouts
+    bound each phase, so a receiver dripping its answer a byte at a time would not end."""
+    _deadline.at = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _deadline.at = None
+
+
+def _left(timeout: float | None) -> float | None:
+    at = getattr(_deadline, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the attempt ran out of time")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write stops at the thread's total deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _left(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
 class _CheckedBackend(httpcore.SyncBackend):
     """Connects only to addresses that pass the check, resolved at connect time: the
     address checked is the address connected to, so a name that re-resolves inward
-    between the check and the connection (DNS rebinding) is refused too."""
+    between the check and the connection (DNS rebinding) is refused too. Its connections
+    keep the thread's :func:`total_deadline`."""
 
     def __init__(self, resolver: Resolver, refuse: Callable[[str], bool]) -> None:
         self.resolver = resolver
@@ -110,7 +163,10 @@ class _CheckedBackend(httpcore.SyncBackend):
         last: Exception | None = None
         for address in addresses:
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                stream = super().connect_tcp(
+                    address, port, _left(timeout), local_address, socket_options
+                )
+                return _DeadlineStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 last = error
         assert last is not None

@@ -3,7 +3,8 @@
 Each request is recorded when it arrives (before it is answered), then answered by the
 next scripted behaviour, or 200 once the script is used up: an int is that status,
 ``"hang"`` holds the request without answering until the receiver closes (the sender's
-timeout fires first), ``"close"`` drops the connection without an answer.
+timeout fires first), ``"close"`` drops the connection without an answer, ``"drip"``
+sends a 200 answer one byte every 0.2 s (each read is quick, the whole answer is not).
 """
 
 from __future__ import annotations
@@ -52,6 +53,18 @@ class Receiver:
                     return
                 if action == "close":
                     self.close_connection = True
+                    return
+                if action == "drip":
+                    self.close_connection = True
+                    answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+                    try:
+                        for byte in answer:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            if receiver._release.wait(0.2):
+                                return
+                    except OSError:
+                        pass  # the sender gave up and closed the connection
                     return
                 self.send_response(int(action))
                 self.send_header("content-length", "0")

@@ -143,7 +143,7 @@ def test_a_500_is_retried_and_the_delivery_signed_and_delivered_once(
         Verifier("whsec_" + "A" * 43 + "=").verify(second.body, second.headers)
 
 
-@pytest.mark.parametrize("failure", ["hang", "close"])
+@pytest.mark.parametrize("failure", ["hang", "close", "drip"])
 def test_a_receiver_that_times_out_or_drops_the_connection_gets_it_again(
     failure: str, registry, metadata, workers, receivers
 ) -> None:
