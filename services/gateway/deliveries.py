@@ -54,6 +54,8 @@ DELIVERED = resources_pb2.WEBHOOK_DELIVERY_STATE_DELIVERED
 PARKED = resources_pb2.WEBHOOK_DELIVERY_STATE_PARKED
 #: Most outcomes sent with one claim (the metadata service's limit).
 MAX_OUTCOMES = 1000
+#: Longest wait between claims while the metadata service cannot be reached.
+MAX_CLAIM_BACKOFF = 5.0
 #: Most of a receiver's answer read (the rest is dropped with the connection).
 MAX_ANSWER_BYTES = 64 * 1024
 
@@ -101,6 +103,7 @@ class DeliveryWorker:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._failures = 0  # claims that failed in a row (they back off)
         #: Outcomes of finished attempts, recorded with the next claim.
         self._outcomes: list[metadata_pb2.RecordWebhookDeliveryAttemptRequest] = []
         self._thread: threading.Thread | None = None
@@ -186,9 +189,12 @@ class DeliveryWorker:
             # again (same webhook-id) and this outcome is not recorded.
             with self._lock:
                 self._outcomes[:0] = outcomes
-            logger.warning("cannot claim webhook deliveries (retrying): %s", error)
-            self._stop.wait(self.policy.poll_seconds)
+            self._failures += 1
+            wait = min(MAX_CLAIM_BACKOFF, self.policy.poll_seconds * 2**self._failures)
+            logger.warning("cannot claim webhook deliveries (retrying in %.1f s): %s", wait, error)
+            self._stop.wait(wait)
             return []
+        self._failures = 0
         if response.recorded < len(outcomes):
             logger.info(
                 "%d webhook outcome(s) not recorded: their lease was lost",

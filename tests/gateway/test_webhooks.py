@@ -328,3 +328,19 @@ def test_a_worker_that_refuses_private_targets_sends_nothing_there(
     assert delivery.state == R.WEBHOOK_DELIVERY_STATE_PENDING
     assert delivery.last_error.startswith("url: host '127.0.0.1' resolves to 127.0.0.1")
     assert receiver.requests == []
+
+
+def test_deliveries_resume_once_the_metadata_service_is_back(
+    stack: Stack, registry, metadata, workers, receivers
+) -> None:
+    receiver = receivers()
+    webhook = create_hook(registry, receiver.url)
+    sequences = commit(metadata, n=2)
+    stack.stop("metadata")
+    workers()  # its claims fail and back off
+    stack.start("metadata")
+    receiver.wait_for(lambda got: len(got) == 2)
+    assert [json.loads(r.body)["id"] for r in receiver.requests] == [str(s) for s in sequences]
+    assert {r.headers["webhook-id"].split("_")[0] for r in receiver.requests} == {
+        webhook.name.split("/")[1]
+    }
