@@ -86,3 +86,14 @@ def test_scrub_benchmark_reports_rates_and_keeps_its_limit() -> None:
     assert result["scrub_mb_s"]["n"] == 1
     assert 0 < result["bounded_scrub"]["measured_mb_s"] <= 20.1
     json.dumps(result)
+
+
+def test_webhooks_benchmark_delivers_everything_once() -> None:
+    from benchmarks import webhooks
+
+    result = webhooks.run(webhooks=3, events=2, burst=3)
+    assert result["latency_seconds"]["n"] == 6
+    assert result["throughput"]["deliveries"] == 9
+    assert result["throughput"]["deliveries_per_second"] > 0
+    assert result["duplicates"] == 0
+    json.dumps(result)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.vocabulary import (
@@ -191,6 +191,48 @@ class Settings(BaseSettings):
         "(HTTP/2 flow control) before a stream that is also MREG_WATCH_QUEUE_EVENTS behind "
         "is dropped (RESOURCE_EXHAUSTED naming its resume cursor).",
     )
+    cloudevents_source: str = Field(
+        "",
+        description="The CloudEvents `source` of this registry's events (SSE with "
+        "?format=cloudevents, webhook deliveries); empty: mreg://<host name>.",
+    )
+    webhooks_allow_private_targets: bool = Field(
+        False,
+        description="Let webhooks target loopback, private and link-local addresses "
+        "(refused by default, so a webhook cannot reach internal services).",
+    )
+    webhooks_enabled: bool = Field(True, description="Run the gateway's webhook delivery worker.")
+    webhooks_poll_seconds: float = Field(
+        0.2, gt=0, description="Most time between the delivery worker's claims when idle."
+    )
+    webhooks_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=60,
+        description="Bound on one delivery attempt (connect, send, answer).",
+    )
+    webhooks_lease_seconds: int = Field(
+        60,
+        ge=1,
+        le=3600,
+        description="How long a claimed delivery is leased to one gateway; a gateway that "
+        "dies leaves its deliveries to others once the lease ends. Must exceed the timeout.",
+    )
+    webhooks_concurrency: int = Field(
+        32, ge=1, le=1000, description="Deliveries one gateway sends at once (one per webhook)."
+    )
+    webhooks_initial_backoff_seconds: float = Field(
+        1.0, gt=0, description="Wait before the first retry; doubled each attempt, with jitter."
+    )
+    webhooks_max_backoff_seconds: float = Field(
+        600.0, gt=0, description="Longest wait between two attempts."
+    )
+    webhooks_max_age_seconds: float = Field(
+        86400.0,
+        gt=0,
+        description="A delivery still failing this long after its event is parked "
+        "(visible in `mreg webhook deliveries`, redeliverable by hand).",
+    )
     max_streams_per_principal: int = Field(
         256,
         ge=1,
@@ -218,6 +260,16 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         10.0, ge=0, description="Seconds in-flight RPCs get to finish on SIGTERM."
     )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Settings:
+        if self.webhooks_lease_seconds <= self.webhooks_timeout_seconds:
+            raise ValueError(
+                f"MREG_WEBHOOKS_LEASE_SECONDS ({self.webhooks_lease_seconds}) must exceed "
+                f"MREG_WEBHOOKS_TIMEOUT_SECONDS ({self.webhooks_timeout_seconds:g}): a lease "
+                "that ends during an attempt lets another gateway send the same delivery"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

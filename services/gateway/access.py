@@ -24,15 +24,26 @@ _WRITES = {
     "ReportDeployment",
 }
 _APPROVALS = {"ApprovePromotion", "RejectPromotion"}
+#: Webhooks send every event of every model they match to a URL: admins only.
+_ADMIN = {
+    "CreateWebhook",
+    "ListWebhooks",
+    "DeleteWebhook",
+    "ListWebhookDeliveries",
+    "RedeliverWebhookDelivery",
+}
 
 
 def _role(method: str) -> Role:
+    if method in _ADMIN:
+        return Role.ADMIN
     if method in _APPROVALS:
         return Role.APPROVER
     return Role.WRITER if method in _WRITES else Role.READER
 
 
-#: The role each method needs: approvals need approver, writes writer, the rest reader.
+#: The role each method needs: webhooks need admin, approvals approver, writes writer, the
+#: rest reader.
 #: (A rollback with ``override`` also needs admin; the promotion engine checks that.)
 METHOD_ROLES: dict[str, Role] = {
     f"/{_SERVICE.full_name}/{m.name}": _role(m.name) for m in _SERVICE.methods

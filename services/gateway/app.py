@@ -13,6 +13,7 @@ from services.common.settings import Settings
 from services.common.tls import channel_credentials
 from services.gateway.access import METHOD_ROLES, model_of
 from services.gateway.cache import ResolveCache
+from services.gateway.deliveries import DeliveryPolicy, DeliveryWorker
 from services.gateway.peers import Peers
 from services.gateway.policy import Policy, load_policy
 from services.gateway.promotions import Promotions
@@ -40,6 +41,7 @@ def build_gateway(settings: Settings) -> Gateway:
         )
     gateway.hub.queue_size = settings.watch_queue_events
     gateway.hub.write_timeout = settings.watch_write_timeout_seconds
+    gateway.allow_private_targets = settings.webhooks_allow_private_targets
     return gateway
 
 
@@ -66,21 +68,43 @@ def build_bindings(settings: Settings) -> list[ServiceBinding]:
 
 
 def start_background(settings: Settings, gateway: Gateway) -> Callable[[], None]:
-    """Start the reconciler and the outbox reader (which keeps the resolve cache correct);
-    returns what stops them."""
+    """Start the reconciler, the webhook delivery worker and the outbox reader (which keeps
+    the resolve cache correct and wakes the worker); returns what stops them."""
     reconciler = Reconciler(
         gateway, settings.reconcile_pending_after_seconds, settings.reconcile_interval_seconds
     )
     reconciler.start()
+    worker = build_delivery_worker(settings, gateway) if settings.webhooks_enabled else None
+    if worker is not None:
+        gateway.hub.subscribe(worker)  # new events wake it before its next poll
+        worker.start()
     if gateway.cache is not None:
         gateway.hub.start()
 
     def stop() -> None:
         reconciler.stop()
+        if worker is not None:
+            worker.stop()
         if gateway.cache is not None:
             gateway.cache.stop()
 
     return stop
+
+
+def build_delivery_worker(settings: Settings, gateway: Gateway) -> DeliveryWorker:
+    """The webhook delivery worker of a gateway, configured by the MREG_WEBHOOKS_* settings."""
+    policy = DeliveryPolicy(
+        timeout=settings.webhooks_timeout_seconds,
+        lease_seconds=settings.webhooks_lease_seconds,
+        concurrency=settings.webhooks_concurrency,
+        poll_seconds=settings.webhooks_poll_seconds,
+        initial_backoff=settings.webhooks_initial_backoff_seconds,
+        max_backoff=settings.webhooks_max_backoff_seconds,
+        max_age=settings.webhooks_max_age_seconds,
+        allow_private_targets=settings.webhooks_allow_private_targets,
+        source=settings.cloudevents_source,
+    )
+    return DeliveryWorker(gateway.peers, policy)
 
 
 def build_interceptors(settings: Settings) -> list[grpc.ServerInterceptor]:

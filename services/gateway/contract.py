@@ -47,6 +47,11 @@ SAME_SHAPE = (
     "ListPromotions",
     "ReportDeployment",
     "ListDeployments",
+    "CreateWebhook",
+    "ListWebhooks",
+    "DeleteWebhook",
+    "ListWebhookDeliveries",
+    "RedeliverWebhookDelivery",
 )
 
 

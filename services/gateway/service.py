@@ -60,6 +60,8 @@ class Gateway:
         self.limits = limits
         self.watch_poll_seconds = watch_poll_seconds
         self.cache = cache
+        #: Whether webhooks may target loopback, private and link-local addresses.
+        self.allow_private_targets = False
         #: The one outbox reader: it feeds every WatchEvents stream and the resolve cache
         #: (started by the process, or on the first watcher).
         self.hub = EventHub(peers, min(watch_poll_seconds, 0.1))

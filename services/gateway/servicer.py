@@ -17,11 +17,13 @@ from services.gateway.access import (
 from services.gateway.contract import SAME_SHAPE, to_internal, to_public
 from services.gateway.promotions import Promotions
 from services.gateway.service import Gateway
+from services.gateway.targets import check_target
 
 #: Methods answered by the metadata service: the gateway checks the caller's role (see
 #: access.py), converts the request (contract.py) and passes it on with the caller as
 #: principal. ResolveModelVersion goes through the gateway's resolve cache instead.
-FORWARDED = tuple(m for m in SAME_SHAPE if m != "ResolveModelVersion")
+#: CreateWebhook checks its target first (targets.py).
+FORWARDED = tuple(m for m in SAME_SHAPE if m not in ("ResolveModelVersion", "CreateWebhook"))
 
 
 def _principal() -> str:
@@ -81,6 +83,21 @@ class RegistryServicer(registry_pb2_grpc.RegistryServiceServicer):
         identity = current_identity()
         report = self.promotions.report(request, identity)
         return scope_response("GetModelReport", request, report, identity.model_prefix)
+
+    def CreateWebhook(self, request, context):
+        identity = current_identity()
+        if not request.webhook.model_prefix.startswith(identity.model_prefix):
+            raise PermissionDenied(
+                f"{identity.principal}'s token is limited to models starting with "
+                f"{identity.model_prefix!r}: a webhook it creates needs a model_prefix "
+                "starting with that",
+                reason="MODEL_OUT_OF_SCOPE",
+            )
+        check_target(request.webhook.url, self.gateway.allow_private_targets)
+        created = self.gateway.peers.metadata.call(
+            "CreateWebhook", to_internal("CreateWebhook", request), principal=identity.principal
+        )
+        return to_public("CreateWebhook", created)
 
     async def WatchEvents(self, request, context: grpc.aio.ServicerContext):
         # Natively async (the gateway is served by grpc.aio): an open stream holds no thread.

@@ -23,6 +23,7 @@ from services.metadata.usecases.reads import ReadUseCases
 from services.metadata.usecases.search import SearchUseCases
 from services.metadata.usecases.stages import StageUseCases
 from services.metadata.usecases.versions import VersionUseCases
+from services.metadata.usecases.webhooks import WebhookUseCases
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class MetadataService:
         self.history = HistoryUseCases(db, tokens)
         self.governance = GovernanceUseCases(db, tokens)
         self.deployments = DeploymentUseCases(db, tokens)
+        self.webhooks = WebhookUseCases(db, tokens)
 
     @classmethod
     def open(cls, database_url: str, *, pool_size: int = 16) -> MetadataService:

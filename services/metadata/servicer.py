@@ -14,6 +14,7 @@ from services.common.validation import parse_model_name
 from services.metadata import checks
 from services.metadata import convert as cv
 from services.metadata import convert_governance as gv
+from services.metadata import convert_webhooks as wh
 from services.metadata.service import MetadataService
 
 #: Request header carrying the acting principal (set by the gateway).
@@ -448,3 +449,72 @@ class MetadataServicer(metadata_pb2_grpc.MetadataServiceServicer):
         return metadata_pb2.ListDeploymentsResponse(
             deployments=[gv.deployment_to_proto(d) for d in found]
         )
+
+    def CreateWebhook(
+        self, request: metadata_pb2.CreateWebhookRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.CreateWebhookResponse:
+        """See the proto."""
+        w = request.webhook
+        created = self.service.webhooks.create(
+            w.url, list(w.event_types), w.model_prefix, actor=principal(context)
+        )
+        return metadata_pb2.CreateWebhookResponse(webhook=wh.webhook_to_proto(created))
+
+    def ListWebhooks(
+        self, request: metadata_pb2.ListWebhooksRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ListWebhooksResponse:
+        """See the proto."""
+        found = self.service.webhooks.list_webhooks()
+        return metadata_pb2.ListWebhooksResponse(webhooks=[wh.webhook_to_proto(w) for w in found])
+
+    def DeleteWebhook(
+        self, request: metadata_pb2.DeleteWebhookRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.DeleteWebhookResponse:
+        """See the proto."""
+        self.service.webhooks.delete(request.name)
+        return metadata_pb2.DeleteWebhookResponse()
+
+    def ListWebhookDeliveries(
+        self, request: metadata_pb2.ListWebhookDeliveriesRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ListWebhookDeliveriesResponse:
+        """See the proto."""
+        page = self.service.webhooks.deliveries(
+            request.parent,
+            wh.state_from_proto(request.state),
+            request.page_size,
+            request.page_token,
+        )
+        return metadata_pb2.ListWebhookDeliveriesResponse(
+            deliveries=[wh.delivery_to_proto(d) for d in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    def RedeliverWebhookDelivery(
+        self, request: metadata_pb2.RedeliverWebhookDeliveryRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.RedeliverWebhookDeliveryResponse:
+        """See the proto."""
+        found = self.service.webhooks.redeliver(request.name)
+        return metadata_pb2.RedeliverWebhookDeliveryResponse(delivery=wh.delivery_to_proto(found))
+
+    def ClaimWebhookDeliveries(
+        self, request: metadata_pb2.ClaimWebhookDeliveriesRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.ClaimWebhookDeliveriesResponse:
+        """See the proto."""
+        claimed, recorded = self.service.webhooks.claim(
+            request.owner,
+            request.lease_seconds,
+            request.limit,
+            [wh.outcome_from_proto(o) for o in request.outcomes],
+        )
+        return metadata_pb2.ClaimWebhookDeliveriesResponse(
+            deliveries=[wh.claimed_to_proto(c) for c in claimed], recorded=recorded
+        )
+
+    def RecordWebhookDeliveryAttempt(
+        self,
+        request: metadata_pb2.RecordWebhookDeliveryAttemptRequest,
+        context: grpc.ServicerContext,
+    ) -> metadata_pb2.RecordWebhookDeliveryAttemptResponse:
+        """See the proto."""
+        recorded = self.service.webhooks.record(request.owner, wh.outcome_from_proto(request))
+        return metadata_pb2.RecordWebhookDeliveryAttemptResponse(recorded=recorded)

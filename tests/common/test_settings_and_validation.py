@@ -38,6 +38,13 @@ def test_settings_embedded_defaults_live_under_the_data_dir() -> None:
     assert settings.resolved_artifacts_public_address == settings.artifacts_address
 
 
+def test_a_webhook_lease_must_outlast_an_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MREG_WEBHOOKS_LEASE_SECONDS", "10")
+    monkeypatch.setenv("MREG_WEBHOOKS_TIMEOUT_SECONDS", "10")
+    with pytest.raises(ValidationError, match=r"MREG_WEBHOOKS_LEASE_SECONDS \(10\) must exceed"):
+        Settings()
+
+
 def test_settings_reject_an_unknown_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MREG_STORAGE_BACKEND", "ftp")
     with pytest.raises(ValidationError, match="storage_backend"):

@@ -82,3 +82,27 @@ def test_open_streams_hold_no_thread(registry: Registry) -> None:
             assert all(s.status_code == 200 for s in streams)
             during = threading.active_count()
     assert during - before <= 2, (before, during)
+
+
+def test_events_stream_as_cloudevents(registry: Registry) -> None:
+    params = {"model": "ce", "types": "version.ready", "format": "cloudevents"}
+    with registry.http("writer") as http:
+        with http.stream("GET", "/v1/events", params=params) as stream:
+            assert stream.status_code == 200
+            _register(registry, http, "ce", "1.0.0")
+            event_id, event = next(_events(stream.iter_lines()))
+        wrong = http.get("/v1/events", params={"format": "xml"})
+    assert event == {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": event["source"],
+        "type": "io.modelregistry.version.ready",
+        "subject": "models/ce/versions/1.0.0",
+        "time": event["data"]["time"],
+        "datacontenttype": "application/json",
+        "data": event["data"],
+    }
+    assert event["source"].startswith("mreg://")
+    assert event["data"]["sequence"] == event_id and event["data"]["model"] == "ce"
+    assert wrong.status_code == 400
+    assert wrong.json()["message"] == "format must be json or cloudevents, got 'xml'"

@@ -34,6 +34,7 @@ from mreg.transfer import (
     hash_files,
     upload_missing,
 )
+from mreg.webhooks import WebhookOperations
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ _BUMPS = {
 }
 
 
-class Client(Operations):
+class Client(Operations, WebhookOperations):
     """A connection to a registry's gateway (and, for bytes, its artifact service).
 
     ``token`` (or ``$MREG_TOKEN``) is sent as a bearer token when the registry needs one,

@@ -202,6 +202,31 @@ class RegistryServiceStub:
                 request_serializer=modelregistry_dot_v1_dot_registry__pb2.GetModelReportRequest.SerializeToString,
                 response_deserializer=modelregistry_dot_v1_dot_registry__pb2.GetModelReportResponse.FromString,
                 _registered_method=True)
+        self.CreateWebhook = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/CreateWebhook',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.CreateWebhookRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.CreateWebhookResponse.FromString,
+                _registered_method=True)
+        self.ListWebhooks = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/ListWebhooks',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ListWebhooksRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListWebhooksResponse.FromString,
+                _registered_method=True)
+        self.DeleteWebhook = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/DeleteWebhook',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.DeleteWebhookRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.DeleteWebhookResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookDeliveries = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/ListWebhookDeliveries',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListWebhookDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.RedeliverWebhookDelivery = channel.unary_unary(
+                '/modelregistry.v1.RegistryService/RedeliverWebhookDelivery',
+                request_serializer=modelregistry_dot_v1_dot_registry__pb2.RedeliverWebhookDeliveryRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_v1_dot_registry__pb2.RedeliverWebhookDeliveryResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -672,6 +697,79 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWebhook(self, request, context):
+        """CreateWebhook subscribes a URL to registry events. Admin only. The URL
+        MUST be `http` or `https`, and its host MUST NOT resolve to a loopback,
+        private, link-local or unspecified address (every resolved address is
+        checked) unless the gateway runs with
+        `MREG_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true`. Events committed after the
+        webhook are delivered to it; the response carries the signing secret,
+        which is never returned again.
+
+        Errors:
+        * INVALID_ARGUMENT: a missing or malformed URL, a scheme other than http
+        or https, an unknown event type, a malformed model prefix, or a host
+        that does not resolve.
+        * PERMISSION_DENIED: the caller is not an admin, or the URL targets a
+        loopback, private or link-local address.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhooks(self, request, context):
+        """ListWebhooks lists every webhook, oldest first, without their secrets.
+        Admin only.
+
+        Errors:
+        * PERMISSION_DENIED: the caller is not an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhook(self, request, context):
+        """DeleteWebhook removes a webhook and its deliveries; nothing more is sent
+        to it. Admin only.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name.
+        * NOT_FOUND: no such webhook.
+        * PERMISSION_DENIED: the caller is not an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookDeliveries(self, request, context):
+        """ListWebhookDeliveries lists a webhook's deliveries, newest event first,
+        optionally only those in one state (`PARKED` shows what needs a hand).
+        Admin only.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed parent, page size out of range (1 to 1000;
+        0 means 50) or a bad page token.
+        * NOT_FOUND: no such webhook.
+        * PERMISSION_DENIED: the caller is not an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeliverWebhookDelivery(self, request, context):
+        """RedeliverWebhookDelivery makes a delivery PENDING and due now, with its
+        attempts reset, whatever its state: a parked delivery is retried, a
+        delivered one is sent again (same `webhook-id`). Admin only.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name.
+        * NOT_FOUND: no such webhook or delivery.
+        * PERMISSION_DENIED: the caller is not an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -834,6 +932,31 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.GetModelReport,
                     request_deserializer=modelregistry_dot_v1_dot_registry__pb2.GetModelReportRequest.FromString,
                     response_serializer=modelregistry_dot_v1_dot_registry__pb2.GetModelReportResponse.SerializeToString,
+            ),
+            'CreateWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhook,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.CreateWebhookRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.CreateWebhookResponse.SerializeToString,
+            ),
+            'ListWebhooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhooks,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListWebhooksRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ListWebhooksResponse.SerializeToString,
+            ),
+            'DeleteWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhook,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.DeleteWebhookRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.DeleteWebhookResponse.SerializeToString,
+            ),
+            'ListWebhookDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookDeliveries,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.ListWebhookDeliveriesRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.ListWebhookDeliveriesResponse.SerializeToString,
+            ),
+            'RedeliverWebhookDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeliverWebhookDelivery,
+                    request_deserializer=modelregistry_dot_v1_dot_registry__pb2.RedeliverWebhookDeliveryRequest.FromString,
+                    response_serializer=modelregistry_dot_v1_dot_registry__pb2.RedeliverWebhookDeliveryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1708,6 +1831,141 @@ class RegistryService:
             '/modelregistry.v1.RegistryService/GetModelReport',
             modelregistry_dot_v1_dot_registry__pb2.GetModelReportRequest.SerializeToString,
             modelregistry_dot_v1_dot_registry__pb2.GetModelReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/CreateWebhook',
+            modelregistry_dot_v1_dot_registry__pb2.CreateWebhookRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.CreateWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/ListWebhooks',
+            modelregistry_dot_v1_dot_registry__pb2.ListWebhooksRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ListWebhooksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/DeleteWebhook',
+            modelregistry_dot_v1_dot_registry__pb2.DeleteWebhookRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.DeleteWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/ListWebhookDeliveries',
+            modelregistry_dot_v1_dot_registry__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.ListWebhookDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeliverWebhookDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.v1.RegistryService/RedeliverWebhookDelivery',
+            modelregistry_dot_v1_dot_registry__pb2.RedeliverWebhookDeliveryRequest.SerializeToString,
+            modelregistry_dot_v1_dot_registry__pb2.RedeliverWebhookDeliveryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -94,6 +94,13 @@ class LineageDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LINEAGE_DIRECTION_UP: _ClassVar[LineageDirection]
     LINEAGE_DIRECTION_DOWN: _ClassVar[LineageDirection]
     LINEAGE_DIRECTION_BOTH: _ClassVar[LineageDirection]
+
+class WebhookDeliveryState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WEBHOOK_DELIVERY_STATE_UNSPECIFIED: _ClassVar[WebhookDeliveryState]
+    WEBHOOK_DELIVERY_STATE_PENDING: _ClassVar[WebhookDeliveryState]
+    WEBHOOK_DELIVERY_STATE_DELIVERED: _ClassVar[WebhookDeliveryState]
+    WEBHOOK_DELIVERY_STATE_PARKED: _ClassVar[WebhookDeliveryState]
 DIGEST_ALGORITHM_UNSPECIFIED: DigestAlgorithm
 DIGEST_ALGORITHM_SHA256: DigestAlgorithm
 DIGEST_ALGORITHM_BLAKE3: DigestAlgorithm
@@ -146,6 +153,10 @@ LINEAGE_DIRECTION_UNSPECIFIED: LineageDirection
 LINEAGE_DIRECTION_UP: LineageDirection
 LINEAGE_DIRECTION_DOWN: LineageDirection
 LINEAGE_DIRECTION_BOTH: LineageDirection
+WEBHOOK_DELIVERY_STATE_UNSPECIFIED: WebhookDeliveryState
+WEBHOOK_DELIVERY_STATE_PENDING: WebhookDeliveryState
+WEBHOOK_DELIVERY_STATE_DELIVERED: WebhookDeliveryState
+WEBHOOK_DELIVERY_STATE_PARKED: WebhookDeliveryState
 
 class Digest(_message.Message):
     __slots__ = ("hash", "size_bytes", "algorithm")
@@ -521,3 +532,49 @@ class MetricBest(_message.Message):
     value: float
     lower_is_better: bool
     def __init__(self, metric: _Optional[str] = ..., model_version: _Optional[str] = ..., value: _Optional[float] = ..., lower_is_better: _Optional[bool] = ...) -> None: ...
+
+class Webhook(_message.Message):
+    __slots__ = ("name", "url", "event_types", "model_prefix", "create_time", "created_by", "secret")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    MODEL_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    url: str
+    event_types: _containers.RepeatedScalarFieldContainer[str]
+    model_prefix: str
+    create_time: _timestamp_pb2.Timestamp
+    created_by: str
+    secret: str
+    def __init__(self, name: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., model_prefix: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., secret: _Optional[str] = ...) -> None: ...
+
+class WebhookDelivery(_message.Message):
+    __slots__ = ("name", "id", "event_sequence", "event_type", "event_resource", "state", "attempts", "next_attempt_time", "last_status_code", "last_error", "create_time", "deliver_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DELIVER_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    id: str
+    event_sequence: int
+    event_type: str
+    event_resource: str
+    state: WebhookDeliveryState
+    attempts: int
+    next_attempt_time: _timestamp_pb2.Timestamp
+    last_status_code: int
+    last_error: str
+    create_time: _timestamp_pb2.Timestamp
+    deliver_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., id: _Optional[str] = ..., event_sequence: _Optional[int] = ..., event_type: _Optional[str] = ..., event_resource: _Optional[str] = ..., state: _Optional[_Union[WebhookDeliveryState, str]] = ..., attempts: _Optional[int] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_status_code: _Optional[int] = ..., last_error: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -68,7 +68,7 @@ def build_http_app(
     promotions = Promotions(gateway.peers, load_policy(settings.policy_file))
     ui = build_ui(gateway, promotions, store)
     auth = HttpAuth(store)
-    json_api = build_json_api(grpc_target)
+    json_api = build_json_api(grpc_target, cloudevents_source=settings.cloudevents_source)
     lineage = OpenLineageApi(grpc_target, auth)
     routes = [*extra_routes, *lineage.routes(), *json_api.routes(), *ui.routes()]
     app = build_app(registry, auth, routes)

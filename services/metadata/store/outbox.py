@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from services.common.database import table_of
 from services.metadata.domain import AuditEntry, Event
+from services.metadata.store import webhooks
 from services.metadata.store.db import bump_counter
 from services.metadata.store.mapping import utc
 from services.metadata.store.schema import AuditRow, EventRow
@@ -66,10 +67,11 @@ class Change:
 
 
 def flush_change(session: Session, change: Change) -> None:
-    """Write the audit rows, then allocate sequences and write the events (last, see above).
+    """Write the audit rows, then allocate sequences and write the events (last, see above),
+    with one webhook delivery per event and matching webhook (see store/webhooks.py).
 
     On PostgreSQL this is one statement (data-modifying CTEs over JSON arrays): one round
-    trip instead of three, on every write.
+    trip instead of four, on every write.
     """
     conn = session.connection()
     if conn.dialect.name == "postgresql" and change.events:
@@ -92,6 +94,7 @@ def flush_change(session: Session, change: Change) -> None:
     first = last - len(change.events) + 1
     rows = [{"sequence": first + i, **e} for i, e in enumerate(change.events)]
     conn.execute(_INSERT_EVENT, rows)
+    webhooks.deliveries_from(session, first, last)
 
 
 def _iso(value: Any) -> str:
@@ -110,13 +113,24 @@ _PG_FLUSH = text(
         )
     ), seq AS (
         UPDATE counters SET value = value + :n WHERE name = 'events' RETURNING value
+    ), ev AS (
+        INSERT INTO events (sequence, type, model, resource, actor, time, attributes)
+        SELECT seq.value - :n + 1 + e.i, e.type, e.model, e.resource, e.actor, e.time,
+               e.attributes
+        FROM seq, jsonb_to_recordset(CAST(:events AS jsonb)) AS e(
+            i bigint, type text, model text, resource text, actor text, time timestamptz,
+            attributes jsonb
+        )
+        RETURNING sequence, type, model, time
     )
-    INSERT INTO events (sequence, type, model, resource, actor, time, attributes)
-    SELECT seq.value - :n + 1 + e.i, e.type, e.model, e.resource, e.actor, e.time, e.attributes
-    FROM seq, jsonb_to_recordset(CAST(:events AS jsonb)) AS e(
-        i bigint, type text, model text, resource text, actor text, time timestamptz,
-        attributes jsonb
+    INSERT INTO webhook_deliveries (
+        webhook_id, sequence, status, attempts, next_attempt_at, last_status, last_error,
+        create_time
     )
+    SELECT w.id, ev.sequence, 'pending', 0, ev.time, 0, '', ev.time
+    FROM ev JOIN webhooks w
+      ON (w.event_types = '' OR w.event_types LIKE '%,' || ev.type || ',%')
+     AND substr(ev.model, 1, length(w.model_prefix)) = w.model_prefix
     """
 )
 

@@ -341,3 +341,42 @@ class DeploymentRow(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     reported_by: Mapped[str] = mapped_column(String(256))
     update_time: Mapped[datetime] = mapped_column(Time)
+
+
+class WebhookRow(Base):
+    """A webhook. ``event_types`` is ``,a,b,`` (empty: every type), so a delivery's match is
+    one ``LIKE`` on either backend."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    event_types: Mapped[str] = mapped_column(String(2048), default="")
+    model_prefix: Mapped[str] = mapped_column(String(128), default="")
+    secret: Mapped[str] = mapped_column(String(128))
+    created_by: Mapped[str] = mapped_column(String(256))
+    create_time: Mapped[datetime] = mapped_column(Time)
+
+
+class WebhookDeliveryRow(Base):
+    """One event's delivery to one webhook, created in the event's transaction."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_state", "webhook_id", "status", "sequence"),
+    )
+
+    webhook_id: Mapped[str] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), primary_key=True
+    )
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Time)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(Time, nullable=True)
+    last_status: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    create_time: Mapped[datetime] = mapped_column(Time)
+    deliver_time: Mapped[datetime | None] = mapped_column(Time, nullable=True)

@@ -2,8 +2,8 @@
 
 One module per group of commands: :mod:`.transfers` (push, pull), :mod:`.versions` (show,
 ls, search, compare, evaluate, alias, deploy), :mod:`.promotions`, :mod:`.lineage`,
-:mod:`.events`, :mod:`.imports` (import mlflow) and :mod:`.admin` (serve, token, gc,
-db). :mod:`.failures` says how errors print and which exit status they give.
+:mod:`.events`, :mod:`.webhooks`, :mod:`.imports` (import mlflow) and :mod:`.admin` (serve,
+token, gc, db). :mod:`.failures` says how errors print and which exit status they give.
 """
 
 from __future__ import annotations
@@ -13,7 +13,16 @@ from collections.abc import Sequence
 
 import click
 
-from mreg.cli import admin, events, imports, lineage, promotions, transfers, versions
+from mreg.cli import (
+    admin,
+    events,
+    imports,
+    lineage,
+    promotions,
+    transfers,
+    versions,
+    webhooks,
+)
 from mreg.cli.failures import USAGE, MregGroup, say, usage_line
 
 
@@ -59,7 +68,7 @@ def cli() -> None:
     pass
 
 
-for module in (transfers, versions, promotions, lineage, events, imports, admin):
+for module in (transfers, versions, promotions, lineage, events, webhooks, imports, admin):
     module.register(cli)
 
 

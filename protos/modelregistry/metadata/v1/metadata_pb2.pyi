@@ -1,4 +1,7 @@
+import datetime
+
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from modelregistry.v1 import resources_pb2 as _resources_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -578,3 +581,121 @@ class ListDeploymentsResponse(_message.Message):
     DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
     deployments: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Deployment]
     def __init__(self, deployments: _Optional[_Iterable[_Union[_resources_pb2.Deployment, _Mapping]]] = ...) -> None: ...
+
+class CreateWebhookRequest(_message.Message):
+    __slots__ = ("webhook",)
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    webhook: _resources_pb2.Webhook
+    def __init__(self, webhook: _Optional[_Union[_resources_pb2.Webhook, _Mapping]] = ...) -> None: ...
+
+class CreateWebhookResponse(_message.Message):
+    __slots__ = ("webhook",)
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    webhook: _resources_pb2.Webhook
+    def __init__(self, webhook: _Optional[_Union[_resources_pb2.Webhook, _Mapping]] = ...) -> None: ...
+
+class ListWebhooksRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListWebhooksResponse(_message.Message):
+    __slots__ = ("webhooks",)
+    WEBHOOKS_FIELD_NUMBER: _ClassVar[int]
+    webhooks: _containers.RepeatedCompositeFieldContainer[_resources_pb2.Webhook]
+    def __init__(self, webhooks: _Optional[_Iterable[_Union[_resources_pb2.Webhook, _Mapping]]] = ...) -> None: ...
+
+class DeleteWebhookRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteWebhookResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListWebhookDeliveriesRequest(_message.Message):
+    __slots__ = ("parent", "state", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    state: _resources_pb2.WebhookDeliveryState
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., state: _Optional[_Union[_resources_pb2.WebhookDeliveryState, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListWebhookDeliveriesResponse(_message.Message):
+    __slots__ = ("deliveries", "next_page_token")
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    deliveries: _containers.RepeatedCompositeFieldContainer[_resources_pb2.WebhookDelivery]
+    next_page_token: str
+    def __init__(self, deliveries: _Optional[_Iterable[_Union[_resources_pb2.WebhookDelivery, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RedeliverWebhookDeliveryRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class RedeliverWebhookDeliveryResponse(_message.Message):
+    __slots__ = ("delivery",)
+    DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    delivery: _resources_pb2.WebhookDelivery
+    def __init__(self, delivery: _Optional[_Union[_resources_pb2.WebhookDelivery, _Mapping]] = ...) -> None: ...
+
+class ClaimWebhookDeliveriesRequest(_message.Message):
+    __slots__ = ("owner", "lease_seconds", "limit", "outcomes")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    lease_seconds: int
+    limit: int
+    outcomes: _containers.RepeatedCompositeFieldContainer[RecordWebhookDeliveryAttemptRequest]
+    def __init__(self, owner: _Optional[str] = ..., lease_seconds: _Optional[int] = ..., limit: _Optional[int] = ..., outcomes: _Optional[_Iterable[_Union[RecordWebhookDeliveryAttemptRequest, _Mapping]]] = ...) -> None: ...
+
+class ClaimedWebhookDelivery(_message.Message):
+    __slots__ = ("delivery", "url", "secret", "event")
+    DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    delivery: _resources_pb2.WebhookDelivery
+    url: str
+    secret: str
+    event: _resources_pb2.Event
+    def __init__(self, delivery: _Optional[_Union[_resources_pb2.WebhookDelivery, _Mapping]] = ..., url: _Optional[str] = ..., secret: _Optional[str] = ..., event: _Optional[_Union[_resources_pb2.Event, _Mapping]] = ...) -> None: ...
+
+class ClaimWebhookDeliveriesResponse(_message.Message):
+    __slots__ = ("deliveries", "recorded")
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    deliveries: _containers.RepeatedCompositeFieldContainer[ClaimedWebhookDelivery]
+    recorded: int
+    def __init__(self, deliveries: _Optional[_Iterable[_Union[ClaimedWebhookDelivery, _Mapping]]] = ..., recorded: _Optional[int] = ...) -> None: ...
+
+class RecordWebhookDeliveryAttemptRequest(_message.Message):
+    __slots__ = ("name", "owner", "state", "next_attempt_time", "status_code", "error")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    owner: str
+    state: _resources_pb2.WebhookDeliveryState
+    next_attempt_time: _timestamp_pb2.Timestamp
+    status_code: int
+    error: str
+    def __init__(self, name: _Optional[str] = ..., owner: _Optional[str] = ..., state: _Optional[_Union[_resources_pb2.WebhookDeliveryState, str]] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_code: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class RecordWebhookDeliveryAttemptResponse(_message.Message):
+    __slots__ = ("recorded",)
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    recorded: bool
+    def __init__(self, recorded: _Optional[bool] = ...) -> None: ...

@@ -215,6 +215,41 @@ class MetadataServiceStub:
                 request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.SerializeToString,
                 response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.FromString,
                 _registered_method=True)
+        self.CreateWebhook = channel.unary_unary(
+                '/modelregistry.metadata.v1.MetadataService/CreateWebhook',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateWebhookRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateWebhookResponse.FromString,
+                _registered_method=True)
+        self.ListWebhooks = channel.unary_unary(
+                '/modelregistry.metadata.v1.MetadataService/ListWebhooks',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListWebhooksRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListWebhooksResponse.FromString,
+                _registered_method=True)
+        self.DeleteWebhook = channel.unary_unary(
+                '/modelregistry.metadata.v1.MetadataService/DeleteWebhook',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteWebhookRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteWebhookResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookDeliveries = channel.unary_unary(
+                '/modelregistry.metadata.v1.MetadataService/ListWebhookDeliveries',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListWebhookDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.RedeliverWebhookDelivery = channel.unary_unary(
+                '/modelregistry.metadata.v1.MetadataService/RedeliverWebhookDelivery',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.RedeliverWebhookDeliveryRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.RedeliverWebhookDeliveryResponse.FromString,
+                _registered_method=True)
+        self.ClaimWebhookDeliveries = channel.unary_unary(
+                '/modelregistry.metadata.v1.MetadataService/ClaimWebhookDeliveries',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ClaimWebhookDeliveriesRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ClaimWebhookDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.RecordWebhookDeliveryAttempt = channel.unary_unary(
+                '/modelregistry.metadata.v1.MetadataService/RecordWebhookDeliveryAttempt',
+                request_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.RecordWebhookDeliveryAttemptRequest.SerializeToString,
+                response_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.RecordWebhookDeliveryAttemptResponse.FromString,
+                _registered_method=True)
 
 
 class MetadataServiceServicer:
@@ -761,6 +796,96 @@ class MetadataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWebhook(self, request, context):
+        """CreateWebhook records a webhook with a new id and signing secret; events
+        committed from now on get a delivery for it when they pass its filters
+        (created in the event's own transaction). The gateway checks the target
+        before calling this.
+
+        Errors:
+        * INVALID_ARGUMENT: a missing or over-long URL, an unknown event type or
+        a malformed model prefix.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhooks(self, request, context):
+        """ListWebhooks lists every webhook, oldest first, secrets empty.
+
+        Errors: none beyond transport errors.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhook(self, request, context):
+        """DeleteWebhook removes a webhook and its deliveries.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name.
+        * NOT_FOUND: no such webhook.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookDeliveries(self, request, context):
+        """ListWebhookDeliveries lists a webhook's deliveries, newest first.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed parent, page size or page token.
+        * NOT_FOUND: no such webhook.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeliverWebhookDelivery(self, request, context):
+        """RedeliverWebhookDelivery makes a delivery PENDING and due now, attempts
+        reset, and drops its lease.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name.
+        * NOT_FOUND: no such delivery.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClaimWebhookDeliveries(self, request, context):
+        """ClaimWebhookDeliveries leases due deliveries to one delivery worker. Only
+        the oldest PENDING delivery of each webhook can be claimed (so a webhook's
+        events go out in commit order), and only when it is due and not leased,
+        or its lease has expired. A claimed delivery's lease lasts
+        `lease_seconds`; a worker that dies leaves it to be claimed again once
+        the lease ends. On PostgreSQL, concurrent claimers skip each other's rows
+        (`FOR UPDATE SKIP LOCKED`); every delivery is leased to one worker at a
+        time.
+
+        Errors:
+        * INVALID_ARGUMENT: an empty owner, a lease outside 1 to 3600 seconds, a
+        limit outside 0 to 1000, more than 1000 outcomes, or a malformed
+        outcome (as for RecordWebhookDeliveryAttempt).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordWebhookDeliveryAttempt(self, request, context):
+        """RecordWebhookDeliveryAttempt records the outcome of one attempt by the
+        worker that holds the lease: DELIVERED, or still PENDING until
+        `next_attempt_time`, or PARKED. An attempt whose lease was lost (expired
+        and claimed by another worker, or reset by a redelivery) records nothing
+        and answers `recorded: false`.
+
+        Errors:
+        * INVALID_ARGUMENT: malformed name, empty owner.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MetadataServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -928,6 +1053,41 @@ def add_MetadataServiceServicer_to_server(servicer, server):
                     servicer.ListDeployments,
                     request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.FromString,
                     response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.SerializeToString,
+            ),
+            'CreateWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhook,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateWebhookRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateWebhookResponse.SerializeToString,
+            ),
+            'ListWebhooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhooks,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListWebhooksRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListWebhooksResponse.SerializeToString,
+            ),
+            'DeleteWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhook,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteWebhookRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteWebhookResponse.SerializeToString,
+            ),
+            'ListWebhookDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookDeliveries,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListWebhookDeliveriesRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListWebhookDeliveriesResponse.SerializeToString,
+            ),
+            'RedeliverWebhookDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeliverWebhookDelivery,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.RedeliverWebhookDeliveryRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.RedeliverWebhookDeliveryResponse.SerializeToString,
+            ),
+            'ClaimWebhookDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimWebhookDeliveries,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ClaimWebhookDeliveriesRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ClaimWebhookDeliveriesResponse.SerializeToString,
+            ),
+            'RecordWebhookDeliveryAttempt': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordWebhookDeliveryAttempt,
+                    request_deserializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.RecordWebhookDeliveryAttemptRequest.FromString,
+                    response_serializer=modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.RecordWebhookDeliveryAttemptResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1837,6 +1997,195 @@ class MetadataService:
             '/modelregistry.metadata.v1.MetadataService/ListDeployments',
             modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListDeploymentsRequest.SerializeToString,
             modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListDeploymentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.metadata.v1.MetadataService/CreateWebhook',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateWebhookRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.CreateWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.metadata.v1.MetadataService/ListWebhooks',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListWebhooksRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListWebhooksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.metadata.v1.MetadataService/DeleteWebhook',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteWebhookRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.DeleteWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.metadata.v1.MetadataService/ListWebhookDeliveries',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListWebhookDeliveriesRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ListWebhookDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeliverWebhookDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.metadata.v1.MetadataService/RedeliverWebhookDelivery',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.RedeliverWebhookDeliveryRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.RedeliverWebhookDeliveryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimWebhookDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.metadata.v1.MetadataService/ClaimWebhookDeliveries',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ClaimWebhookDeliveriesRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.ClaimWebhookDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordWebhookDeliveryAttempt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/modelregistry.metadata.v1.MetadataService/RecordWebhookDeliveryAttempt',
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.RecordWebhookDeliveryAttemptRequest.SerializeToString,
+            modelregistry_dot_metadata_dot_v1_dot_metadata__pb2.RecordWebhookDeliveryAttemptResponse.FromString,
             options,
             channel_credentials,
             insecure,

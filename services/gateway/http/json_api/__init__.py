@@ -40,6 +40,10 @@ def registry_openapi() -> dict[str, Any]:
     return json.loads(document.read_text(encoding="utf-8"))
 
 
-def build_json_api(target: str, credentials: grpc.ChannelCredentials | None = None) -> JsonApi:
+def build_json_api(
+    target: str,
+    credentials: grpc.ChannelCredentials | None = None,
+    cloudevents_source: str = "",
+) -> JsonApi:
     """The ``/v1/`` routes, calling the gateway's gRPC port at ``target``."""
-    return JsonApi(SERVICE, target, registry_openapi, credentials)
+    return JsonApi(SERVICE, target, registry_openapi, credentials, cloudevents_source)

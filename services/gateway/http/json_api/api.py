@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from services.common.cloudevents import default_source, to_cloudevent
 from services.common.server import channel_options
 from services.gateway.http.json_api.rules import HttpRule, RequestPath, rules_of
 from services.gateway.http.json_api.status import (
@@ -68,8 +69,10 @@ class JsonApi:
         target: str,
         openapi: Callable[[], dict],
         credentials: grpc.ChannelCredentials | None = None,
+        cloudevents_source: str = "",
     ) -> None:
         self.service = service
+        self.cloudevents_source = cloudevents_source or default_source()
         self.rules = rules_of(service)
         self.target = target
         self.credentials = credentials
@@ -112,9 +115,14 @@ class JsonApi:
         try:
             rule, variables = self._match(request)
             body = await self._body(request, rule)
-            message = build_request(rule, variables, list(request.query_params.multi_items()), body)
+            query = list(request.query_params.multi_items())
             if rule.method.server_streaming:
-                return await self._stream(request, rule, message)
+                # ``format`` belongs to the stream, not to the RPC's request.
+                formats = [v for k, v in query if k == "format"]
+                query = [(k, v) for k, v in query if k != "format"]
+                message = build_request(rule, variables, query, body)
+                return await self._stream(request, rule, message, _stream_format(formats))
+            message = build_request(rule, variables, query, body)
             return await self._unary(request, rule, message)
         except HttpJsonError as error:
             return error.response()
@@ -203,10 +211,13 @@ class JsonApi:
             return rpc_error_response(error)
         return JSONResponse(to_json(response))
 
-    async def _stream(self, request: Request, rule: HttpRule, message) -> Response:
+    async def _stream(
+        self, request: Request, rule: HttpRule, message, cloudevents: bool = False
+    ) -> Response:
         """A server-streaming RPC as server-sent events: ``id:`` each event's sequence,
-        ``data:`` the proto3 JSON of the streamed message's event. A ``Last-Event-ID``
-        header resumes after that sequence."""
+        ``data:`` the proto3 JSON of the streamed message's event, or with
+        ``?format=cloudevents`` the event as a CloudEvent (services/common/cloudevents.py).
+        A ``Last-Event-ID`` header resumes after that sequence."""
         resume = request.headers.get("last-event-id")
         if resume:
             if not resume.isdigit():
@@ -236,19 +247,24 @@ class JsonApi:
         with self._lock:
             self._streams.add(call)
         return StreamingResponse(
-            self._events(call),
+            self._events(call, cloudevents),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
-    async def _events(self, call: grpc.aio.UnaryStreamCall) -> AsyncIterator[str]:
+    async def _events(
+        self, call: grpc.aio.UnaryStreamCall, cloudevents: bool = False
+    ) -> AsyncIterator[str]:
         last = None
         try:
             yield "retry: 2000\n\n"
             async for response in call:
                 event = response.event
                 last = event.sequence
-                data = json.dumps(to_json(event), separators=(",", ":"))
+                document = (
+                    to_cloudevent(event, self.cloudevents_source) if cloudevents else to_json(event)
+                )
+                data = json.dumps(document, separators=(",", ":"))
                 yield f"id: {event.sequence}\ndata: {data}\n\n"
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.CANCELLED:
@@ -262,6 +278,26 @@ class JsonApi:
             call.cancel()
             with self._lock:
                 self._streams.discard(call)
+
+
+def _stream_format(formats: list[str]) -> bool:
+    """Whether ``?format=`` asks for CloudEvents (``json``, the default, does not)."""
+    if len(formats) > 1:
+        raise HttpJsonError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "format is given more than once",
+            reason="INVALID_REQUEST",
+            field="format",
+        )
+    chosen = formats[0] if formats else "json"
+    if chosen not in ("json", "cloudevents"):
+        raise HttpJsonError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"format must be json or cloudevents, got {chosen[:64]!r}",
+            reason="INVALID_REQUEST",
+            field="format",
+        )
+    return chosen == "cloudevents"
 
 
 def _error_event(status: status_pb2.Status) -> str:

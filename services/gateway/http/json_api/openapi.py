@@ -246,10 +246,20 @@ def _operation(schemas: _Schemas, rule: HttpRule, parameters: list[dict[str, Any
             body_doc,
         )
     if method.server_streaming:
+        operation["parameters"].append(
+            {
+                "name": "format",
+                "in": "query",
+                "description": "`json` (default): each event's proto3 JSON; `cloudevents`: "
+                "each event as a CloudEvent 1.0 (docs/events.md)",
+                "schema": {"type": "string", "enum": ["json", "cloudevents"]},
+            }
+        )
         ok = {
             "description": "server-sent events: `id:` the event's sequence (send it back as "
             "`Last-Event-ID` to resume), `data:` the proto3 JSON of one "
-            f"`{method.output_type.fields[0].message_type.full_name}`",
+            f"`{method.output_type.fields[0].message_type.full_name}` (or its CloudEvent "
+            "with `format=cloudevents`)",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         }
     else:
