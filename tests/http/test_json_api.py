@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from tests.http.conftest import Registry
-
-STATUS = "type.googleapis.com/google.rpc."
+from tests.http.status import reasons, violations
 
 
 def _register(registry: Registry, model: str, version: str, **fields) -> dict:
@@ -20,19 +19,6 @@ def _register(registry: Registry, model: str, version: str, **fields) -> dict:
         answer = http.post(f"/v1/models/{model}/versions", json=body)
     assert answer.status_code == 200, answer.text
     return answer.json()["modelVersion"]
-
-
-def _reasons(body: dict) -> list[str]:
-    return [d["reason"] for d in body.get("details", []) if d["@type"] == STATUS + "ErrorInfo"]
-
-
-def _violations(body: dict) -> list[str]:
-    return [
-        v["field"]
-        for d in body.get("details", [])
-        if d["@type"] == STATUS + "BadRequest"
-        for v in d["fieldViolations"]
-    ]
 
 
 def test_register_get_resolve_list_and_promote(registry: Registry) -> None:
@@ -135,7 +121,7 @@ def test_malformed_json_is_400(registry: Registry) -> None:
     assert answer.status_code == 400
     assert answer.json()["code"] == 3
     assert answer.json()["message"].startswith("the request body is not valid JSON")
-    assert _reasons(answer.json()) == ["MALFORMED_JSON"]
+    assert reasons(answer.json()) == ["MALFORMED_JSON"]
 
 
 def test_an_unknown_field_is_400_naming_it(registry: Registry) -> None:
@@ -146,7 +132,7 @@ def test_an_unknown_field_is_400_naming_it(registry: Registry) -> None:
         query = http.get("/v1/models", params={"colour": "red"})
     assert answer.status_code == 400
     assert 'no field named "colour"' in answer.json()["message"]
-    assert _violations(answer.json()) == ["modelVersion.colour"]
+    assert violations(answer.json()) == ["modelVersion.colour"]
     assert query.status_code == 400
     assert query.json()["message"] == "ListModelsRequest has no field 'colour'"
     with registry.http("writer") as http:
@@ -162,7 +148,7 @@ def test_an_unknown_field_is_400_naming_it(registry: Registry) -> None:
     assert body_field.json()["message"] == (
         "field 'modelVersion.description' is given by the body, not a query parameter"
     )
-    assert _violations(query.json()) == ["colour"]
+    assert violations(query.json()) == ["colour"]
 
 
 def test_a_wrong_type_is_400_naming_the_field(registry: Registry) -> None:
@@ -174,10 +160,10 @@ def test_a_wrong_type_is_400_naming_the_field(registry: Registry) -> None:
         not_object = http.post("/v1/models/m/versions", json=[1, 2])
     assert answer.status_code == 400
     assert "Couldn't parse float: high" in answer.json()["message"]
-    assert _violations(answer.json()) == ["modelVersion.metrics[auc]"]
+    assert violations(answer.json()) == ["modelVersion.metrics[auc]"]
     assert query.status_code == 400
     assert query.json()["message"].startswith("Failed to parse pageSize field")
-    assert _violations(query.json()) == ["pageSize"]
+    assert violations(query.json()) == ["pageSize"]
     assert flag.status_code == 400
     assert (
         flag.json()["message"]
@@ -196,7 +182,7 @@ def test_a_path_that_maps_to_no_rpc_is_404_with_a_status_body(registry: Registry
     assert answer.json()["message"].startswith(
         "no RPC is mapped to /v1/models/m/versions/1.0.0/nothing"
     )
-    assert _reasons(answer.json()) == ["NO_SUCH_PATH"]
+    assert reasons(answer.json()) == ["NO_SUCH_PATH"]
 
 
 def test_a_method_not_allowed_is_405_with_allow(registry: Registry) -> None:
@@ -230,7 +216,7 @@ def test_a_missing_or_wrong_token_is_401_with_www_authenticate(
     assert answer.headers["www-authenticate"] == 'Bearer realm="model registry"'
     assert answer.json()["code"] == 16
     if reason:
-        assert _reasons(answer.json()) == [reason]
+        assert reasons(answer.json()) == [reason]
 
 
 def test_a_body_over_the_limit_is_413(registry: Registry) -> None:

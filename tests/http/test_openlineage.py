@@ -19,8 +19,8 @@ from openlineage.client.serde import Serde
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
 from tests.http.conftest import Registry
+from tests.http.status import reasons, violations
 
-STATUS = "type.googleapis.com/google.rpc."
 PRODUCER = "https://github.com/example/pipelines/train"
 DATASET, VERSION, RUN = (
     "LINEAGE_NODE_TYPE_DATASET",
@@ -85,19 +85,6 @@ def _edges(registry: Registry, type_: str, key: str, direction: str = "UP") -> s
         (e["subject"]["key"], e["type"].removeprefix("LINEAGE_EDGE_TYPE_"), e["object"]["key"])
         for e in answer.json().get("edges", [])
     }
-
-
-def _reasons(body: dict) -> list[str]:
-    return [d["reason"] for d in body.get("details", []) if d["@type"] == STATUS + "ErrorInfo"]
-
-
-def _violations(body: dict) -> list[str]:
-    return [
-        v["field"]
-        for d in body.get("details", [])
-        if d["@type"] == STATUS + "BadRequest"
-        for v in d["fieldViolations"]
-    ]
 
 
 def test_a_training_run_from_the_client_lands_in_the_lineage_graph(registry: Registry) -> None:
@@ -196,7 +183,7 @@ def test_an_output_naming_a_missing_version_is_404_and_records_nothing(
         "outputs[2].name: model version 'models/present/versions/9.9.9' does not exist; "
         "register it before reporting lineage to it (nothing of this event was recorded)"
     )
-    assert _reasons(answer.json()) == ["MODEL_VERSION_NOT_FOUND"]
+    assert reasons(answer.json()) == ["MODEL_VERSION_NOT_FOUND"]
     for key in ("s3://lake/orphan/output", "s3://lake/orphan/input"):
         assert _lineage(registry, DATASET, key).status_code == 404
     assert _lineage(registry, VERSION, "models/present/versions/1.0.0").json().get("edges") is None
@@ -245,7 +232,7 @@ def test_a_malformed_event_is_400_naming_the_field(
         answer = http.post("/api/v1/lineage", json=event)
     assert answer.status_code == 400, answer.text
     assert answer.json()["code"] == 3
-    assert _violations(answer.json())[0] == field
+    assert violations(answer.json())[0] == field
     assert f"{field}: {message}" in answer.json()["message"]
     assert _lineage(registry, DATASET, "s3://lake/bad/output").status_code == 404
 
@@ -262,9 +249,9 @@ def test_a_body_that_is_no_event_is_400(registry: Registry, body: bytes, field) 
         )
     assert answer.status_code == 400, answer.text
     if field:
-        assert _violations(answer.json()) == [field]
+        assert violations(answer.json()) == [field]
     else:
-        assert _reasons(answer.json()) == ["MALFORMED_JSON"]
+        assert reasons(answer.json()) == ["MALFORMED_JSON"]
 
 
 def test_a_start_event_is_accepted_and_records_nothing(registry: Registry) -> None:
@@ -284,12 +271,12 @@ def test_without_a_token_it_is_401_and_a_reader_is_403(registry: Registry) -> No
         _transport(registry, who=None).emit(event)
     assert anonymous.value.response.status_code == 401
     assert anonymous.value.response.headers["WWW-Authenticate"].startswith("Bearer")
-    assert _reasons(anonymous.value.response.json()) == ["TOKEN_MISSING"]
+    assert reasons(anonymous.value.response.json()) == ["TOKEN_MISSING"]
     with pytest.raises(requests.HTTPError) as reader:
         _transport(registry, who="reader").emit(event)
     assert reader.value.response.status_code == 403
     assert "writer role" in reader.value.response.json()["message"]
-    assert _reasons(reader.value.response.json()) == ["ROLE_REQUIRED"]
+    assert reasons(reader.value.response.json()) == ["ROLE_REQUIRED"]
     assert _lineage(registry, DATASET, "s3://lake/auth/output").status_code == 404
 
 
@@ -334,9 +321,9 @@ def test_a_body_over_the_limit_plain_or_once_inflated_is_413_and_corrupt_gzip_40
         assert refused.json()["message"] == "the request body is over the limit of 16 MiB"
     for corrupt in (truncated, garbage):
         assert corrupt.status_code == 400
-        assert _reasons(corrupt.json()) == ["MALFORMED_GZIP"]
+        assert reasons(corrupt.json()) == ["MALFORMED_GZIP"]
     assert brotli.status_code == 415
-    assert _reasons(brotli.json()) == ["UNSUPPORTED_CONTENT_ENCODING"]
+    assert reasons(brotli.json()) == ["UNSUPPORTED_CONTENT_ENCODING"]
 
 
 def test_another_method_is_405_with_a_status_body(registry: Registry) -> None:
@@ -344,7 +331,7 @@ def test_another_method_is_405_with_a_status_body(registry: Registry) -> None:
         answer = http.get("/api/v1/lineage")
     assert answer.status_code == 405
     assert answer.headers["allow"] == "POST"
-    assert _reasons(answer.json()) == ["METHOD_NOT_ALLOWED"]
+    assert reasons(answer.json()) == ["METHOD_NOT_ALLOWED"]
 
 
 def test_a_prefix_limited_token_cannot_attach_lineage_to_another_teams_version(

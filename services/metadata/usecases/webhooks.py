@@ -10,7 +10,6 @@ import base64
 import re
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from services.common.cloudevents import EVENT_TYPES
 from services.common.errors import InvalidArgument, NotFound
@@ -23,10 +22,9 @@ from services.metadata.domain_webhooks import (
     Outcome,
     Webhook,
 )
-from services.metadata.pagetoken import PageTokens
 from services.metadata.pagetoken import page_size as effective_size
 from services.metadata.store import webhooks as store
-from services.metadata.store.db import Database
+from services.metadata.usecases.base import UseCaseBase
 
 _ID = re.compile(r"[0-9a-f]{32}")
 _PREFIX = re.compile(r"[A-Za-z0-9._-]*")
@@ -60,16 +58,8 @@ def parse_delivery_name(name: str, field: str = "name") -> tuple[str, int]:
     return parse_webhook_name("/".join(parts[:2]), field), int(parts[3])
 
 
-class WebhookUseCases:
+class WebhookUseCases(UseCaseBase):
     """Create, list and delete webhooks; list, redeliver, claim and record deliveries."""
-
-    def __init__(self, db: Database, tokens: PageTokens) -> None:
-        self.db = db
-        self.tokens = tokens
-
-    @staticmethod
-    def now() -> datetime:
-        return datetime.now(UTC)
 
     def create(self, url: str, event_types: list[str], model_prefix: str, actor: str) -> Webhook:
         """Record a webhook with a new id and secret (the target was checked by the gateway)."""
