@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 
 from google.protobuf import timestamp_pb2
 
@@ -49,7 +50,7 @@ def inspection_out(record: dict | None) -> artifacts_pb2.Inspection | None:
     )
 
 
-def blob_out(manifest: BlobManifest, pins: list[str] = ()) -> artifacts_pb2.BlobInfo:  # type: ignore[assignment]
+def blob_out(manifest: BlobManifest, pins: Sequence[str] = ()) -> artifacts_pb2.BlobInfo:
     """The ``BlobInfo`` of a manifest."""
     create_time = timestamp_pb2.Timestamp()
     create_time.FromNanoseconds(int(manifest.create_time * 1e9))

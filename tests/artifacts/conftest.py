@@ -47,6 +47,7 @@ def _serve(settings: Settings, start_server) -> Iterator[tuple[ArtifactService, 
         yield service, client
     finally:
         client.close()
+        service.close()  # its index connections: PostgreSQL allows only so many
 
 
 @pytest.fixture

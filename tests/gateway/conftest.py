@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +24,9 @@ from services.common.server import RunningServer, build_server, insecure_channel
 from services.common.settings import Settings
 from services.gateway.policy import Policy, parse_policy
 
+if TYPE_CHECKING:
+    from services.artifacts.service import ArtifactService
+
 MESSAGE = 1024 * 1024
 
 
@@ -34,9 +38,10 @@ class Stack:
     servers: dict[str, RunningServer] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     gateway_service: object = None
-    artifact_service: object = None
+    artifact_service: ArtifactService | None = None
     policy: Policy = field(default_factory=Policy)
     tokens: TokenStore | None = None
+    bindings: dict[str, list] = field(default_factory=dict)
 
     def start(self, which: str) -> None:
         from services.artifacts.app import bindings_for as artifact_bindings
@@ -49,6 +54,7 @@ class Stack:
         interceptors = []
         if which == "metadata":
             bindings = metadata_bindings(self.settings)
+            self.bindings["metadata"] = bindings
         elif which == "artifacts":
             self.artifact_service = build_service(self.settings)
             bindings = artifact_bindings(self.artifact_service)
@@ -65,7 +71,15 @@ class Stack:
         self.ports[which] = server.port
 
     def stop(self, which: str) -> None:
-        self.servers.pop(which).stop(grace=None)
+        server = self.servers.pop(which)
+        server.stop(grace=None)
+        # Release the service's database connections (PostgreSQL allows only so many, and
+        # a stopped test's pools would otherwise stay open until the session ends).
+        if which == "artifacts" and self.artifact_service is not None:
+            self.artifact_service.close()
+        elif which == "metadata":
+            for binding in self.bindings.pop("metadata", []):
+                binding.servicer.service.db.dispose()
 
     def address(self, which: str) -> str:
         return f"127.0.0.1:{self.ports[which]}"

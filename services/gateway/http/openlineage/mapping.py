@@ -49,13 +49,13 @@ DERIVED_FROM = resources_pb2.LINEAGE_EDGE_TYPE_DERIVED_FROM
 class Node:
     """A lineage node, with the event field it came from (for error messages)."""
 
-    type: int
+    type: resources_pb2.LineageNodeType
     key: str
     #: Where in the event, for messages; not part of the node's identity.
     source: str = field(compare=False)
 
     def proto(self) -> resources_pb2.LineageNode:
-        return resources_pb2.LineageNode(type=self.type, key=self.key)  # type: ignore[arg-type]
+        return resources_pb2.LineageNode(type=self.type, key=self.key)
 
 
 @dataclass(frozen=True)
@@ -63,13 +63,13 @@ class Edge:
     """``subject <type> object``."""
 
     subject: Node
-    type: int
+    type: resources_pb2.LineageEdgeType
     object: Node
 
     def proto(self) -> resources_pb2.LineageEdge:
         return resources_pb2.LineageEdge(
             subject=self.subject.proto(),
-            type=self.type,  # type: ignore[arg-type]
+            type=self.type,
             object=self.object.proto(),
         )
 
