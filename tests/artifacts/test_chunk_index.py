@@ -13,6 +13,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 
 import grpc
@@ -131,3 +133,34 @@ def test_chunks_stored_before_the_index_held_them_are_imported_once(local_served
         conn.execute(delete(CHUNKS))
     assert index.import_backend(service.backend) == 0  # once: the mark says it is done
     assert index.count() == 0
+
+
+def test_two_garbage_collections_at_once_remove_each_chunk_once_and_keep_the_live(
+    served,
+) -> None:
+    service, client = served
+    kept, dropped = random_bytes(4 * MIB, seed=85), random_bytes(4 * MIB, seed=86)
+    client.push_dedup(kept)
+    client.push_dedup(dropped)
+    client.stub.PinBlob(
+        artifacts_pb2.PinBlobRequest(digest=digest_of(kept), holder="models/k/versions/1")
+    )
+    garbage = set(_chunks_of(service, dropped)) - set(_chunks_of(service, kept))
+    time.sleep(1.1)  # S3 modification times have one-second resolution
+    barrier = threading.Barrier(2)
+    reports: list = []
+
+    def collect() -> None:
+        barrier.wait()
+        reports.append(service.collect_garbage(grace_seconds=1.0))
+
+    threads = [threading.Thread(target=collect) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(reports) == 2
+    assert sum(r.chunks_removed for r in reports) == len(garbage)  # each once, by one of them
+    assert service.chunks.index.sizes(garbage) == {}
+    assert client.read(digest_of(kept)) == kept
+    assert _missing(client, service, sorted(garbage)) == garbage
