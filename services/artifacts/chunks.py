@@ -16,6 +16,7 @@ they run on a small shared thread pool while the RPC thread keeps receiving or s
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -99,17 +100,21 @@ class Window(Generic[T]):
         self._inflight.popleft()
         return result
 
-    def cancel(self) -> None:
-        """Wait for jobs already started and drop their results (used on error paths)."""
+    def cancel(self) -> list[T]:
+        """Drop the jobs not started and wait for those under way (used on error paths);
+        the results of those that succeeded, in order, for a caller that must account
+        for what was done."""
         for future in self._inflight:
             future.cancel()
+        done: list[T] = []
         for future in self._inflight:
             if not future.cancelled():
                 try:
-                    future.result()
+                    done.append(future.result())
                 except Exception:
                     logger.debug("job failed while cancelling", exc_info=True)
         self._inflight.clear()
+        return done
 
 
 class ChunkStore:
@@ -306,24 +311,33 @@ class ChunkStore:
 
 
 class Unrecorded:
-    """Chunks a stream wrote with ``record=False``, recorded in the index a batch at a time
-    (one transaction per ``batch`` chunks instead of one per chunk).
+    """Chunks a stream wrote with ``record=False``, recorded in the index a batch at a time:
+    one transaction per ``batch`` chunks, or per ``seconds`` on a slow stream, instead of
+    one per chunk.
 
     Until :meth:`flush` the chunks are stored but unknown to the index: another client is
     told they are missing (and sends them again, harmlessly), garbage collection does not
     see them, and a crash leaves objects without rows (``fsck`` records them). A stream
-    flushes before it answers, checks its chunks, or commits a blob of them.
+    flushes before it answers, checks its chunks, or commits a blob of them, and when it
+    is cancelled.
     """
 
-    def __init__(self, chunks: ChunkStore, batch: int = 64) -> None:
+    def __init__(self, chunks: ChunkStore, batch: int = 64, seconds: float = 0.25) -> None:
         self.chunks = chunks
         self.batch = batch
+        self.seconds = seconds
         self._pending: list[tuple[str, int]] = []
+        self._since = time.monotonic()
 
     def add(self, results: Iterable[StoredChunk]) -> None:
-        """Note the new chunks among ``results``; record them once a batch is full."""
+        """Note the new chunks among ``results``; record them once a batch is full or the
+        oldest has waited ``seconds``."""
+        if not self._pending:
+            self._since = time.monotonic()
         self._pending.extend((r.sha256, r.stored_size) for r in results if r.new)
-        if len(self._pending) >= self.batch:
+        if self._pending and (
+            len(self._pending) >= self.batch or time.monotonic() - self._since >= self.seconds
+        ):
             self.flush()
 
     def flush(self) -> None:

@@ -493,14 +493,10 @@ class ChunkUpload:
             self.unrecorded.flush()  # what was stored is recorded, even after an error
 
     def cancel(self) -> None:
-        """On error paths: wait for the chunks queued (at most the window) and record what
-        they stored; after a failed one, drop the rest."""
-        try:
-            self._count(self.window.drain())
-        except Exception:
-            self.window.cancel()
-        finally:
-            self.unrecorded.flush()
+        """Drop the chunks not started; wait for those under way and record what they
+        stored (on error paths)."""
+        self.unrecorded.add(self.window.cancel())
+        self.unrecorded.flush()
 
     def finish(self) -> ChunkUploadReport:
         """Wait for the rest; let the caller see the chunks it sent; the report."""

@@ -240,7 +240,7 @@ class UploadStream:
                 self.unrecorded.add([chunk])
         except BaseException:
             self.broken = True
-            self.window.cancel()
+            self.unrecorded.add(self.window.cancel())  # stored, though not in the session
             self.unrecorded.flush()
             raise
 
