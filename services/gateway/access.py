@@ -168,7 +168,15 @@ def scope_response(method: str, request: Any, response: Any, prefix: str) -> Any
 
 
 def out_of_scope(method: str, request: Any, prefix: str) -> list[str]:
-    """Models named by a multi-model request that lie outside the token's prefix."""
-    if not prefix or method != "CompareModelVersions":
+    """Versions named by a request about several (compare, or an edge between two) that
+    lie outside the token's prefix."""
+    if not prefix:
         return []
-    return [n for n in request.names if not _model_of_name(n).startswith(prefix)]
+    if method == "CompareModelVersions":
+        names = list(request.names)
+    elif method == "CreateLineageEdge":
+        ends = (request.edge.subject, request.edge.object)
+        names = [node.key for node in ends if _is_version(node)]
+    else:
+        return []
+    return [n for n in names if not _model_of_name(n).startswith(prefix)]

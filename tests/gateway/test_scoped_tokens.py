@@ -66,6 +66,42 @@ def test_compare_across_the_prefix_is_denied(gateway, scoped) -> None:
     )
 
 
+def test_an_edge_to_another_prefixs_version_is_denied(stack, gateway, scoped) -> None:
+    writer, _ = stack.tokens.create("team-a-writer", [Role.WRITER], model_prefix="team-a-")
+    mine, theirs = "models/team-a-model/versions/1.0.0", "models/team-b-model/versions/1.0.0"
+    for subject, obj in ((mine, theirs), (theirs, mine)):
+        with pytest.raises(grpc.RpcError) as info:
+            call(
+                gateway.CreateLineageEdge,
+                registry_pb2.CreateLineageEdgeRequest(
+                    edge=resources_pb2.LineageEdge(
+                        subject=_version_node(subject),
+                        type=resources_pb2.LINEAGE_EDGE_TYPE_DERIVED_FROM,
+                        object=_version_node(obj),
+                    )
+                ),
+                (("authorization", f"Bearer {writer}"),),
+            )
+        assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert info.value.details() == (
+            "team-a-writer's token is limited to models starting with 'team-a-' and cannot "
+            f"touch {theirs}"
+        )
+    dataset = resources_pb2.LineageNode(type=resources_pb2.LINEAGE_NODE_TYPE_DATASET, key="d@2")
+    created = call(
+        gateway.CreateLineageEdge,
+        registry_pb2.CreateLineageEdgeRequest(
+            edge=resources_pb2.LineageEdge(
+                subject=_version_node(mine),
+                type=resources_pb2.LINEAGE_EDGE_TYPE_TRAINED_ON,
+                object=dataset,
+            )
+        ),
+        (("authorization", f"Bearer {writer}"),),
+    )
+    assert created.edge.subject.key == mine
+
+
 def test_events_of_other_models_are_not_streamed(gateway, scoped) -> None:
     events = [
         r.event
